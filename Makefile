@@ -1,0 +1,58 @@
+# financedash: `make run` to start, `make test` to check. Only Python 3.11 and make needed:
+# uv is bootstrapped into .tools/ from PyPI when it is not on PATH.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+
+SYSTEM_UV := $(shell command -v uv 2>/dev/null)
+UV := $(or $(SYSTEM_UV),.tools/bin/uv)
+PY := .venv/bin/python
+MANAGE := $(PY) manage.py
+
+.PHONY: install run demo test test-fast lint format bench migrate superuser clean help
+
+help:
+	@echo "make run     install, migrate and serve on http://$(HOST):$(PORT)"
+	@echo "make test    the whole suite (SQLite; set DATABASE_URL/REDIS_URL for PostgreSQL+Redis)"
+	@echo "make lint    ruff check + format check"
+	@echo "make bench   timing benchmarks in tests/benchmarks"
+
+.tools/bin/uv:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+.venv/.synced: pyproject.toml uv.lock | $(if $(SYSTEM_UV),,.tools/bin/uv)
+	$(UV) sync --locked --python $(PYTHON)
+	@touch $@
+
+install: .venv/.synced
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+run: migrate
+	DEBUG=$${DEBUG:-true} $(MANAGE) runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: install
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+bench: install
+	$(PY) -m pytest tests/benchmarks -m benchmark -p no:randomly -q $(PYTEST_ARGS)
+
+superuser: migrate
+	$(MANAGE) createsuperuser
+
+clean:
+	rm -rf .venv .tools staticfiles

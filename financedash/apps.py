@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class FinancedashConfig(AppConfig):
+    name = "financedash"
+    verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from financedash import signals  # noqa: F401

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from financedash.money import ENTERED_MONEY, CurrencyField, non_negative
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    base_currency = CurrencyField(default="NOK")
+    retirement_goal_amount = models.DecimalField(
+        **ENTERED_MONEY, null=True, blank=True, validators=non_negative()
+    )
+    retirement_goal_year = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1900), MaxValueValidator(2200)]
+    )
+    ynab_budget_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - spec: nullable
+    # Portfolios created later start with this dividend treatment (ARCHITECTURE section 4).
+    dividends_reduce_cost_basis = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
+from pensions.models import PensionAccount, PensionValueEntry
+from portfolios.models import Portfolio
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+
+class InstrumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Instrument
+        django_get_or_create = ("ticker",)
+
+    ticker = factory.Sequence(lambda n: f"TICK{n}.OL")
+    company_name = factory.LazyAttribute(lambda i: f"{i.ticker} ASA")
+    exchange = "OSL"
+    currency = "NOK"
+
+
+class PortfolioFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Portfolio
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Portfolio {n}")
+    brokerage_firm = "Nordnet"
+    currency = "NOK"
+
+
+class HistoricalStockPriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HistoricalStockPrice
+
+    instrument = factory.SubFactory(InstrumentFactory)
+    date = dt.date(2024, 1, 2)
+    close = Decimal("100")
+
+
+class HistoricalExchangeRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = HistoricalExchangeRate
+
+    base_currency = "USD"
+    target_currency = "NOK"
+    date = dt.date(2024, 1, 2)
+    rate = Decimal("10.5")
+
+
+class PensionAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PensionAccount
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"Pension {n}")
+    currency = "NOK"
+
+
+class PensionValueEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PensionValueEntry
+
+    account = factory.SubFactory(PensionAccountFactory)
+    date = dt.date(2024, 1, 31)
+    value = Decimal("100000")

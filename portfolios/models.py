@@ -96,9 +96,7 @@ class Transaction(models.Model):
     holding = models.ForeignKey(Holding, on_delete=models.CASCADE, related_name="transactions")
     # Denormalised from holding.portfolio so import_key can be unique per portfolio in the
     # database and a portfolio's transaction list needs no join. Set only by services.
-    portfolio = models.ForeignKey(
-        Portfolio, on_delete=models.CASCADE, related_name="transactions", editable=False
-    )
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="transactions")
     type = models.CharField(max_length=8, choices=Type.choices)
     date = models.DateField()
     quantity = models.DecimalField(**QUANTITY, validators=[MinValueValidator(Decimal("0.000001"))])

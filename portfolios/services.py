@@ -86,6 +86,14 @@ def check_change(change: Change) -> ledger.Replay:
 
     Forms call this for early, field-level errors; the services check again under the lock.
     """
+    reduce = change.portfolio.dividends_reduce_cost_basis
+    existing = change.existing
+    if existing is not None and existing.holding.instrument_id != change.instrument.pk:
+        # Moving it to another instrument: its old holding must still balance without it.
+        replay_or_reject(
+            [entry_for(t) for t in existing.holding.transactions.exclude(pk=existing.pk)],
+            dividends_reduce_cost_basis=reduce,
+        )
     holding = Holding.objects.filter(
         portfolio=change.portfolio, instrument=change.instrument
     ).first()
@@ -106,9 +114,7 @@ def check_change(change: Change) -> ledger.Replay:
         exchange_rate=change.values.get("exchange_rate") or Decimal(1),
     )
     return replay_or_reject(
-        [*others, proposed],
-        dividends_reduce_cost_basis=change.portfolio.dividends_reduce_cost_basis,
-        changed_id=proposed.id,
+        [*others, proposed], dividends_reduce_cost_basis=reduce, changed_id=proposed.id
     )
 
 
@@ -229,3 +235,21 @@ def replay_holdings(holdings: Iterable[Holding]) -> int:
         replay_holding(holding)
         count += 1
     return count
+
+
+@transaction.atomic
+def save_portfolio(portfolio: Portfolio) -> Portfolio:
+    """Save a portfolio; a change of dividend treatment re-derives every holding."""
+    previous = None
+    if portfolio.pk:
+        previous = (
+            Portfolio.objects.select_for_update()
+            .filter(pk=portfolio.pk)
+            .values_list("dividends_reduce_cost_basis", flat=True)
+            .first()
+        )
+    portfolio.full_clean()
+    portfolio.save()
+    if previous is not None and previous != portfolio.dividends_reduce_cost_basis:
+        replay_holdings(portfolio.holdings.all())
+    return portfolio

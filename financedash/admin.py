@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from financedash.models import Profile
+
+admin.site.site_header = "financedash admin"
+admin.site.site_title = "financedash admin"
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    can_delete = False
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserWithProfileAdmin(UserAdmin):
+    def get_inlines(self, request, obj):
+        # A new user's profile is created by the post_save signal, not by this form.
+        return [ProfileInline] if obj else []
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = (
+        "user",
+        "base_currency",
+        "retirement_goal_amount",
+        "retirement_goal_year",
+        "dividends_reduce_cost_basis",
+    )
+    list_filter = ("base_currency",)
+    search_fields = ("user__username", "user__email")
+    list_select_related = ("user",)

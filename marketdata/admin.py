@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = ("ticker", "company_name", "exchange", "currency", "isin", "updated_at")
+    list_filter = ("currency", "exchange")
+    search_fields = ("ticker", "company_name", "isin")
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(HistoricalStockPrice)
+class HistoricalStockPriceAdmin(admin.ModelAdmin):
+    list_display = ("instrument", "date", "close")
+    list_filter = ("instrument__currency",)
+    search_fields = ("instrument__ticker",)
+    list_select_related = ("instrument",)
+    date_hierarchy = "date"
+    autocomplete_fields = ("instrument",)
+
+
+@admin.register(HistoricalExchangeRate)
+class HistoricalExchangeRateAdmin(admin.ModelAdmin):
+    list_display = ("base_currency", "target_currency", "date", "rate")
+    list_filter = ("base_currency", "target_currency")
+    search_fields = ("base_currency", "target_currency")
+    date_hierarchy = "date"

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from tests.factories import PASSWORD, UserFactory
+
+User = get_user_model()
+NEW_PASSWORD = "a much better passphrase 42"
+
+
+@pytest.mark.django_db
+class TestLoginRequired:
+    @pytest.mark.parametrize("url", ["/", "/password/"])
+    def test_it_redirects_anonymous_users_to_login(self, client, owner, url):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+    def test_health_is_public(self, client):
+        response = client.get("/health")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+
+    def test_it_logs_in_and_out(self, client, owner):
+        response = client.post(reverse("login"), {"username": "owner", "password": PASSWORD})
+        assert response.status_code == 302
+        assert client.get("/").status_code == 200
+        client.post(reverse("logout"))
+        assert client.get("/").status_code == 302
+
+    def test_it_rejects_a_wrong_password(self, client, owner):
+        response = client.post(reverse("login"), {"username": "owner", "password": "nope"})
+        assert response.status_code == 200
+        assert b"correct username and password" in response.content
+
+
+@pytest.mark.django_db
+class TestFirstRun:
+    def test_login_page_leads_to_first_run_when_no_user_exists(self, client):
+        response = client.get(reverse("login"))
+        assert response.status_code == 302
+        assert response["Location"] == reverse("register")
+
+    def test_first_run_creates_the_owner_once(self, client):
+        form = {
+            "username": "alice",
+            "email": "alice@example.com",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        }
+        response = client.post(reverse("register"), form)
+        assert response.status_code == 302
+        owner = User.objects.get()
+        assert owner.username == "alice"
+        assert owner.is_superuser and owner.is_staff
+        assert owner.profile.base_currency == "NOK"
+
+        client.logout()
+        again = client.post(reverse("register"), {**form, "username": "mallory"})
+        assert again.status_code == 404
+        assert list(User.objects.values_list("username", flat=True)) == ["alice"]
+
+    def test_first_run_shows_field_errors(self, client):
+        response = client.post(
+            reverse("register"),
+            {"username": "", "password1": "x", "password2": "y"},
+        )
+        assert response.status_code == 200
+        assert b"This field is required" in response.content
+        assert not User.objects.exists()
+
+    def test_allow_registration_opens_signup_for_normal_users(self, client, owner, settings):
+        settings.ALLOW_REGISTRATION = True
+        response = client.post(
+            reverse("register"),
+            {"username": "bob", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        )
+        assert response.status_code == 302
+        bob = User.objects.get(username="bob")
+        assert not bob.is_staff and not bob.is_superuser
+
+
+@pytest.mark.django_db
+def test_password_change(client):
+    user = UserFactory(username="carol")
+    client.force_login(user)
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)

@@ -1,0 +1,25 @@
+# Production image: gunicorn serving Django, the same image runs the Celery worker and beat.
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    PATH=/app/.venv/bin:$PATH
+
+WORKDIR /app
+RUN pip install --no-cache-dir uv \
+    && useradd --system --home /app --shell /usr/sbin/nologin financedash
+
+COPY pyproject.toml uv.lock ./
+RUN uv sync --locked --no-dev --no-install-project
+
+COPY . .
+RUN SECRET_KEY=build-only python manage.py collectstatic --noinput \
+    && mkdir -p /app/data && chown -R financedash /app/data
+
+USER financedash
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"
+CMD ["gunicorn", "financedash.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--timeout", "30"]

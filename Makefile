@@ -6,6 +6,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
+# Use the operating system's certificate store (corporate or proxy CAs live there).
+export UV_NATIVE_TLS := 1
 
 SYSTEM_UV := $(shell command -v uv 2>/dev/null)
 UV := $(or $(SYSTEM_UV),.tools/bin/uv)

@@ -106,7 +106,11 @@ def replay(entries: Iterable[Entry], *, dividends_reduce_cost_basis: bool = True
                 if quantity == 0:
                     removed = total_cost
                 else:
-                    removed = (average_cost * entry.quantity).quantize(REMOVED_QUANTUM)
+                    # Rounding to the quantum could remove a hair more than a tiny
+                    # remaining cost; never take the cost basis below zero.
+                    removed = min(
+                        (average_cost * entry.quantity).quantize(REMOVED_QUANTUM), total_cost
+                    )
                 realized += amount - removed
                 total_cost -= removed
                 if quantity == 0:

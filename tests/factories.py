@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
 from pensions.models import PensionAccount, PensionValueEntry
-from portfolios.models import Portfolio
+from portfolios import services
+from portfolios.models import Portfolio, Transaction
 
 PASSWORD = "correct horse battery staple"
 
@@ -85,3 +86,29 @@ class PensionValueEntryFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(PensionAccountFactory)
     date = dt.date(2024, 1, 31)
     value = Decimal("100000")
+
+
+def record(
+    portfolio: Portfolio,
+    instrument: Instrument,
+    type: str = "BUY",
+    *,
+    quantity: str | Decimal,
+    price: str | Decimal,
+    date: dt.date = dt.date(2024, 1, 2),
+    fees: str | Decimal = "0",
+    exchange_rate: str | Decimal = "1",
+    **extra,
+) -> Transaction:
+    """Record a transaction through the ledger service, as every real write does."""
+    return services.record_transaction(
+        portfolio=portfolio,
+        instrument=instrument,
+        type=type,
+        date=date,
+        quantity=Decimal(quantity),
+        price=Decimal(price),
+        fees=Decimal(fees),
+        exchange_rate=Decimal(exchange_rate),
+        **extra,
+    )

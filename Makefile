@@ -7,7 +7,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 # Use the operating system's certificate store (corporate or proxy CAs live there).
-export UV_NATIVE_TLS := 1
+export UV_SYSTEM_CERTS := 1
 
 SYSTEM_UV := $(shell command -v uv 2>/dev/null)
 UV := $(or $(SYSTEM_UV),.tools/bin/uv)
@@ -38,6 +38,10 @@ migrate: install
 
 run: migrate
 	DEBUG=$${DEBUG:-true} $(MANAGE) runserver $(HOST):$(PORT)
+
+demo: migrate
+	MARKETDATA_PROVIDER=demo $(MANAGE) load_demo
+	MARKETDATA_PROVIDER=demo DEBUG=$${DEBUG:-true} $(MANAGE) runserver $(HOST):$(PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -7,6 +7,7 @@ else to start. DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "financedash",
     "marketdata",
     "portfolios",
@@ -63,7 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "financedash.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -146,6 +151,55 @@ STORAGES = {
 
 DEFAULT_BASE_CURRENCY = os.environ.get("DEFAULT_BASE_CURRENCY", "NOK")
 
+# Login throttling (HTML and API): failures per username+IP before a lockout, and its length.
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 900)
+
+# JSON API (ARCHITECTURE section 7).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "financedash.errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "financedash.api_pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=envint("JWT_ACCESS_MINUTES", 30)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=envint("JWT_REFRESH_DAYS", 7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "financedash API",
+    "DESCRIPTION": "Portfolios, transactions, market data and pensions for scripts. "
+    "Authenticate with a JWT from /api/v1/auth/login as `Authorization: Bearer <access>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "financedash.api_schema.add_error_responses",
+    ],
+}
+
 # Market data (ARCHITECTURE section 6).
 MARKETDATA_PROVIDER = os.environ.get("MARKETDATA_PROVIDER", "yahoo")
 QUOTE_CACHE_TTL = envint("QUOTE_CACHE_TTL", 60)
@@ -184,3 +238,43 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "same-origin"
     SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
     CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+
+# --- Market data: provider limits, quote cache, background refresh (issue 3) -----------------
+# Seconds per provider request; short, because without a worker quotes are fetched while a
+# page waits.
+MARKETDATA_TIMEOUT = envint("MARKETDATA_TIMEOUT", 5)
+# Provider calls allowed per window, across all processes (a batch of quotes is one call).
+MARKETDATA_RATE_LIMIT = envint("MARKETDATA_RATE_LIMIT", 30)
+MARKETDATA_RATE_WINDOW = envint("MARKETDATA_RATE_WINDOW", 60)
+# Consecutive failures that open the circuit, and seconds before one trial call is let through.
+MARKETDATA_BREAKER_FAILURES = envint("MARKETDATA_BREAKER_FAILURES", 5)
+MARKETDATA_BREAKER_RESET = envint("MARKETDATA_BREAKER_RESET", 60)
+# How long the last live quote is kept as the stale fallback, and how long a request waits
+# for another process that is already fetching the same symbol.
+QUOTE_LAST_KNOWN_TTL = envint("QUOTE_LAST_KNOWN_TTL", 7 * 24 * 3600)
+QUOTE_LOCK_WAIT_MS = envint("QUOTE_LOCK_WAIT_MS", 2000)
+# Beat intervals, in seconds.
+QUOTE_REFRESH_SECONDS = envint("QUOTE_REFRESH_SECONDS", 300)
+HISTORY_SYNC_SECONDS = envint("HISTORY_SYNC_SECONDS", 6 * 3600)
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+# No Redis, no worker: tasks run in the caller (the embedded single-machine setup).
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    "refresh-quotes": {
+        "task": "marketdata.tasks.refresh_quotes",
+        "schedule": float(QUOTE_REFRESH_SECONDS),
+        # A refresh that waited past the next one is worthless.
+        "options": {"expires": QUOTE_REFRESH_SECONDS},
+    },
+    "sync-history": {
+        "task": "marketdata.tasks.sync_history",
+        "schedule": float(HISTORY_SYNC_SECONDS),
+        "options": {"expires": HISTORY_SYNC_SECONDS},
+    },
+}

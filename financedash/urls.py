@@ -22,6 +22,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("api/v1/", include("financedash.api")),
     path("admin/", admin.site.urls),
 ]
 

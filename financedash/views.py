@@ -9,17 +9,17 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import UserCreationForm
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from financedash import throttle
+from financedash.accounts import create_account, registration_open
+from financedash.errors import error_json
+
 log = logging.getLogger(__name__)
-
-
-def registration_open() -> bool:
-    """The first account is always allowed (it becomes the owner); later ones by setting."""
-    return settings.ALLOW_REGISTRATION or not get_user_model().objects.exists()
 
 
 class LoginView(auth_views.LoginView):
@@ -29,6 +29,25 @@ class LoginView(auth_views.LoginView):
         if not get_user_model().objects.exists():
             return redirect("register")
         return super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        username = request.POST.get("username", "")
+        wait = throttle.locked_for(username, throttle.client_address(request))
+        if wait:
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(None, f"Too many failed attempts. Try again in {wait // 60 + 1} min.")
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        username = self.request.POST.get("username", "")
+        throttle.record_failure(username, throttle.client_address(self.request))
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        throttle.reset(form.get_user().get_username(), throttle.client_address(self.request))
+        return super().form_valid(form)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(registration_open=settings.ALLOW_REGISTRATION, **kwargs)
@@ -47,19 +66,14 @@ def register(request: HttpRequest) -> HttpResponse:
     first_run = not get_user_model().objects.exists()
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            # Re-checked inside the write transaction (IMMEDIATE on SQLite serializes it):
-            # a second first-run submission must not become another owner.
-            owner = not get_user_model().objects.exists()
-            if not owner and not settings.ALLOW_REGISTRATION:
-                raise Http404("Registration is closed.")
-            user = form.save(commit=False)
-            user.is_staff = user.is_superuser = owner
-            user.save()
+        try:
+            user = create_account(form.save(commit=False))
+        except PermissionDenied as exc:
+            raise Http404("Registration is closed.") from exc
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(
             request,
-            "Welcome! Your owner account is ready." if owner else "Your account is ready.",
+            "Welcome! Your owner account is ready." if first_run else "Your account is ready.",
         )
         return redirect("home")
     return render(request, "registration/register.html", {"form": form, "first_run": first_run})
@@ -88,16 +102,26 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse(status, status=200 if healthy else 503)
 
 
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
 @login_not_required
 def page_not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    if _is_api(request):
+        return error_json(404, "Not found.")
     return render(request, "404.html", status=404)
 
 
 @login_not_required
 def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
+    if _is_api(request):
+        return error_json(403, "You do not have permission to perform this action.")
     return render(request, "403.html", status=403)
 
 
 @login_not_required
 def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return error_json(500, "Internal server error. It has been logged.")
     return render(request, "500.html", status=500)

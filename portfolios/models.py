@@ -60,6 +60,11 @@ class Portfolio(models.Model):
         return self.name
 
 
+class HoldingQuerySet(models.QuerySet):
+    def owned_by(self, user) -> HoldingQuerySet:
+        return self.filter(portfolio__user=user)
+
+
 class Holding(models.Model):
     """One instrument in one portfolio. Every number here is the replay of its transactions
     (portfolios.ledger), stored so that pages read it without replaying."""
@@ -74,6 +79,8 @@ class Holding(models.Model):
     fees = models.DecimalField(**MONEY, default=ZERO)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = HoldingQuerySet.as_manager()
+
     class Meta:
         ordering = ["portfolio", "instrument__ticker"]
         constraints = [
@@ -85,6 +92,14 @@ class Holding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} in {self.portfolio}"
+
+
+class TransactionQuerySet(models.QuerySet):
+    def owned_by(self, user) -> TransactionQuerySet:
+        return self.filter(portfolio__user=user)
+
+    def for_listing(self) -> TransactionQuerySet:
+        return self.select_related("holding__instrument").order_by("-date", "-id")
 
 
 class Transaction(models.Model):
@@ -121,6 +136,8 @@ class Transaction(models.Model):
     # NULL, not "", so that the per-portfolio unique constraint skips manual entries.
     import_key = models.CharField(max_length=128, null=True, blank=True, editable=False)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TransactionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-date", "-id"]

@@ -118,12 +118,12 @@ def check_change(change: Change) -> ledger.Replay:
     )
 
 
-def _locked_holding(portfolio: Portfolio, instrument: Instrument) -> Holding:
+def lock_holding(portfolio: Portfolio, instrument: Instrument) -> Holding:
     holding, _ = Holding.objects.get_or_create(portfolio=portfolio, instrument=instrument)
     return Holding.objects.select_for_update().get(pk=holding.pk)
 
 
-def _validate_fields(txn: Transaction) -> None:
+def validate_transaction_fields(txn: Transaction) -> None:
     txn.full_clean(exclude=_DERIVED, validate_unique=False, validate_constraints=False)
 
 
@@ -167,7 +167,7 @@ def record_transaction(
     notes: str = "",
     import_key: str | None = None,
 ) -> Transaction:
-    holding = _locked_holding(portfolio, instrument)
+    holding = lock_holding(portfolio, instrument)
     txn = Transaction(
         holding=holding,
         portfolio=portfolio,
@@ -180,7 +180,7 @@ def record_transaction(
         notes=notes,
         import_key=import_key,
     )
-    _validate_fields(txn)
+    validate_transaction_fields(txn)
     txn.save()
     replay_holding(holding, changed_id=txn.pk)
     txn.refresh_from_db()
@@ -199,9 +199,9 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
         setattr(txn, field, value)
     new_holding = old_holding
     if instrument is not None and instrument.pk != old_holding.instrument_id:
-        new_holding = _locked_holding(old_holding.portfolio, instrument)
+        new_holding = lock_holding(old_holding.portfolio, instrument)
         txn.holding = new_holding
-    _validate_fields(txn)
+    validate_transaction_fields(txn)
     txn.save()
     if new_holding.pk != old_holding.pk:
         replay_holding(old_holding)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import UserFactory
 
@@ -40,3 +42,25 @@ def owner_client(client, owner):
 def outsider_client(client, outsider):
     client.force_login(outsider)
     return client
+
+
+def bearer(user) -> APIClient:
+    client = APIClient()
+    token = RefreshToken.for_user(user).access_token
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def api(owner) -> APIClient:
+    return bearer(owner)
+
+
+@pytest.fixture
+def outsider_api(outsider) -> APIClient:
+    return bearer(outsider)
+
+
+@pytest.fixture
+def anon_api() -> APIClient:
+    return APIClient()

@@ -1,0 +1,165 @@
+"""API v1 root: auth endpoints, the current user, and every app's API routes."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import include, path
+from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+
+from financedash import throttle
+from financedash.accounts import create_account, registration_open
+from financedash.models import Profile
+
+User = get_user_model()
+
+
+class Throttled(exceptions.Throttled):
+    error_code = "login_locked"
+
+
+class LoginView(jwt_views.TokenObtainPairView):
+    """Username + password to an access/refresh pair, locked out after repeated failures."""
+
+    def post(self, request, *args, **kwargs):
+        username = str(request.data.get("username", ""))
+        address = throttle.client_address(request)
+        wait = throttle.locked_for(username, address)
+        if wait:
+            raise Throttled(wait=wait, detail="Too many failed login attempts.")
+        try:
+            response = super().post(request, *args, **kwargs)
+        except exceptions.AuthenticationFailed:
+            throttle.record_failure(username, address)
+            raise
+        throttle.reset(username, address)
+        return response
+
+
+class RegisterSerializer(serializers.ModelSerializer):
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+    class Meta:
+        model = User
+        fields = ("id", "username", "email", "password")
+        read_only_fields = ("id",)
+
+    def validate_password(self, value):
+        # Field-level, so a bad password is reported together with any other bad field.
+        user = User(
+            username=self.initial_data.get("username", ""),
+            email=self.initial_data.get("email", ""),
+        )
+        try:
+            validate_password(value, user)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(list(exc.messages)) from exc
+        return value
+
+    def create(self, validated_data):
+        user = User(username=validated_data["username"], email=validated_data.get("email", ""))
+        user.set_password(validated_data["password"])
+        return create_account(user)
+
+
+@extend_schema(request=RegisterSerializer, responses={201: RegisterSerializer})
+@api_view(["POST"])
+@permission_classes([AllowAny])
+def register(request):
+    if not registration_open():
+        raise exceptions.PermissionDenied("Registration is closed.")
+    serializer = RegisterSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    user = serializer.save()
+    tokens = TokenObtainPairSerializer.get_token(user)
+    return Response(
+        {**serializer.data, "access": str(tokens.access_token), "refresh": str(tokens)},
+        status=status.HTTP_201_CREATED,
+    )
+
+
+class MeSerializer(serializers.ModelSerializer):
+    base_currency = serializers.CharField(source="profile.base_currency", read_only=True)
+    retirement_goal_amount = serializers.DecimalField(
+        source="profile.retirement_goal_amount",
+        max_digits=15,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+    )
+    retirement_goal_year = serializers.IntegerField(
+        source="profile.retirement_goal_year", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = User
+        fields = (
+            "id",
+            "username",
+            "email",
+            "base_currency",
+            "retirement_goal_amount",
+            "retirement_goal_year",
+        )
+
+
+@extend_schema(responses=MeSerializer)
+@api_view(["GET"])
+def me(request):
+    return Response(MeSerializer(request.user).data)
+
+
+class RetirementGoalSerializer(serializers.ModelSerializer):
+    retirement_goal_amount = serializers.DecimalField(
+        max_digits=15, decimal_places=2, min_value=0, allow_null=True
+    )
+    retirement_goal_year = serializers.IntegerField(min_value=1900, max_value=2200, allow_null=True)
+
+    class Meta:
+        model = Profile
+        fields = ("retirement_goal_amount", "retirement_goal_year")
+
+
+@extend_schema(request=RetirementGoalSerializer, responses=MeSerializer)
+@api_view(["PUT"])
+def retirement_goal(request):
+    serializer = RetirementGoalSerializer(request.user.profile, data=request.data)
+    serializer.is_valid(raise_exception=True)
+    serializer.save()
+    return Response(MeSerializer(request.user).data)
+
+
+@extend_schema(
+    responses=inline_serializer(
+        "Currencies", {"currencies": serializers.ListField(child=serializers.CharField())}
+    )
+)
+@api_view(["GET"])
+def currencies(request):
+    from marketdata.fx import supported_currencies
+
+    return Response({"currencies": supported_currencies()})
+
+
+urlpatterns = [
+    path("auth/register", register, name="api-register"),
+    path("auth/login", LoginView.as_view(), name="api-login"),
+    path("auth/refresh", jwt_views.TokenRefreshView.as_view(), name="api-refresh"),
+    path("auth/logout", jwt_views.TokenBlacklistView.as_view(), name="api-logout"),
+    path("auth/me", me, name="api-me"),
+    path("users/me", me, name="api-users-me"),
+    path("users/me/retirement-goal", retirement_goal, name="api-retirement-goal"),
+    path("currencies", currencies, name="api-currencies"),
+    path("", include("portfolios.api_urls")),
+    path("", include("marketdata.api_urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

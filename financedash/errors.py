@@ -1,0 +1,128 @@
+"""The one error format for the JSON API: {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+from marketdata.providers.base import (
+    MarketDataError,
+    MissingExchangeRate,
+    UnknownSymbol,
+)
+from marketdata.quotes import StockDataException
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "validation_error",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    415: "unsupported_media_type",
+    429: "throttled",
+    500: "server_error",
+    503: "service_unavailable",
+}
+
+
+def error_body(status_code: int, message: str, details=None, code: str | None = None) -> dict:
+    return {
+        "error": {
+            "code": code or _CODES.get(status_code, "error"),
+            "message": message,
+            "details": details or {},
+        }
+    }
+
+
+def error_json(status_code: int, message: str, details=None, code=None) -> JsonResponse:
+    """For errors raised outside DRF views (Django's 404/500 handlers under /api/)."""
+    return JsonResponse(error_body(status_code, message, details, code), status=status_code)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This conflicts with existing data."
+    default_code = "conflict"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A service this request depends on is unavailable."
+    default_code = "service_unavailable"
+
+
+def market_data_status(exc: MarketDataError) -> tuple[int, str]:
+    if isinstance(exc, UnknownSymbol):
+        return 404, "unknown_symbol"
+    if isinstance(exc, MissingExchangeRate):
+        return 400, "missing_exchange_rate"
+    return 503, "market_data_unavailable"
+
+
+def _market_data_response(exc: MarketDataError) -> Response:
+    status_code, code = market_data_status(exc)
+    details = {}
+    if isinstance(exc, UnknownSymbol | StockDataException):
+        details["symbol"] = exc.symbol
+    if isinstance(exc, StockDataException):
+        details["last_good"] = exc.last_good.isoformat() if exc.last_good else None
+    if isinstance(exc, MissingExchangeRate):
+        details = {"base": exc.base, "target": exc.target}
+    headers = {"Retry-After": "60"} if status_code == 503 else None
+    return Response(error_body(status_code, str(exc), details, code), status_code, headers=headers)
+
+
+def _first_message(details) -> str:
+    if isinstance(details, dict):
+        for field, value in details.items():
+            text = _first_message(value)
+            return text if field in ("non_field_errors", "detail") else f"{field}: {text}"
+    if isinstance(details, list) and details:
+        return _first_message(details[0])
+    return str(details)
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, MarketDataError):
+        return _market_data_response(exc)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        log.exception("Unhandled API error", exc_info=exc)
+        return Response(error_body(500, "Internal server error. It has been logged."), status=500)
+
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        details = data if isinstance(data, dict) else {"non_field_errors": data}
+        message = "Invalid input: " + _first_message(details)
+    else:
+        details = getattr(exc, "extra", None) or {}
+        if isinstance(data, dict) and "detail" in data:
+            message = str(data["detail"])
+            details = {k: v for k, v in data.items() if k != "detail"} or details
+        else:
+            message = _first_message(data)
+            details = data if isinstance(data, dict) else details
+    code = getattr(exc, "error_code", None)
+    if code is None and isinstance(exc, exceptions.ValidationError):
+        code = "validation_error"
+    response.data = error_body(response.status_code, message, details, code)
+    return response

@@ -1,0 +1,230 @@
+"""JSON API for quotes, history and exchange rates: thin views over quotes.py/history.py."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from financedash.errors import market_data_status
+from financedash.money import PRICE, RATE
+from marketdata import history, quotes
+from marketdata.providers.base import UnknownSymbol
+
+MAX_BATCH = 100
+DEFAULT_HISTORY_DAYS = 365
+# Yahoo symbols: letters, digits and . - = ^ & (EQNR.OL, VOLV-B.ST, USDNOK=X, ^GSPC, M&M.NS).
+SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.=^&-]{0,31}$"
+_SYMBOL = re.compile(SYMBOL_PATTERN)
+SYMBOL_PARAM = OpenApiParameter(
+    "symbol", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=SYMBOL_PATTERN
+)
+
+
+def _symbol(symbol: str) -> str:
+    """A malformed symbol is as unknown as a well-formed one nobody lists: 404."""
+    if not _SYMBOL.match(symbol):
+        raise UnknownSymbol(symbol, f"{symbol!r} is not a valid symbol.")
+    return symbol.upper()
+
+
+class QuoteSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    price = serializers.DecimalField(**PRICE)
+    currency = serializers.CharField()
+    as_of = serializers.DateTimeField()
+    stale = serializers.BooleanField()
+
+
+class BatchRequestSerializer(serializers.Serializer):
+    symbols = serializers.ListField(
+        child=serializers.RegexField(
+            SYMBOL_PATTERN, error_messages={"invalid": "Not a valid symbol."}
+        ),
+        min_length=1,
+        max_length=MAX_BATCH,
+    )
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class BatchResponseSerializer(serializers.Serializer):
+    quotes = serializers.DictField(child=QuoteSerializer())
+    errors = serializers.DictField(child=ErrorItemSerializer())
+
+
+class InstrumentInfoSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    name = serializers.CharField()
+    exchange = serializers.CharField()
+    currency = serializers.CharField()
+    isin = serializers.CharField(allow_null=True)
+
+
+class SearchSerializer(serializers.Serializer):
+    q = serializers.CharField(
+        max_length=100, error_messages={"blank": "Give some text to search for."}
+    )
+
+
+class PeriodSerializer(serializers.Serializer):
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        end = attrs.get("end") or timezone.localdate()
+        start = attrs.get("start") or end - timedelta(days=DEFAULT_HISTORY_DAYS)
+        if start > end:
+            raise serializers.ValidationError({"start": ["Must be on or before end."]})
+        return {"start": start, "end": end}
+
+
+class PricePointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    close = serializers.DecimalField(**PRICE, min_value=0)
+
+
+class PriceHistorySerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    currency = serializers.CharField()
+    prices = PricePointSerializer(many=True)
+
+
+class ManualPricesSerializer(serializers.Serializer):
+    currency = serializers.CharField(max_length=3, required=False)
+    prices = PricePointSerializer(many=True, allow_empty=False)
+
+
+class RatePointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    rate = serializers.DecimalField(**RATE)
+
+    def validate_rate(self, value):
+        if value <= 0:
+            raise serializers.ValidationError("Must be greater than 0.")
+        return value
+
+
+class RateHistorySerializer(serializers.Serializer):
+    base = serializers.CharField()
+    target = serializers.CharField()
+    rates = RatePointSerializer(many=True)
+
+
+class ManualRatesSerializer(serializers.Serializer):
+    rates = RatePointSerializer(many=True, allow_empty=False)
+
+
+class StoredSerializer(serializers.Serializer):
+    stored = serializers.IntegerField()
+
+
+PERIOD = [
+    OpenApiParameter("start", OpenApiTypes.DATE, description="Default: a year before end."),
+    OpenApiParameter("end", OpenApiTypes.DATE, description="Default: today."),
+]
+
+
+def _period(request) -> dict:
+    serializer = PeriodSerializer(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+@extend_schema(parameters=[SYMBOL_PARAM], responses=QuoteSerializer)
+@api_view(["GET"])
+def quote(request, symbol):
+    return Response(QuoteSerializer(quotes.get_quote(_symbol(symbol))).data)
+
+
+@extend_schema(request=BatchRequestSerializer, responses=BatchResponseSerializer)
+@api_view(["POST"])
+def batch(request):
+    serializer = BatchRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    result = quotes.quote_batch(serializer.validated_data["symbols"])
+    errors = {
+        symbol: {"code": _error_code(exc), "message": str(exc)}
+        for symbol, exc in result.errors.items()
+    }
+    return Response(
+        {
+            "quotes": {s: QuoteSerializer(q).data for s, q in result.quotes.items()},
+            "errors": errors,
+        }
+    )
+
+
+def _error_code(exc) -> str:
+    return market_data_status(exc)[1]
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("q", OpenApiTypes.STR, required=True)],
+    responses=InstrumentInfoSerializer(many=True),
+)
+@api_view(["GET"])
+def search(request):
+    # A serializer, not the raw parameter: it also refuses NUL characters, which
+    # PostgreSQL cannot store or compare.
+    serializer = SearchSerializer(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    results = history.search_instruments(serializer.validated_data["q"])
+    return Response(InstrumentInfoSerializer(results, many=True).data)
+
+
+@extend_schema(methods=["GET"], parameters=PERIOD, responses=PriceHistorySerializer)
+@extend_schema(methods=["POST"], request=ManualPricesSerializer, responses={201: StoredSerializer})
+@api_view(["GET", "POST"])
+def stock_history(request, symbol):
+    if request.method == "POST":
+        serializer = ManualPricesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        rows = [(p["date"], p["close"]) for p in data["prices"]]
+        stored = history.store_prices(symbol, data.get("currency"), rows)
+        return Response({"stored": stored}, status=status.HTTP_201_CREATED)
+    period = _period(request)
+    instrument = history.resolve_instrument(symbol)
+    rows = history.price_history(instrument, period["start"], period["end"])
+    return Response(
+        {
+            "symbol": instrument.ticker,
+            "currency": instrument.currency,
+            "prices": PricePointSerializer(
+                [{"date": d, "close": c} for d, c in rows], many=True
+            ).data,
+        }
+    )
+
+
+@extend_schema(methods=["GET"], parameters=PERIOD, responses=RateHistorySerializer)
+@extend_schema(methods=["POST"], request=ManualRatesSerializer, responses={201: StoredSerializer})
+@api_view(["GET", "POST"])
+def rate_history(request, base, target):
+    base = history.clean_currency(base, "from")
+    target = history.clean_currency(target, "to")
+    if request.method == "POST":
+        serializer = ManualRatesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rows = [(r["date"], r["rate"]) for r in serializer.validated_data["rates"]]
+        stored = history.store_rates(base, target, rows)
+        return Response({"stored": stored}, status=status.HTTP_201_CREATED)
+    period = _period(request)
+    rows = history.fx_history(base, target, period["start"], period["end"])
+    return Response(
+        {
+            "base": base,
+            "target": target,
+            "rates": RatePointSerializer([{"date": d, "rate": r} for d, r in rows], many=True).data,
+        }
+    )

@@ -1,0 +1,105 @@
+"""Exchange rates from the stored daily closes (HistoricalExchangeRate: `rate` units of the
+target per one base).
+
+A rate for a day is the last one stored on or before it (weekends and holidays carry the
+previous close forward); when only the opposite pair is stored its inverse is used. A rate
+that cannot be found is a MissingExchangeRate, never a silent 1: converting at 1 would
+quietly misstate every figure built on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from marketdata import providers
+from marketdata.models import HistoricalExchangeRate
+from marketdata.providers.base import MissingExchangeRate, as_rate
+
+ONE = Decimal(1)
+
+Pair = tuple[str, str]
+
+
+class RateTable(Mapping[Pair, Decimal]):
+    """Rates for many pairs on one date. Indexing a pair that has no rate raises
+    MissingExchangeRate; .get() answers None for it."""
+
+    def __init__(self, rates: dict[Pair, Decimal], on_date: date):
+        self._rates = rates
+        self.on_date = on_date
+
+    def __getitem__(self, pair: Pair) -> Decimal:
+        base, target = (pair[0].upper(), pair[1].upper())
+        if base == target:
+            return ONE
+        try:
+            return self._rates[(base, target)]
+        except KeyError:
+            raise MissingExchangeRate(base, target, self.on_date) from None
+
+    def get(self, pair: Pair, default=None):
+        try:
+            return self[pair]
+        except MissingExchangeRate:
+            return default
+
+    def __contains__(self, pair: object) -> bool:
+        return isinstance(pair, tuple) and self.get(pair) is not None
+
+    def __iter__(self) -> Iterator[Pair]:
+        return iter(self._rates)
+
+    def __len__(self) -> int:
+        return len(self._rates)
+
+
+def choose(direct: tuple | None, inverse: tuple | None) -> Decimal | None:
+    """Pick between the stored (date, rate) of a pair and of its opposite: the more recent
+    one, the direct one on a tie, inverting the opposite pair's rate."""
+    if direct is None and inverse is None:
+        return None
+    if inverse is None or (direct is not None and direct[0] >= inverse[0]):
+        return direct[1]
+    return as_rate(ONE / inverse[1])
+
+
+def rates_on(pairs: Iterable[Pair], on_date: date) -> RateTable:
+    """Rates for many (base, target) pairs on one date: one query when each pair has a rate
+    in the last two weeks, three at most however many pairs there are."""
+    wanted = {(b.upper(), t.upper()) for b, t in pairs}
+    wanted = {(b, t) for b, t in wanted if b != t}
+    stored = HistoricalExchangeRate.objects.latest_rates(wanted, on_date)
+    rates = {}
+    for base, target in wanted:
+        rate = choose(stored.get((base, target)), stored.get((target, base)))
+        if rate is not None:
+            rates[(base, target)] = rate
+    return RateTable(rates, on_date)
+
+
+def rate(base: str, target: str, on_date: date) -> Decimal:
+    """`target` units per one `base` on a date; raises MissingExchangeRate."""
+    return rates_on([(base, target)], on_date)[(base, target)]
+
+
+def latest_rates(pairs: Iterable[Pair]) -> RateTable:
+    return rates_on(pairs, timezone.localdate())
+
+
+def latest_rate(base: str, target: str) -> Decimal:
+    return rate(base, target, timezone.localdate())
+
+
+def supported_currencies() -> list[str]:
+    """What the app can convert: whatever rates are stored, plus what the provider can
+    fetch on demand."""
+    stored = HistoricalExchangeRate.objects.values_list("base_currency", "target_currency")
+    codes = {settings.DEFAULT_BASE_CURRENCY, *providers.get_provider().currencies}
+    for base, target in stored.distinct():
+        codes.update((base, target))
+    return sorted(codes)

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from financedash.models import Profile
+from marketdata import history
+from marketdata.providers import demo
+from portfolios import services
+from portfolios.models import Portfolio
+
+USERNAME = PASSWORD = "demo"
+CENT = Decimal("0.01")
+# Withholding tax on dividends, as the demo household's broker would deduct it (the
+# Norwegian treaty rate); none at home or from the UK.
+WITHHOLDING = Decimal("0.15")
+NO_WITHHOLDING = {"NOK", "GBP"}
+COMMISSION = {"NOK": Decimal(49), "USD": Decimal(1)}
+PAYMENT_MONTHS = {1: (5,), 2: (5, 11), 4: (2, 5, 8, 11)}
+FX_PAIRS = [(c, "NOK") for c in ("USD", "SEK", "GBP", "EUR")] + [
+    (c, "USD") for c in ("SEK", "GBP", "EUR")
+]
+
+
+@dataclass(frozen=True)
+class DemoPortfolio:
+    name: str
+    brokerage: str
+    currency: str
+    description: str
+    holdings: tuple[tuple[str, int], ...]  # (symbol, shares bought each time)
+
+
+PORTFOLIOS = (
+    DemoPortfolio(
+        "Aksjesparekonto",
+        "Nordnet",
+        "NOK",
+        "Nordic shares in a Norwegian share savings account.",
+        (
+            ("EQNR.OL", 40),
+            ("DNB.OL", 30),
+            ("ORK.OL", 60),
+            ("NHY.OL", 100),
+            ("MOWI.OL", 25),
+            ("VOLV-B.ST", 20),
+        ),
+    ),
+    DemoPortfolio(
+        "Utbytteportefølje",
+        "DNB Markets",
+        "NOK",
+        "Dividend payers, several of them abroad.",
+        (("TEL.OL", 50), ("HSBA.L", 200), ("AZN.L", 8), ("SAP.DE", 6)),
+    ),
+    DemoPortfolio(
+        "US shares",
+        "Interactive Brokers",
+        "USD",
+        "American shares, held in dollars.",
+        (("AAPL", 10), ("MSFT", 5), ("GOOGL", 10), ("NVDA", 20), ("KO", 15)),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class PlannedTrade:
+    portfolio: str
+    symbol: str
+    type: str
+    date: date
+    quantity: Decimal
+    price: Decimal
+    fees: Decimal
+    exchange_rate: Decimal
+
+    @property
+    def import_key(self) -> str:
+        return f"demo:{self.symbol}:{self.type}:{self.date.isoformat()}"
+
+
+def _weekday(day: date) -> date:
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def years_before(day: date, years: int) -> date:
+    return date(day.year - years, day.month, min(day.day, 28))
+
+
+def _events(symbol: str, h_index: int, p_index: int, start: date, last: date) -> list:
+    """(date, kind) of one holding: buys every nine months or so, a sale of a third for
+    every other holding, and the instrument's dividend dates while it is held."""
+    buys, day, n = [], _weekday(start + timedelta(days=30 * h_index + 11 * p_index + 3)), 0
+    while day <= last:
+        buys.append(day)
+        day = _weekday(day + timedelta(days=270 + 17 * ((h_index + n) % 5)))
+        n += 1
+    events = [(d, "BUY") for d in buys]
+    if h_index % 2 == 1 and len(buys) >= 3:
+        sale = _weekday(buys[len(buys) * 2 // 3] + timedelta(days=45))
+        if sale <= last:
+            events.append((sale, "SELL"))
+    if buys and demo.BY_SYMBOL[symbol].dividend_yield > 0:
+        months = PAYMENT_MONTHS[demo.BY_SYMBOL[symbol].dividends_per_year]
+        for year in range(buys[0].year, last.year + 1):
+            for month in months:
+                pay = _weekday(date(year, month, 20))
+                if buys[0] < pay <= last:
+                    events.append((pay, "DIVIDEND"))
+    # Same-day order: a buy before a dividend, the dividend before a sale.
+    order = {"BUY": 0, "DIVIDEND": 1, "SELL": 2}
+    return sorted(events, key=lambda e: (e[0], order[e[1]]))
+
+
+def plan(today: date, years: int) -> list[PlannedTrade]:
+    """The demo household's trades: a pure function of the day and the span in years."""
+    start, last = years_before(today, years), today - timedelta(days=14)
+    trades = []
+    for p_index, portfolio in enumerate(PORTFOLIOS):
+        commission = COMMISSION[portfolio.currency]
+        for h_index, (symbol, lot) in enumerate(portfolio.holdings):
+            item = demo.BY_SYMBOL[symbol]
+            held = Decimal(0)
+            for day, kind in _events(symbol, h_index, p_index, start, last):
+                rate = demo.rate_on(item.currency, portfolio.currency, day)
+                if kind == "BUY":
+                    quantity, price, fees = Decimal(lot), demo.close_on(symbol, day), commission
+                    held += quantity
+                elif kind == "SELL":
+                    quantity, price, fees = held // 3, demo.close_on(symbol, day), commission
+                    if not quantity:
+                        continue
+                    held -= quantity
+                else:
+                    quantity, price = held, demo.dividend_per_share(symbol, day)
+                    withholding = Decimal(0) if item.currency in NO_WITHHOLDING else WITHHOLDING
+                    fees = (quantity * price * rate * withholding).quantize(CENT)
+                trades.append(
+                    PlannedTrade(portfolio.name, symbol, kind, day, quantity, price, fees, rate)
+                )
+    return trades
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo user (demo/demo) with a household of portfolios, several years of "
+        "trades and dividends, and the demo provider's closes and exchange rates. Running "
+        "it again duplicates nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--years", type=int, default=demo.HISTORY_YEARS)
+
+    @transaction.atomic
+    def handle(self, *args, years: int, **options):
+        provider = demo.DemoProvider()
+        today = timezone.localdate()
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=USERNAME).first()
+        if user is None:
+            user = user_model.objects.create_user(USERNAME, f"{USERNAME}@example.com", PASSWORD)
+        profile, _ = Profile.objects.get_or_create(user=user)
+        if profile.retirement_goal_amount is None:
+            profile.retirement_goal_amount = Decimal(12_000_000)
+            profile.retirement_goal_year = today.year + 22
+            profile.save()
+
+        instruments = {
+            item.symbol: history.resolve_instrument(item.symbol, provider=provider)
+            for item in demo.CATALOG
+        }
+        first_day, yesterday = years_before(today, years), today - timedelta(days=1)
+        closes = rates = 0
+        for symbol in sorted({s for p in PORTFOLIOS for s, _ in p.holdings}):
+            closes += history.sync_prices(
+                instruments[symbol], first_day, yesterday, provider=provider
+            )
+        for base, target in FX_PAIRS:
+            rates += history.sync_fx(base, target, first_day, yesterday, provider=provider)
+
+        portfolios, loaded = {}, set()
+        for spec in PORTFOLIOS:
+            portfolio, _ = Portfolio.objects.get_or_create(
+                user=user,
+                name=spec.name,
+                defaults={
+                    "brokerage_firm": spec.brokerage,
+                    "currency": spec.currency,
+                    "description": spec.description,
+                },
+            )
+            portfolios[spec.name] = portfolio
+            # The plan moves with today's date; a portfolio loaded on an earlier day keeps
+            # its trades rather than getting a second, shifted set.
+            if portfolio.transactions.exists():
+                loaded.add(spec.name)
+        trades = [t for t in plan(today, years) if t.portfolio not in loaded]
+        for trade in trades:
+            services.record_transaction(
+                portfolio=portfolios[trade.portfolio],
+                instrument=instruments[trade.symbol],
+                type=trade.type,
+                date=trade.date,
+                quantity=trade.quantity,
+                price=trade.price,
+                fees=trade.fees,
+                exchange_rate=trade.exchange_rate,
+                notes="Demo data",
+                import_key=trade.import_key,
+            )
+        self.stdout.write(
+            f"Demo household: {len(portfolios)} portfolios ({len(loaded)} already loaded), "
+            f"{len(trades)} transactions recorded; {closes} closes and {rates} exchange rates "
+            "stored."
+        )
+        self.stdout.write(f"Log in as {USERNAME} / {PASSWORD} (username / password).")

@@ -1,0 +1,515 @@
+"""JSON API for portfolios, holdings and transactions: thin views over services and the
+valuation read path. Every lookup is scoped to the requesting user (404 otherwise)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import IntegrityError
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from financedash.errors import Conflict
+from financedash.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
+from marketdata import fx
+from marketdata.history import resolve_instrument
+from marketdata.providers.base import MissingExchangeRate, UnknownSymbol
+from portfolios import services, valuation
+from portfolios.importers import FORMATS
+from portfolios.imports import STATUSES, import_transactions
+from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.performance_data import performance_for
+
+MONEY_OUT = {"max_digits": 17, "decimal_places": 2}
+PERCENT_OUT = {"max_digits": 12, "decimal_places": 2}
+
+
+def _decimal(shape: dict, **kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(**shape, **kwargs)
+
+
+class PortfolioWriteSerializer(serializers.ModelSerializer):
+    used_credit = _decimal(ENTERED_MONEY, min_value=0, required=False)
+    currency = serializers.CharField(max_length=3, min_length=3, required=False, default="NOK")
+
+    class Meta:
+        model = Portfolio
+        fields = (
+            "id",
+            "name",
+            "description",
+            "brokerage_firm",
+            "currency",
+            "used_credit",
+            "dividends_reduce_cost_basis",
+        )
+        read_only_fields = ("id",)
+
+    def validate_currency(self, value: str) -> str:
+        value = value.strip().upper()
+        if len(value) != 3 or not value.isalpha():
+            raise serializers.ValidationError("Use a three-letter ISO 4217 code, e.g. NOK.")
+        return value
+
+    def validate_name(self, value: str) -> str:
+        user = self.context["request"].user
+        clash = Portfolio.objects.owned_by(user).filter(name=value)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise Conflict({"name": [f"You already have a portfolio named {value!r}."]})
+        return value
+
+    def save(self, **kwargs):
+        portfolio = self.instance or Portfolio(user=self.context["request"].user)
+        for field, value in {**self.validated_data, **kwargs}.items():
+            setattr(portfolio, field, value)
+        try:
+            self.instance = services.save_portfolio(portfolio)
+        except IntegrityError as exc:  # a concurrent request took the name
+            raise Conflict({"name": ["A portfolio with this name already exists."]}) from exc
+        return self.instance
+
+
+class HoldingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    symbol = serializers.CharField()
+    company_name = serializers.CharField()
+    quantity = _decimal({"max_digits": 17, "decimal_places": 8})
+    average_cost = _decimal({"max_digits": 17, "decimal_places": 6})
+    total_cost = _decimal(MONEY_OUT)
+    current_price = _decimal({"max_digits": 17, "decimal_places": 6}, allow_null=True)
+    price_currency = serializers.CharField()
+    price_as_of = serializers.DateTimeField(allow_null=True)
+    price_is_stale = serializers.BooleanField()
+    current_value = _decimal(MONEY_OUT, allow_null=True)
+    unrealized_gain_loss = _decimal(MONEY_OUT, allow_null=True)
+    unrealized_gain_loss_percent = _decimal(PERCENT_OUT, allow_null=True)
+    realized_gain = _decimal(MONEY_OUT)
+    dividends = _decimal(MONEY_OUT)
+    allocation_percent = _decimal(PERCENT_OUT, allow_null=True)
+
+
+class PortfolioSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    brokerage_firm = serializers.CharField()
+    currency = serializers.CharField()
+    used_credit = _decimal(MONEY_OUT)
+    dividends_reduce_cost_basis = serializers.BooleanField()
+    total_value = _decimal(MONEY_OUT)
+    total_cost = _decimal(MONEY_OUT)
+    total_gain_loss = _decimal(MONEY_OUT)
+    total_gain_loss_percent = _decimal(PERCENT_OUT, allow_null=True)
+    realized_gain = _decimal(MONEY_OUT)
+    dividends = _decimal(MONEY_OUT)
+    net_value = _decimal(MONEY_OUT)
+    prices_as_of = serializers.DateTimeField(allow_null=True)
+
+
+class PortfolioDetailSerializer(PortfolioSummarySerializer):
+    holdings = HoldingSerializer(many=True)
+
+
+def _portfolio_for(request, pk) -> Portfolio:
+    return get_object_or_404(Portfolio.objects.owned_by(request.user), pk=pk)
+
+
+def _summary_response(request, portfolio: Portfolio, status_code=status.HTTP_200_OK):
+    summary = valuation.summarize([portfolio])[0]
+    return Response(PortfolioDetailSerializer(summary).data, status=status_code)
+
+
+class PortfolioList(generics.GenericAPIView):
+    serializer_class = PortfolioWriteSerializer
+    pagination_class = None
+
+    @extend_schema(responses=PortfolioSummarySerializer(many=True))
+    def get(self, request):
+        summaries = valuation.summarize(Portfolio.objects.owned_by(request.user))
+        return Response(PortfolioSummarySerializer(summaries, many=True).data)
+
+    @extend_schema(request=PortfolioWriteSerializer, responses={201: PortfolioDetailSerializer})
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        portfolio = serializer.save()
+        return _summary_response(request, portfolio, status.HTTP_201_CREATED)
+
+
+class PortfolioDetail(generics.GenericAPIView):
+    serializer_class = PortfolioWriteSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Portfolio.objects.none()
+        return Portfolio.objects.owned_by(self.request.user)
+
+    @extend_schema(responses=PortfolioDetailSerializer)
+    def get(self, request, pk):
+        return _summary_response(request, self.get_object())
+
+    @extend_schema(request=PortfolioWriteSerializer, responses=PortfolioDetailSerializer)
+    def put(self, request, pk):
+        return self._update(request, partial=False)
+
+    @extend_schema(request=PortfolioWriteSerializer, responses=PortfolioDetailSerializer)
+    def patch(self, request, pk):
+        return self._update(request, partial=True)
+
+    def _update(self, request, partial):
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return _summary_response(request, serializer.save())
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        self.get_object().delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UsedCreditSerializer(serializers.Serializer):
+    used_credit = _decimal(ENTERED_MONEY, min_value=0)
+
+
+@extend_schema(request=UsedCreditSerializer, responses=PortfolioDetailSerializer)
+@api_view(["PUT"])
+def used_credit(request, pk):
+    portfolio = _portfolio_for(request, pk)
+    serializer = UsedCreditSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    portfolio.used_credit = serializer.validated_data["used_credit"]
+    services.save_portfolio(portfolio)
+    return _summary_response(request, portfolio)
+
+
+@extend_schema(responses=HoldingSerializer(many=True))
+@api_view(["GET"])
+def portfolio_holdings(request, pk):
+    summary = valuation.summarize([_portfolio_for(request, pk)])[0]
+    return Response(HoldingSerializer(summary.holdings, many=True).data)
+
+
+@extend_schema(responses={204: None})
+@api_view(["DELETE"])
+def holding_delete(request, pk):
+    holding = get_object_or_404(Holding.objects.owned_by(request.user), pk=pk)
+    services.delete_holding(holding)
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    portfolio = serializers.PrimaryKeyRelatedField(queryset=Portfolio.objects.none())
+    symbol = serializers.CharField(max_length=32, source="holding.instrument.ticker")
+    currency = serializers.CharField(
+        max_length=3,
+        required=False,
+        source="holding.instrument.currency",
+        help_text="The instrument's currency; needed only when the provider cannot tell.",
+    )
+    type = serializers.ChoiceField(choices=Transaction.Type.choices)
+    quantity = _decimal(QUANTITY)
+    price = _decimal(PRICE, min_value=0)
+    fees = _decimal(MONEY, min_value=0, required=False)
+    exchange_rate = _decimal(
+        RATE,
+        required=False,
+        help_text="Portfolio-currency units per instrument-currency unit. Defaults to the "
+        "stored rate of the transaction date (1 when the currencies match).",
+    )
+    holding = serializers.PrimaryKeyRelatedField(read_only=True)
+    total_amount = _decimal(MONEY, read_only=True)
+    average_cost_at_transaction = _decimal(PRICE, read_only=True)
+
+    class Meta:
+        model = Transaction
+        fields = (
+            "id",
+            "portfolio",
+            "holding",
+            "symbol",
+            "currency",
+            "type",
+            "date",
+            "quantity",
+            "price",
+            "fees",
+            "exchange_rate",
+            "total_amount",
+            "average_cost_at_transaction",
+            "notes",
+            "import_key",
+            "created_at",
+        )
+        read_only_fields = ("import_key", "created_at")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            self.fields["portfolio"].queryset = Portfolio.objects.owned_by(request.user)
+        if self.instance is not None and not isinstance(self.instance, list):
+            self.fields["portfolio"].read_only = True
+
+    def validate_quantity(self, value):
+        if value <= 0:
+            raise serializers.ValidationError("Must be greater than 0.")
+        return value
+
+    def validate_exchange_rate(self, value):
+        if value is not None and value <= 0:
+            raise serializers.ValidationError("Must be greater than 0.")
+        return value
+
+    def validate(self, attrs):
+        instrument_data = attrs.pop("holding", {}).get("instrument", {})
+        symbol = instrument_data.get("ticker")
+        currency = instrument_data.get("currency")
+        if symbol is not None:
+            try:
+                attrs["instrument"] = resolve_instrument(symbol, currency=currency)
+            except UnknownSymbol as exc:
+                raise serializers.ValidationError({"symbol": [str(exc)]}) from exc
+        elif self.instance is not None:
+            attrs["instrument"] = self.instance.holding.instrument
+        portfolio = attrs.get("portfolio") or self.instance.portfolio
+        txn_date = attrs.get("date") or self.instance.date
+        if attrs.get("exchange_rate") is None and (
+            self.instance is None or "instrument" in attrs or "date" in attrs
+        ):
+            attrs["exchange_rate"] = self._default_rate(
+                attrs["instrument"].currency, portfolio.currency, txn_date
+            )
+        return attrs
+
+    def _default_rate(self, instrument_currency, portfolio_currency, on):
+        try:
+            return fx.rate(instrument_currency, portfolio_currency, on)
+        except MissingExchangeRate as exc:
+            raise serializers.ValidationError(
+                {
+                    "exchange_rate": [
+                        f"{exc} Give exchange_rate, or store the rate "
+                        f"(POST /api/v1/exchange-rates/{instrument_currency}/"
+                        f"{portfolio_currency}/history)."
+                    ]
+                }
+            ) from exc
+
+    def create(self, validated_data):
+        values = {k: v for k, v in validated_data.items() if k not in ("portfolio", "instrument")}
+        return services.record_transaction(
+            portfolio=validated_data["portfolio"],
+            instrument=validated_data["instrument"],
+            **values,
+        )
+
+    def update(self, instance, validated_data):
+        changes = {k: v for k, v in validated_data.items() if k in services.EDITABLE_FIELDS}
+        return services.update_transaction(
+            instance, instrument=validated_data.get("instrument"), **changes
+        )
+
+
+def _owned_transactions(request):
+    if not request.user.is_authenticated:  # only while the OpenAPI schema is generated
+        return Transaction.objects.none()
+    return Transaction.objects.owned_by(request.user).for_listing()
+
+
+class TransactionCreate(generics.CreateAPIView):
+    serializer_class = TransactionSerializer
+
+
+class TransactionDetail(generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = TransactionSerializer
+
+    def get_queryset(self):
+        return _owned_transactions(self.request)
+
+    def perform_destroy(self, instance):
+        services.delete_transaction(instance)
+
+
+class PortfolioTransactions(generics.ListAPIView):
+    serializer_class = TransactionSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Transaction.objects.none()
+        portfolio = _portfolio_for(self.request, self.kwargs["pk"])
+        return _owned_transactions(self.request).filter(portfolio=portfolio)
+
+
+class HoldingTransactions(generics.ListAPIView):
+    serializer_class = TransactionSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Transaction.objects.none()
+        holding = get_object_or_404(
+            Holding.objects.owned_by(self.request.user), pk=self.kwargs["pk"]
+        )
+        return _owned_transactions(self.request).filter(holding=holding)
+
+
+# Unbounded digits: XIRR annualises short periods into very large ratios.
+RATIO = {"max_digits": None, "decimal_places": 6}
+
+
+class PerformancePointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    value = _decimal(MONEY_OUT)
+    invested = _decimal(MONEY_OUT)
+    flow = _decimal(MONEY_OUT, help_text="Money in (+) or out (−) that day.")
+
+
+class PerformanceSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    currency = serializers.CharField()
+    opening_value = _decimal(MONEY_OUT)
+    closing_value = _decimal(MONEY_OUT)
+    deposits = _decimal(MONEY_OUT)
+    withdrawals = _decimal(MONEY_OUT)
+    gain = _decimal(MONEY_OUT)
+    twr = _decimal(RATIO, allow_null=True, help_text="Time-weighted return, 0.1 = 10 %.")
+    twr_constant_fx = _decimal(RATIO, allow_null=True)
+    currency_effect = _decimal(RATIO, allow_null=True)
+    xirr = _decimal(RATIO, allow_null=True, help_text="Annualised money-weighted return.")
+    simple_return = _decimal(RATIO, allow_null=True)
+    dividends = _decimal(MONEY_OUT)
+    dividends_by_month = serializers.DictField(child=_decimal(MONEY_OUT))
+    dividends_by_year = serializers.DictField(child=_decimal(MONEY_OUT))
+    series = PerformancePointSerializer(many=True)
+
+
+class PerformancePeriodSerializer(serializers.Serializer):
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        end = attrs.get("end") or timezone.localdate()
+        start = attrs.get("start") or end - timedelta(days=365)
+        if start > end:
+            raise serializers.ValidationError({"start": ["Must be on or before end."]})
+        if (end - start).days > MAX_PERFORMANCE_DAYS:
+            raise serializers.ValidationError(
+                {"start": [f"The period can be at most {MAX_PERFORMANCE_DAYS} days."]}
+            )
+        return {"start": start, "end": end}
+
+
+MAX_PERFORMANCE_DAYS = 366 * 50
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("start", OpenApiTypes.DATE, description="Default: a year before end."),
+        OpenApiParameter("end", OpenApiTypes.DATE, description="Default: today."),
+    ],
+    responses=PerformanceSerializer,
+)
+@api_view(["GET"])
+def performance(request, pk):
+    portfolio = _portfolio_for(request, pk)
+    period = PerformancePeriodSerializer(data=request.query_params)
+    period.is_valid(raise_exception=True)
+    result = performance_for(portfolio, **period.validated_data)
+    return Response(PerformanceSerializer(result).data)
+
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    portfolio = serializers.PrimaryKeyRelatedField(queryset=Portfolio.objects.none())
+    format = serializers.ChoiceField(choices=sorted(FORMATS), default="generic")
+    dry_run = serializers.BooleanField(default=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            self.fields["portfolio"].queryset = Portfolio.objects.owned_by(request.user)
+
+    def validate_file(self, value):
+        if value.size > MAX_IMPORT_BYTES:
+            limit = MAX_IMPORT_BYTES // 1024
+            raise serializers.ValidationError(
+                f"The file is {value.size // 1024} KiB; the limit is {limit} KiB."
+            )
+        return value
+
+
+class ImportRowErrorSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=STATUSES)
+    message = serializers.CharField()
+    errors = ImportRowErrorSerializer(many=True)
+    symbol = serializers.CharField(source="row.symbol", default=None, allow_null=True)
+    type = serializers.CharField(source="row.type", default=None, allow_null=True)
+    date = serializers.DateField(source="row.date", default=None, allow_null=True)
+    quantity = _decimal(QUANTITY, source="row.quantity", default=None, allow_null=True)
+    price = _decimal(PRICE, source="row.price", default=None, allow_null=True)
+    transaction_id = serializers.IntegerField(allow_null=True)
+
+
+class ImportResultSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    dry_run = serializers.BooleanField()
+    committed = serializers.BooleanField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    rows = ImportRowSerializer(many=True)
+
+
+@extend_schema(
+    request={"multipart/form-data": ImportRequestSerializer},
+    responses={200: ImportResultSerializer, 201: ImportResultSerializer},
+)
+@api_view(["POST"])
+@parser_classes([MultiPartParser, FormParser])
+def import_csv(request):
+    """Import a broker export: all rows or none. A dry run reports what would happen."""
+    serializer = ImportRequestSerializer(data=request.data, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    result = import_transactions(
+        portfolio=data["portfolio"],
+        data=data["file"].read(),
+        format=data["format"],
+        dry_run=data["dry_run"],
+    )
+    body = ImportResultSerializer(result).data
+    if not result.ok:
+        first = next(e for e in result.errors)
+        raise ImportFailed(
+            detail=f"Nothing was imported: line {first.line}: {first.message}",
+            extra={"counts": body["counts"], "rows": body["rows"]},
+        )
+    return Response(body, status=status.HTTP_201_CREATED if result.committed else 200)
+
+
+class ImportFailed(exceptions.APIException):
+    """A 400 whose details keep the per-row report as data (a ValidationError would turn
+    every number in it into a message string)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_code = "import_failed"
+
+    def __init__(self, detail, extra):
+        super().__init__(detail)
+        self.extra = extra

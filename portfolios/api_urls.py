@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from portfolios import api
+
+urlpatterns = [
+    path("portfolios", api.PortfolioList.as_view(), name="api-portfolios"),
+    path("portfolios/<int:pk>", api.PortfolioDetail.as_view(), name="api-portfolio"),
+    path("portfolios/<int:pk>/used-credit", api.used_credit, name="api-used-credit"),
+    path("portfolios/<int:pk>/holdings", api.portfolio_holdings, name="api-holdings"),
+    path("portfolios/<int:pk>/performance", api.performance, name="api-performance"),
+    path("transactions", api.TransactionCreate.as_view(), name="api-transactions"),
+    path("transactions/import-csv", api.import_csv, name="api-import-csv"),
+    path(
+        "transactions/portfolio/<int:pk>",
+        api.PortfolioTransactions.as_view(),
+        name="api-portfolio-transactions",
+    ),
+    path("transactions/<int:pk>", api.TransactionDetail.as_view(), name="api-transaction"),
+    path("holdings/<int:pk>", api.holding_delete, name="api-holding"),
+    path(
+        "holdings/<int:pk>/transactions",
+        api.HoldingTransactions.as_view(),
+        name="api-holding-transactions",
+    ),
+]

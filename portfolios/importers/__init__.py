@@ -1,0 +1,21 @@
+"""Broker file formats: each a pure parser from the uploaded bytes to rows and row errors.
+
+portfolios.imports resolves the rows' symbols and records them; FORMATS names the parsers
+the import endpoint accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from portfolios.importers import generic, nordnet
+from portfolios.importers.base import ParsedRow, ParseResult, RowError, SkippedRow
+
+Parser = Callable[[bytes], ParseResult]
+
+FORMATS: dict[str, Parser] = {
+    "generic": generic.parse,
+    "nordnet": nordnet.parse,
+}
+
+__all__ = ["FORMATS", "ParseResult", "ParsedRow", "Parser", "RowError", "SkippedRow"]

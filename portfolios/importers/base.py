@@ -1,0 +1,192 @@
+"""What every broker parser returns, and the text handling they share.
+
+Parsers are pure: bytes in, ParseResult out, no ORM and no market data. Resolving symbols,
+filling exchange rates and writing to the ledger happen in portfolios.imports.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+BUY = "BUY"
+SELL = "SELL"
+DIVIDEND = "DIVIDEND"
+TYPES = (BUY, SELL, DIVIDEND)
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    """One transaction as the file states it.
+
+    `ticker` is what the broker wrote; `symbol` is the Yahoo symbol to resolve it by (the
+    same for generic files). `price` is in `currency`, the instrument's currency when the
+    file says so. `fees` (withholding tax for dividends) are in `account_currency`, the
+    currency the broker booked the row in, and `exchange_rate` converts `currency` into it;
+    None means the file leaves it to the portfolio's currency. `exchange_rate` is None when
+    the file does not give one.
+    """
+
+    line: int
+    type: str
+    date: date
+    ticker: str
+    symbol: str
+    quantity: Decimal
+    price: Decimal
+    fees: Decimal
+    import_key: str
+    isin: str | None = None
+    currency: str | None = None
+    exchange_rate: Decimal | None = None
+    account_currency: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str  # the column at fault, named as the file's header does; "" for the whole row
+    message: str
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    line: int
+    reason: str
+
+
+@dataclass
+class ParseResult:
+    rows: list[ParsedRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    skipped: list[SkippedRow] = field(default_factory=list)
+
+
+class FieldError(ValueError):
+    """A value that cannot be read; the parser turns it into a RowError for its column."""
+
+
+# -- text -------------------------------------------------------------------------------
+
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def decode(data: bytes) -> str:
+    """Bytes to text: UTF-16 (with or without BOM), UTF-8 (BOM tolerated), else Windows-1252.
+
+    Windows-1252 is the last resort because older Nordic exports and spreadsheets saved
+    "as CSV" on Windows use it, and every byte sequence decodes under it.
+    """
+    if data.startswith(_UTF16_BOMS):
+        return data.decode("utf-16", errors="replace")
+    data = data.removeprefix(codecs.BOM_UTF8)
+    head = data[:200]
+    if head.count(0) > len(head) // 4:
+        # UTF-16 without a BOM: ASCII characters leave a zero byte on one side.
+        encoding = "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+        return data.decode(encoding, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def sniff_delimiter(header_line: str, candidates: str) -> str:
+    """The candidate that occurs most often in the header line (headers carry no numbers)."""
+    return max(candidates, key=header_line.count)
+
+
+def read_rows(text: str, delimiters: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header and an iterator of (line number, fields) for the non-blank rows after it."""
+    first_line = text.split("\n", 1)[0]
+    delimiter = sniff_delimiter(first_line, delimiters)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader, [])
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        line = reader.line_num
+        for fields in reader:
+            # line_num counts physical lines read so far; a quoted field can span several.
+            start, line = line + 1, reader.line_num
+            if any(value.strip() for value in fields):
+                yield start, fields
+
+    return [name.strip().lstrip("\ufeff").strip() for name in header], rows()
+
+
+def header_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+# -- values -----------------------------------------------------------------------------
+
+# Spaces of every width are digit grouping: Nordic exports write 10 000,00 with a
+# non-breaking (U+00A0) or narrow non-breaking (U+202F) space.
+_SPACES = re.compile(r"[\s\u00a0\u2007\u202f]+")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+$")
+
+
+def parse_decimal(text: str) -> Decimal:
+    """A number as people write it: 1234.5, 1234,5, 1 234,50, 1,234.50 or 1.234,50.
+
+    A single separator is the decimal mark, so "1,234" is 1.234. When both marks occur the
+    last one is the decimal mark and the other groups digits, and a mark repeated in the
+    whole part groups digits too (1.234.567).
+    """
+    value = _SPACES.sub("", text.strip()).replace("\u2212", "-")
+    sign = ""
+    if value[:1] in ("+", "-"):
+        sign, value = value[0], value[1:]
+    if "," in value and "." in value:
+        decimal_mark = "," if value.rfind(",") > value.rfind(".") else "."
+        grouping = "." if decimal_mark == "," else ","
+        whole, _, fraction = value.rpartition(decimal_mark)
+        value = _ungroup(whole, grouping) + "." + fraction
+    elif value.count(",") > 1 or value.count(".") > 1:
+        grouping = "," if "," in value else "."
+        value = _ungroup(value, grouping)
+    else:
+        value = value.replace(",", ".")
+    if not _NUMBER.match(value):
+        raise FieldError(f"{text.strip()!r} is not a number.")
+    try:
+        return Decimal(sign + value)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only decimals
+        raise FieldError(f"{text.strip()!r} is not a number.") from exc
+
+
+def _ungroup(whole: str, grouping: str) -> str:
+    if not _GROUPED.match(whole.replace(grouping, ",")):
+        raise FieldError(f"{whole!r} has misplaced digit grouping.")
+    return whole.replace(grouping, "")
+
+
+def parse_date(text: str) -> date:
+    """ISO 8601 (2024-01-31, also with a time, which is dropped) or day-first 31.01.2024."""
+    value = text.strip()
+    try:
+        if re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}", value):
+            return datetime.strptime(value, "%d.%m.%Y").date()
+        if len(value) > 10:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise FieldError(f"{value!r} is not a date: use YYYY-MM-DD.") from exc
+
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def parse_currency(text: str) -> str:
+    value = text.strip().upper()
+    if not _CURRENCY.match(value):
+        raise FieldError(f"{text.strip()!r} is not a three-letter currency code.")
+    return value

@@ -1,0 +1,430 @@
+"""Nordnet's transaction export ("Transaksjoner og notaer" / "Transaktioner och notor").
+
+The export is UTF-16 with a BOM, tab-separated, with a decimal comma and digits grouped by
+(non-breaking) spaces; older or re-saved copies come as UTF-8 or Windows-1252 with
+semicolons, and both are read. Headers are Norwegian or Swedish and are matched by name,
+so extra or reordered columns do no harm. Several columns are all called "Valuta": each
+one is the currency of the column just before it (fees, amount, commission, ...).
+
+What becomes a transaction:
+
+- KJØPT / KÖPT: BUY, SALG / SÅLT: SELL, UTBYTTE / UTDELNING: DIVIDEND (Antall shares at
+  Kurs per share). Dates are the trade date (Handelsdag / Affärsdag).
+- Withholding tax on a dividend (KUPONGSKATT, UTBYTTESKATT, UTL KUPSKATT) is its own row
+  at Nordnet. The ledger keeps it as the dividend's fees, so each tax row is added to the
+  fees of the dividend it belongs to: the one with the same verification number, else the
+  same security on the same date. The tax row itself is then reported as skipped, naming
+  that dividend's line. A tax row with no such dividend in the file is skipped with a
+  reason rather than guessed at.
+- Fees are "Totale Avgifter" / "Total Avgift" (in the account currency); when a file has
+  only the commission ("Kurtasje" / "Courtage") in the trade currency it is converted at
+  the row's exchange rate.
+- Rows carrying a cancellation date (Makuleringsdato) and cancellation rows (MAK ...) are
+  skipped: neither the cancelled trade nor its reversal changes the holding.
+- Deposits, withdrawals, interest, account fees and every other type are skipped with a
+  reason.
+
+The dedupe key is Nordnet's Id, as "nordnet:<Id>". Tickers become Yahoo symbols by the
+currency they trade in: NOK → EQNR.OL, SEK → VOLV-B.ST, DKK → NOVO-B.CO, EUR → NOKIA.HE,
+USD stays as it is (BRK B → BRK-B); the ISIN is kept so that an instrument Yahoo does not
+know (a fund, say) can still be matched by it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import date
+from decimal import Decimal
+
+from portfolios.importers.base import (
+    BUY,
+    DIVIDEND,
+    SELL,
+    FieldError,
+    ParsedRow,
+    ParseResult,
+    RowError,
+    SkippedRow,
+    decode,
+    header_key,
+    parse_currency,
+    parse_date,
+    parse_decimal,
+    read_rows,
+)
+
+# Canonical column -> the header names Nordnet uses for it (Norwegian, Swedish).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": ("id",),
+    "booking_date": ("bokføringsdag", "bokföringsdag"),
+    "trade_date": ("handelsdag", "affärsdag"),
+    "settlement_date": ("oppgjørsdag", "likviddag"),
+    "account": ("portefølje", "depå"),
+    "type": ("transaksjonstype", "transaktionstyp"),
+    "security": ("verdipapir", "värdepapper"),
+    "isin": ("isin",),
+    "quantity": ("antall", "antal"),
+    "price": ("kurs",),
+    "fees": ("totale avgifter", "total avgift", "avgifter"),
+    "amount": ("beløp", "belopp"),
+    "purchase_value": ("kjøpsverdi", "inköpsvärde"),
+    "result": ("resultat",),
+    "exchange_rate": ("vekslingskurs", "växlingskurs", "växelkurs"),
+    "text": ("transaksjonstekst", "transaktionstext"),
+    "cancelled": ("makuleringsdato", "makuleringsdatum"),
+    "verification": ("verifikationsnummer", "verifikasjonsnummer"),
+    "commission": ("kurtasje", "courtage"),
+    "reference_rate": ("valutakurs", "referensvalutakurs"),
+}
+_BY_HEADER = {alias: canonical for canonical, aliases in COLUMNS.items() for alias in aliases}
+_CURRENCY_HEADERS = ("valuta",)
+REQUIRED = ("id", "type", "security", "quantity", "price")
+
+BUY_TYPES = frozenset({"KJØPT", "KÖPT"})
+SELL_TYPES = frozenset({"SALG", "SÅLT"})
+DIVIDEND_TYPES = frozenset({"UTBYTTE", "UTDELNING"})
+TAX_TYPES = frozenset({"KUPONGSKATT", "UTBYTTESKATT", "UTL KUPSKATT"})
+DEPOSIT_TYPES = frozenset({"INNSKUDD", "INSÄTTNING", "PREMIEINNBETALING", "PREMIEINBETALNING"})
+WITHDRAWAL_PREFIXES = ("UTTAK", "UTTAG")
+SECURITY_TRANSFER = re.compile(r"\bVP\b")
+
+YAHOO_SUFFIX = {"NOK": ".OL", "SEK": ".ST", "DKK": ".CO", "EUR": ".HE"}
+_ISIN = re.compile(r"^[A-Z]{2}[A-Z0-9]{9}\d$")
+# "UTBYTTE 0,2400 USD/AKSJE", "UTDELNING 2,50 SEK/AKTIE": the per-share currency.
+_PER_SHARE_CURRENCY = re.compile(r"\b([A-Z]{3})\s*/\s*(?:AKSJE|AKTIE|ANDEL|SHARE)\b")
+_CENT = Decimal("0.01")
+_ONE = Decimal(1)
+
+
+def yahoo_symbol(ticker: str, currency: str | None) -> str:
+    """Nordnet's ticker as Yahoo spells it, from the currency it trades in."""
+    symbol = "-".join(ticker.upper().split())
+    suffix = YAHOO_SUFFIX.get(currency or "")
+    if suffix:
+        return symbol + suffix
+    if currency == "USD":
+        return symbol.replace(".", "-")  # BRK.B -> BRK-B, as Yahoo writes class shares
+    return symbol
+
+
+def parse(data: bytes) -> ParseResult:
+    result = ParseResult()
+    header, rows = read_rows(decode(data), "\t;,")
+    columns = _columns(header)
+    missing = [name for name in REQUIRED if name not in columns]
+    if "trade_date" not in columns and "booking_date" not in columns:
+        missing.append("trade_date")
+    if missing:
+        wanted = ", ".join("/".join(COLUMNS[name][:2]) for name in missing)
+        result.errors.append(RowError(1, "", f"Not a Nordnet export: the header lacks {wanted}."))
+        return result
+
+    dividends: list[_Dividend] = []
+    taxes: list[_Tax] = []
+    for line, fields in rows:
+        row = _Row(line, fields, header, columns)
+        try:
+            row.check_width()
+            _dispatch(row, result, dividends, taxes)
+        except _RowFailed:
+            pass
+        result.errors.extend(row.errors)
+    _attach_taxes(taxes, dividends, result)
+    result.rows.extend(d.row for d in dividends if d.row is not None)
+    result.rows.sort(key=_replay_order)
+    result.errors.sort(key=lambda e: e.line)
+    result.skipped.sort(key=lambda s: s.line)
+    return result
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    previous = None
+    for index, name in enumerate(header):
+        key = header_key(name)
+        if key in _CURRENCY_HEADERS:
+            canonical = f"{previous}_currency" if previous else "currency"
+        else:
+            canonical = _BY_HEADER.get(key)
+            previous = canonical
+        if canonical and canonical not in columns:
+            columns[canonical] = index
+    return columns
+
+
+class _RowFailed(Exception):
+    pass
+
+
+class _Row:
+    def __init__(self, line: int, fields: list[str], header: list[str], columns: dict):
+        self.line = line
+        self.fields = fields
+        self.header = header
+        self.columns = columns
+        self.errors: list[RowError] = []
+
+    def check_width(self) -> None:
+        # More filled columns than headers means the columns no longer line up.
+        if any(value.strip() for value in self.fields[len(self.header) :]):
+            self.fail(
+                "", f"The row has {len(self.fields)} columns but the header has {len(self.header)}."
+            )
+
+    def name(self, column: str) -> str:
+        index = self.columns.get(column)
+        return self.header[index] if index is not None else column
+
+    def text(self, column: str) -> str:
+        index = self.columns.get(column)
+        if index is None or index >= len(self.fields):
+            return ""
+        return self.fields[index].strip()
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.append(RowError(self.line, self.name(column) if column else "", message))
+
+    def fail(self, column: str, message: str):
+        self.error(column, message)
+        raise _RowFailed
+
+    def read(self, column: str, reader, *, required: bool = False):
+        value = self.text(column)
+        if not value:
+            if required:
+                self.error(column, f"{self.name(column)} is empty.")
+            return None
+        try:
+            return reader(value)
+        except FieldError as exc:
+            self.error(column, str(exc))
+            return None
+
+    def checked(self) -> None:
+        if self.errors:
+            raise _RowFailed
+
+
+@dataclasses.dataclass
+class _Dividend:
+    row: ParsedRow | None
+    verification: str
+    security: str
+
+
+@dataclasses.dataclass
+class _Tax:
+    line: int
+    nordnet_id: str
+    on: date
+    security: str
+    verification: str
+    amount: Decimal
+    currency: str | None
+
+
+def _dispatch(row: _Row, result: ParseResult, dividends: list, taxes: list) -> None:
+    kind = " ".join(row.text("type").upper().split())
+    if not kind:
+        row.fail("type", "The transaction type is empty.")
+    cancelled = row.text("cancelled")
+    if cancelled:
+        result.skipped.append(SkippedRow(row.line, f"{kind} cancelled by Nordnet on {cancelled}."))
+    elif kind.startswith("MAK "):
+        result.skipped.append(SkippedRow(row.line, f"{kind}: the reversal of a cancelled booking."))
+    elif kind in BUY_TYPES:
+        result.rows.append(_trade(row, BUY))
+    elif kind in SELL_TYPES:
+        result.rows.append(_trade(row, SELL))
+    elif kind in DIVIDEND_TYPES:
+        parsed = _trade(row, DIVIDEND)
+        dividends.append(_Dividend(parsed, row.text("verification"), _security_key(row)))
+    elif kind in TAX_TYPES:
+        taxes.append(_tax(row))
+    else:
+        result.skipped.append(SkippedRow(row.line, _skip_reason(row, kind)))
+
+
+def _skip_reason(row: _Row, kind: str) -> str:
+    if kind in DEPOSIT_TYPES:
+        return f"{kind}: a cash deposit, not a holding transaction."
+    if kind.startswith(WITHDRAWAL_PREFIXES) and not SECURITY_TRANSFER.search(kind):
+        return f"{kind}: a cash withdrawal, not a holding transaction."
+    if not row.text("security"):
+        return f"{kind}: a cash booking (interest, fee, transfer), not a holding transaction."
+    if "SKATT" in kind:
+        return (
+            f"{kind}: a tax correction or refund, not withholding on a dividend in this file; "
+            "adjust that dividend's fees by hand."
+        )
+    return (
+        f"{kind} is not a buy, sale or dividend; if it changes the holding of "
+        f"{row.text('security')}, record that by hand."
+    )
+
+
+def _security_key(row: _Row) -> str:
+    return (row.text("isin") or row.text("security")).upper()
+
+
+def _date(row: _Row) -> date | None:
+    column = "trade_date" if row.text("trade_date") else "booking_date"
+    return row.read(column, parse_date, required=True)
+
+
+def _trade(row: _Row, type: str) -> ParsedRow:
+    on = _date(row)
+    ticker = " ".join(row.text("security").split())
+    if not ticker:
+        row.error("security", f"{row.name('security')} is empty.")
+    nordnet_id = row.text("id")
+    if not nordnet_id:
+        row.error("id", f"{row.name('id')} is empty: without it a re-import cannot be recognised.")
+    quantity = row.read("quantity", parse_decimal, required=True)
+    price = row.read("price", parse_decimal, required=True)
+    account_currency = _account_currency(row)
+    rate = row.read("exchange_rate", parse_decimal) or row.read("reference_rate", parse_decimal)
+    row.checked()
+    # Sales are sometimes exported with a negative quantity; the type carries the sign.
+    quantity, price = abs(quantity), abs(price)
+    if quantity == 0:
+        row.fail("quantity", f"{row.name('quantity')} is zero.")
+    if rate is not None and rate <= 0:
+        rate = None
+    currency = _instrument_currency(row, account_currency, rate)
+    fees = _fees(row, currency, account_currency, rate)
+    row.checked()
+    isin = row.text("isin").upper()
+    return ParsedRow(
+        line=row.line,
+        type=type,
+        date=on,
+        ticker=ticker,
+        symbol=yahoo_symbol(ticker, currency),
+        isin=isin if _ISIN.match(isin) else None,
+        quantity=quantity,
+        price=price,
+        fees=fees,
+        currency=currency,
+        exchange_rate=rate,
+        account_currency=account_currency,
+        import_key=f"nordnet:{nordnet_id}",
+        notes=row.text("text"),
+    )
+
+
+def _account_currency(row: _Row) -> str | None:
+    for column in ("amount_currency", "fees_currency", "currency"):
+        currency = row.read(column, parse_currency)
+        if currency:
+            return currency
+    return None
+
+
+def _instrument_currency(row: _Row, account_currency: str | None, rate) -> str | None:
+    """The trade's currency: Nordnet has no column for it, so read it off the others.
+
+    The commission is charged in the trade currency; a dividend's text names the currency
+    per share. A hint naming the account's own currency while the rate is not 1 contradicts
+    itself and is ignored. Failing the hints, a rate of 1 (or none) means the account's own
+    currency, and any other rate leaves it to the market data to tell.
+    """
+    match = _PER_SHARE_CURRENCY.search(row.text("text").upper())
+    hints = (row.read("commission_currency", parse_currency), match and match.group(1))
+    converted = rate is not None and rate != _ONE
+    for currency in hints:
+        if currency and not (converted and currency == account_currency):
+            return currency
+    return None if converted else account_currency
+
+
+def _fees(row: _Row, currency, account_currency, rate) -> Decimal:
+    for column in ("fees", "commission"):
+        amount = row.read(column, parse_decimal)
+        if amount is None:
+            continue
+        amount = abs(amount)
+        charged_in = row.read(f"{column}_currency", parse_currency)
+        if charged_in in (None, account_currency) or amount == 0:
+            return amount
+        if charged_in == currency and rate is not None:
+            return (amount * rate).quantize(_CENT)
+        row.fail(column, f"{row.name(column)} is in {charged_in} and no exchange rate converts it.")
+    return Decimal(0)
+
+
+def _tax(row: _Row) -> _Tax:
+    on = _date(row)
+    amount = row.read("amount", parse_decimal, required=True)
+    currency = _account_currency(row)
+    row.checked()
+    return _Tax(
+        line=row.line,
+        nordnet_id=row.text("id"),
+        on=on,
+        security=_security_key(row),
+        verification=row.text("verification"),
+        amount=amount,
+        currency=currency,
+    )
+
+
+def _attach_taxes(taxes: list[_Tax], dividends: list[_Dividend], result: ParseResult) -> None:
+    for tax in taxes:
+        match = _matching_dividend(tax, dividends)
+        if match is None:
+            result.skipped.append(
+                SkippedRow(
+                    tax.line,
+                    "Withholding tax with no dividend of the same security and date in this "
+                    "file: add it by hand as fees on that dividend.",
+                )
+            )
+            continue
+        dividend = match.row
+        if tax.currency not in (None, dividend.account_currency):
+            result.errors.append(
+                RowError(
+                    tax.line,
+                    "",
+                    f"Withholding tax is in {tax.currency} but the dividend on line "
+                    f"{dividend.line} is booked in {dividend.account_currency}.",
+                )
+            )
+            continue
+        # Tax withheld is booked as a negative amount; fees are the positive cost.
+        withheld = -tax.amount
+        note = f"Withholding tax {withheld:f} {tax.currency or dividend.account_currency or ''}"
+        note = note.rstrip() + (f" (Nordnet {tax.nordnet_id})" if tax.nordnet_id else "")
+        notes = f"{dividend.notes}; {note}" if dividend.notes else note
+        match.row = dataclasses.replace(dividend, fees=dividend.fees + withheld, notes=notes)
+        result.skipped.append(
+            SkippedRow(
+                tax.line,
+                f"Withholding tax: added to the fees of the dividend on line {dividend.line}.",
+            )
+        )
+    for dividend in dividends:
+        if dividend.row is not None and dividend.row.fees < 0:
+            result.errors.append(
+                RowError(
+                    dividend.row.line, "", "Refunded withholding tax exceeds the tax withheld."
+                )
+            )
+            dividend.row = None
+
+
+def _matching_dividend(tax: _Tax, dividends: list[_Dividend]) -> _Dividend | None:
+    candidates = [d for d in dividends if d.row is not None and d.security == tax.security]
+    if tax.verification:
+        by_verification = [d for d in candidates if d.verification == tax.verification]
+        if by_verification:
+            return by_verification[0]
+    return next((d for d in candidates if d.row.date == tax.on), None)
+
+
+def _replay_order(row: ParsedRow):
+    # Nordnet lists newest first; within a day its Ids follow the order of booking.
+    nordnet_id = row.import_key.removeprefix("nordnet:")
+    return (row.date, int(nordnet_id) if nordnet_id.isdigit() else 0, row.line)

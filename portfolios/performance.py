@@ -1,0 +1,414 @@
+"""Performance analytics of one portfolio over a period: pure, no ORM.
+
+Given the portfolio's transactions, daily closes per instrument and daily FX per
+instrument currency, compute a daily value series, the time-weighted return (TWR), the
+money-weighted return (XIRR), a simple return, the currency effect and dividends by month
+and year. Every figure below can be reproduced by hand from the series and the
+transactions; these are the definitions.
+
+Amounts are in the portfolio currency (PC). Returns are fractions: 0.1 is 10 %.
+
+Days. The series has one point per calendar day from `start` to `end`, both included:
+transactions, dividends above all, can fall on any day, and a calendar-day series needs no
+exchange calendar. Weekends and holidays repeat the last close.
+
+Opening. The period opens at the close of the day before `start` (the "opening value"),
+so flows on `start` itself are flows of the period like any other day's.
+
+Value of a day = sum over instruments of quantity x close x fx, where
+- quantity is the position after all of that day's transactions;
+- close is the instrument's latest close on or before that day (carried forward). Before
+  an instrument's first close, the price of its latest BUY or SELL on or before that day
+  stands in (the last transaction price, not the cost basis: it is a market price, and
+  it needs no replay of the average-cost ledger);
+- fx is PC per unit of the instrument's currency: 1 for the PC itself, else the latest
+  rate on or before that day; before the first rate of a currency, the exchange_rate of
+  the latest transaction in that currency stands in.
+
+Flows. The portfolio holds positions, not cash, so every transaction is an external flow,
+of the amount the ledger defines (recomputed here at full precision; the stored
+total_amount is this rounded to 4 dp):
+- BUY, an inflow of quantity x price x exchange_rate + fees;
+- SELL, an outflow of quantity x price x exchange_rate - fees;
+- DIVIDEND, an outflow of quantity x price x exchange_rate - fees (the cash leaves).
+A day's `flow` in the series is its inflows minus its outflows (positive: money went in).
+Deposits and withdrawals are the period's sums of inflows and outflows.
+
+Invested (the series' second line) = all inflows minus all outflows since the portfolio's
+first transaction, not only within the period, dividends included as outflows: so
+value - invested is the all-time gain, realized, unrealized and dividends together, on
+every day. It goes negative once more came out than went in.
+
+TWR (ARCHITECTURE section 10: flows in at the start of the day, out at the end). For day
+d: r_d = (V_d + out_d) / (V_{d-1} + in_d) - 1, with V_0 the opening value, and
+TWR = product of (1 + r_d) - 1. Between flow days the daily factors telescope, so the
+product is taken over sub-periods that break at flow days, one division each: a
+sub-period starts from V_{d-1} + in_d (a day with an inflow) or V_d (after a day with an
+outflow), and ends at V_e + out_e (a day with an outflow) or V_{e-1} (the eve of an
+inflow). A sub-period that starts from zero is skipped, there being no return on nothing:
+the days before the first buy, and also a dividend paid after everything was sold (it
+still counts in XIRR, the simple return and the dividend sums). TWR is None when no
+sub-period starts from more than zero.
+
+XIRR (pyxirr, ACT/365F, annualized): the opening value as a payment into the portfolio
+on `start`, each day's net flow (buys negative, sells and dividends positive) on its
+date, and the closing value as a payment out on `end`. None when there is not both a
+negative and a positive payment or when it does not converge.
+
+Simple return = (closing value + withdrawals - deposits - opening value)
+                / (opening value + deposits); the numerator is the period's `gain`.
+None when the denominator is zero.
+
+Currency effect = TWR - TWR at constant FX, where constant FX values every position
+with each currency's rate at the opening (or its first known rate, for a currency first
+bought during the period) and re-prices the flows of instruments in that currency at the
+same rate (quantity x price x rate +/- fees): what the return would have been had the
+exchange rates not moved. It is exactly 0 for a portfolio with only PC instruments.
+
+Dividends by month ("YYYY-MM") and by year: sums of the dividend amounts paid within the
+period, months and years without dividends left out.
+
+Precision: everything runs in a 60-digit decimal context, so values and flows (products
+and sums of stored quantities, prices and rates) are exact; only the TWR divisions and
+inverted FX rates round, at the 60th digit. Floats appear only at the pyxirr boundary.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Context, Decimal, localcontext
+from itertools import accumulate
+from operator import attrgetter, itemgetter
+from typing import NamedTuple
+
+import pyxirr
+
+from portfolios.ledger import BUY, DIVIDEND, SELL, ZERO
+
+ONE = Decimal(1)
+_CONTEXT = Context(prec=60)
+_DAY = timedelta(days=1)
+_FIRST = itemgetter(0)
+
+# (date, close or rate), sorted by date.
+DailySeries = Sequence[tuple[date, Decimal]]
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """One transaction as the analytics see it (field order = the loader's columns)."""
+
+    date: date
+    type: str
+    instrument: Hashable
+    currency: str  # the instrument's
+    quantity: Decimal
+    price: Decimal  # instrument currency; per share for a dividend
+    fees: Decimal = ZERO  # portfolio currency
+    exchange_rate: Decimal = ONE  # PC per unit of the instrument's currency
+
+    def amount(self, rate: Decimal | None = None) -> Decimal:
+        """The ledger's total amount in PC, or the same at another exchange rate."""
+        rate = self.exchange_rate if rate is None else rate
+        gross = _CONTEXT.multiply(_CONTEXT.multiply(self.quantity, self.price), rate)
+        if self.type == BUY:
+            return _CONTEXT.add(gross, self.fees)
+        if self.type in (SELL, DIVIDEND):
+            return _CONTEXT.subtract(gross, self.fees)
+        raise ValueError(f"Unknown transaction type {self.type!r}")
+
+
+class Point(NamedTuple):
+    date: date
+    value: Decimal
+    invested: Decimal
+    flow: Decimal
+
+
+@dataclass(frozen=True)
+class Performance:
+    start: date
+    end: date
+    currency: str
+    opening_value: Decimal  # at the close of the day before start
+    closing_value: Decimal  # at the close of end
+    deposits: Decimal
+    withdrawals: Decimal
+    gain: Decimal  # closing + withdrawals - deposits - opening
+    series: list[Point]
+    twr: Decimal | None
+    twr_constant_fx: Decimal | None
+    currency_effect: Decimal | None
+    xirr: Decimal | None
+    simple_return: Decimal | None
+    dividends: Decimal
+    dividends_by_month: dict[str, Decimal]
+    dividends_by_year: dict[int, Decimal]
+
+
+def compute_performance(
+    trades: Iterable[Trade],
+    closes: Mapping[Hashable, DailySeries],
+    fx: Mapping[str, DailySeries],
+    *,
+    currency: str,
+    start: date,
+    end: date,
+) -> Performance:
+    """Performance of a portfolio in `currency` over [start, end] (module docstring).
+
+    `closes` maps an instrument key to its daily closes (instrument currency) and `fx` a
+    currency to its daily rates (PC per unit); either may start before `start`, which is
+    how a close or rate is carried into the period. Same-day trades keep their order.
+    """
+    if end < start:
+        raise ValueError("The period ends before it starts.")
+    trades = sorted(trades, key=attrgetter("date"))
+    with localcontext(_CONTEXT):
+        days = (end - start).days + 1
+        # Index 0 is the opening (the day before start), index k is start + (k - 1) days.
+        origin = start.toordinal() - 1
+        opening_day = start - _DAY
+
+        by_instrument: dict[Hashable, list[Trade]] = {}
+        by_currency: dict[str, list[Trade]] = {}
+        for trade in trades:
+            by_instrument.setdefault(trade.instrument, []).append(trade)
+            by_currency.setdefault(trade.currency, []).append(trade)
+
+        # Local-currency value (quantity x close) of each currency's positions, per day.
+        local: dict[str, list[Decimal]] = {}
+        for key, own in by_instrument.items():
+            changes = local.setdefault(own[0].currency, [ZERO] * (days + 1))
+            prices = sorted(closes.get(key, ()), key=_FIRST)
+            _add_value_changes(changes, own, prices, opening_day, end, origin)
+        for code, changes in local.items():
+            local[code] = list(accumulate(changes))
+
+        rates: dict[str, list[Decimal | None]] = {}
+        constant: dict[str, Decimal] = {}
+        for code, own in by_currency.items():
+            if code == currency:
+                rates[code] = [ONE] * (days + 1)
+            else:
+                known = sorted(fx.get(code, ()), key=_FIRST)
+                first = known[0][0] if known else date.max
+                stand_ins = [(t.date, t.exchange_rate) for t in own if t.date < first]
+                rates[code] = _carried(stand_ins + known, opening_day, days)
+            constant[code] = next((r for r in rates[code] if r is not None), ONE)
+
+        values = [ZERO] * (days + 1)
+        constant_values = [ZERO] * (days + 1)
+        for code, amounts in local.items():
+            daily, fixed = rates[code], constant[code]
+            for k, amount in enumerate(amounts):
+                if amount:
+                    values[k] += daily[k] * amount
+                    constant_values[k] += fixed * amount
+
+        inflows = [ZERO] * (days + 1)
+        outflows = [ZERO] * (days + 1)
+        constant_in = [ZERO] * (days + 1)
+        constant_out = [ZERO] * (days + 1)
+        invested = ZERO
+        dividends = ZERO
+        by_month: dict[str, Decimal] = {}
+        by_year: dict[int, Decimal] = {}
+        for trade in trades:
+            if trade.date > end:
+                break
+            amount = trade.amount()
+            if trade.date < start:
+                invested += amount if trade.type == BUY else -amount
+                continue
+            k = trade.date.toordinal() - origin
+            at_constant_fx = (
+                amount if trade.currency == currency else trade.amount(constant[trade.currency])
+            )
+            if trade.type == BUY:
+                inflows[k] += amount
+                constant_in[k] += at_constant_fx
+            else:
+                outflows[k] += amount
+                constant_out[k] += at_constant_fx
+            if trade.type == DIVIDEND:
+                dividends += amount
+                month = f"{trade.date.year:04d}-{trade.date.month:02d}"
+                by_month[month] = by_month.get(month, ZERO) + amount
+                by_year[trade.date.year] = by_year.get(trade.date.year, ZERO) + amount
+
+        series = []
+        day = start
+        for k in range(1, days + 1):
+            flow = inflows[k] - outflows[k]
+            invested += flow
+            series.append(Point(day, values[k], invested, flow))
+            day += _DAY
+
+        opening, closing = values[0], values[days]
+        deposits, withdrawals = sum(inflows, ZERO), sum(outflows, ZERO)
+        twr = time_weighted_return(opening, values[1:], inflows[1:], outflows[1:])
+        twr_constant_fx = time_weighted_return(
+            constant_values[0], constant_values[1:], constant_in[1:], constant_out[1:]
+        )
+        payments = [(start, -opening)] if opening else []
+        payments += [(p.date, -p.flow) for p in series if p.flow]
+        payments.append((end, closing))
+        return Performance(
+            start=start,
+            end=end,
+            currency=currency,
+            opening_value=opening,
+            closing_value=closing,
+            deposits=deposits,
+            withdrawals=withdrawals,
+            gain=closing + withdrawals - deposits - opening,
+            series=series,
+            twr=twr,
+            twr_constant_fx=twr_constant_fx,
+            currency_effect=(
+                None if twr is None or twr_constant_fx is None else twr - twr_constant_fx
+            ),
+            xirr=xirr(payments),
+            simple_return=simple_return(opening, closing, deposits, withdrawals),
+            dividends=dividends,
+            dividends_by_month=by_month,
+            dividends_by_year=by_year,
+        )
+
+
+def _add_value_changes(
+    changes: list[Decimal],
+    trades: Sequence[Trade],
+    closes: DailySeries,
+    opening_day: date,
+    end: date,
+    origin: int,
+) -> None:
+    """Add one instrument's day-over-day change of quantity x price to `changes`.
+
+    q1*p1 - q0*p0 = q0*(p1 - p0) + (q1 - q0)*p1: a price move while the quantity stands
+    costs one multiplication, a trade one more, and nothing is rescanned per day. Prices
+    of days while nothing is held are skipped in one step.
+    """
+    first_close = closes[0][0] if closes else date.max
+    prices = [(t.date, t.price) for t in trades if t.type != DIVIDEND and t.date < first_close]
+    prices += closes
+
+    # The position after each trading day.
+    steps: list[tuple[date, Decimal]] = []
+    held = ZERO
+    for trade in trades:
+        if trade.type == BUY:
+            held += trade.quantity
+        elif trade.type == SELL:
+            held -= trade.quantity
+        else:
+            continue
+        if steps and steps[-1][0] == trade.date:
+            steps[-1] = (trade.date, held)
+        else:
+            steps.append((trade.date, held))
+
+    # Everything up to the opening day lands on index 0.
+    s = bisect_right(steps, opening_day, key=_FIRST)
+    held = steps[s - 1][1] if s else ZERO
+    j = bisect_right(prices, opening_day, key=_FIRST)
+    price = prices[j - 1][1] if j else ZERO
+    if held:
+        changes[0] += held * price
+
+    stop = bisect_right(steps, end, lo=s, key=_FIRST)
+    for day, new_held in [*steps[s:stop], (end, None)]:
+        hi = bisect_right(prices, day, lo=j, key=_FIRST)
+        if held:
+            for when, close in prices[j:hi]:
+                if close != price:
+                    changes[when.toordinal() - origin] += held * (close - price)
+                    price = close
+        elif hi > j:
+            price = prices[hi - 1][1]
+        j = hi
+        if new_held is not None:
+            changes[day.toordinal() - origin] += (new_held - held) * price
+            held = new_held
+
+
+def _carried(known: DailySeries, opening_day: date, days: int) -> list[Decimal | None]:
+    """The latest value on or before each day, index 0 being the opening day."""
+    j = bisect_right(known, opening_day, key=_FIRST)
+    current = known[j - 1][1] if j else None
+    carried = [current]
+    day = opening_day
+    for _ in range(days):
+        day += _DAY
+        while j < len(known) and known[j][0] <= day:
+            current = known[j][1]
+            j += 1
+        carried.append(current)
+    return carried
+
+
+def time_weighted_return(
+    opening: Decimal,
+    values: Sequence[Decimal],
+    inflows: Sequence[Decimal],
+    outflows: Sequence[Decimal],
+) -> Decimal | None:
+    """Chain-linked daily returns, inflows at the start of a day, outflows at its end.
+
+    `values`, `inflows` and `outflows` are per day; `opening` is the value before the first.
+    """
+    with localcontext(_CONTEXT):
+        growth = ONE
+        measured = False
+        base = opening  # what the running sub-period grows from
+        previous = opening
+        for value, inflow, outflow in zip(values, inflows, outflows, strict=True):
+            if inflow:
+                # An inflow ends the running sub-period at yesterday's close.
+                if base:
+                    growth *= previous / base
+                    measured = True
+                base = previous + inflow
+            if outflow:
+                # An outflow ends it at today's close, the cash taken out counted in.
+                if base:
+                    growth *= (value + outflow) / base
+                    measured = True
+                base = value
+            previous = value
+        if base:
+            growth *= previous / base
+            measured = True
+        return growth - ONE if measured else None
+
+
+def simple_return(
+    opening: Decimal, closing: Decimal, deposits: Decimal, withdrawals: Decimal
+) -> Decimal | None:
+    """(closing + withdrawals - deposits - opening) / (opening + deposits)."""
+    with localcontext(_CONTEXT):
+        at_risk = opening + deposits
+        if not at_risk:
+            return None
+        return (closing + withdrawals - deposits - opening) / at_risk
+
+
+def xirr(payments: Sequence[tuple[date, Decimal]]) -> Decimal | None:
+    """Annualized money-weighted return of dated payments (negative: into the portfolio)."""
+    amounts = [float(amount) for _, amount in payments]
+    if not any(a < 0 for a in amounts) or not any(a > 0 for a in amounts):
+        return None
+    try:
+        rate = pyxirr.xirr([day for day, _ in payments], amounts)
+    except pyxirr.InvalidPaymentsError:
+        return None
+    # pyxirr answers None when it does not converge, inf when all payments share a date.
+    if rate is None or not math.isfinite(rate):
+        return None
+    return Decimal(str(rate))

@@ -1,0 +1,141 @@
+"""Live valuation of portfolios: the read path behind the holdings table, the API and the
+dashboard. One query for holdings, one batched quote call, one batched FX lookup, however
+many holdings there are; the arithmetic is portfolios.ledger's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Prefetch
+
+from marketdata import fx, quotes
+from portfolios import ledger
+from portfolios.models import Holding, Portfolio
+
+HUNDRED = Decimal(100)
+
+
+@dataclass
+class HoldingRow:
+    id: int
+    symbol: str
+    company_name: str
+    quantity: Decimal
+    average_cost: Decimal
+    total_cost: Decimal
+    realized_gain: Decimal
+    dividends: Decimal
+    price_currency: str
+    current_price: Decimal | None = None
+    price_as_of: datetime | None = None
+    price_is_stale: bool = False
+    fx_rate: Decimal | None = None
+    current_value: Decimal | None = None
+    unrealized_gain_loss: Decimal | None = None
+    unrealized_gain_loss_percent: Decimal | None = None
+    allocation_percent: Decimal | None = None
+
+    @property
+    def price_unavailable(self) -> bool:
+        return self.current_value is None
+
+
+@dataclass
+class PortfolioSummary:
+    portfolio: Portfolio
+    holdings: list[HoldingRow] = field(default_factory=list)
+    total_value: Decimal = ledger.ZERO
+    total_cost: Decimal = ledger.ZERO
+    total_gain_loss: Decimal = ledger.ZERO
+    total_gain_loss_percent: Decimal | None = None
+    realized_gain: Decimal = ledger.ZERO
+    dividends: Decimal = ledger.ZERO
+    net_value: Decimal = ledger.ZERO
+    prices_as_of: datetime | None = None
+    missing_prices: int = 0
+
+    # Serializers and templates read the portfolio's own fields off the summary.
+    id = property(lambda self: self.portfolio.pk)
+    name = property(lambda self: self.portfolio.name)
+    description = property(lambda self: self.portfolio.description)
+    brokerage_firm = property(lambda self: self.portfolio.brokerage_firm)
+    currency = property(lambda self: self.portfolio.currency)
+    used_credit = property(lambda self: self.portfolio.used_credit)
+    dividends_reduce_cost_basis = property(lambda self: self.portfolio.dividends_reduce_cost_basis)
+
+
+def _holdings_prefetch() -> Prefetch:
+    return Prefetch(
+        "holdings",
+        queryset=Holding.objects.select_related("instrument").order_by("instrument__ticker"),
+    )
+
+
+def summarize(portfolios: Iterable[Portfolio]) -> list[PortfolioSummary]:
+    portfolios = list(
+        Portfolio.objects.filter(pk__in=[p.pk for p in portfolios]).prefetch_related(
+            _holdings_prefetch()
+        )
+    )
+    holdings = [h for p in portfolios for h in p.holdings.all()]
+    symbols = sorted({h.instrument.ticker for h in holdings if h.quantity})
+    prices = quotes.get_quotes_lenient(symbols) if symbols else {}
+    pairs = {(h.instrument.currency, p.currency) for p in portfolios for h in p.holdings.all()}
+    rates = fx.latest_rates(pairs)
+    return [_summarize_one(p, prices, rates) for p in portfolios]
+
+
+def _summarize_one(portfolio: Portfolio, prices: dict, rates: dict) -> PortfolioSummary:
+    summary = PortfolioSummary(portfolio=portfolio)
+    for holding in portfolio.holdings.all():
+        instrument = holding.instrument
+        row = HoldingRow(
+            id=holding.pk,
+            symbol=instrument.ticker,
+            company_name=instrument.company_name,
+            quantity=holding.quantity,
+            average_cost=holding.average_cost,
+            total_cost=holding.total_cost,
+            realized_gain=holding.realized_gain,
+            dividends=holding.dividends,
+            price_currency=instrument.currency,
+        )
+        quote = prices.get(instrument.ticker)
+        rate = rates.get((instrument.currency, portfolio.currency))
+        if quote is not None:
+            row.current_price = quote.price
+            row.price_currency = quote.currency
+            row.price_as_of = quote.as_of
+            row.price_is_stale = quote.stale
+        row.fx_rate = rate
+        if holding.quantity == 0:
+            row.current_value = ledger.ZERO
+            row.unrealized_gain_loss = ledger.ZERO
+        elif quote is not None and rate is not None:
+            state = ledger.HoldingState(quantity=holding.quantity, total_cost=holding.total_cost)
+            valued = ledger.value_holding(state, quote.price, rate)
+            row.current_value = valued.value
+            row.unrealized_gain_loss = valued.unrealized_gain
+            row.unrealized_gain_loss_percent = valued.unrealized_gain_percent
+        summary.holdings.append(row)
+
+    valued_rows = [r for r in summary.holdings if r.current_value is not None]
+    summary.missing_prices = len(summary.holdings) - len(valued_rows)
+    summary.total_value = ledger.sum_money([r.current_value for r in valued_rows])
+    summary.total_cost = ledger.sum_money([r.total_cost for r in summary.holdings])
+    valued_cost = ledger.sum_money([r.total_cost for r in valued_rows])
+    summary.total_gain_loss = summary.total_value - valued_cost
+    if valued_cost:
+        summary.total_gain_loss_percent = summary.total_gain_loss / valued_cost * HUNDRED
+    summary.realized_gain = ledger.sum_money([r.realized_gain for r in summary.holdings])
+    summary.dividends = ledger.sum_money([r.dividends for r in summary.holdings])
+    summary.net_value = summary.total_value - portfolio.used_credit
+    for row in valued_rows:
+        if summary.total_value:
+            row.allocation_percent = row.current_value / summary.total_value * HUNDRED
+    as_of = [r.price_as_of for r in summary.holdings if r.price_as_of is not None]
+    summary.prices_as_of = min(as_of) if as_of else None
+    return summary

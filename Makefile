@@ -18,6 +18,7 @@ MANAGE := $(PY) manage.py
 
 help:
 	@echo "make run     install, migrate and serve on http://$(HOST):$(PORT)"
+	@echo "make demo    the same with generated market data and a demo household (login demo/demo)"
 	@echo "make test    the whole suite (SQLite; set DATABASE_URL/REDIS_URL for PostgreSQL+Redis)"
 	@echo "make lint    ruff check + format check"
 	@echo "make bench   timing benchmarks in tests/benchmarks"

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
+from financedash import versions
 from financedash.money import PRICE, RATE
 from marketdata import providers, resilience
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
@@ -120,6 +121,8 @@ def _sync(key: str, start: date, end: date, stored: Range | None, fetch, insert,
             # manual prices are all there is, and asking again will not change that.
             rows = []
         received += insert(rows)
+        if rows:
+            versions.bump(versions.MARKET_DATA)
         if recent:
             cache.set(tail_key, True, settings.HISTORY_CACHE_TTL)
         last = max((day for day, _ in rows), default=None)
@@ -301,6 +304,7 @@ def store_prices(
         unique_fields=["instrument", "date"],
         update_fields=["close"],
     )
+    versions.bump(versions.MARKET_DATA)
     return len(cleaned)
 
 
@@ -320,6 +324,7 @@ def store_rates(base: str, target: str, rows: Iterable) -> int:
         unique_fields=["base_currency", "target_currency", "date"],
         update_fields=["rate"],
     )
+    versions.bump(versions.MARKET_DATA)
     return len(cleaned)
 
 

@@ -8,8 +8,11 @@ from decimal import Context, Decimal
 from itertools import groupby
 from operator import itemgetter
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 
+from financedash import versions
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from portfolios.models import Portfolio, Transaction
 from portfolios.performance import Performance, Trade, compute_performance
@@ -24,6 +27,26 @@ _INVERSE = Context(prec=60)
 
 
 def performance_for(portfolio: Portfolio, start: date, end: date) -> Performance:
+    """The portfolio's performance, cached until its transactions or any stored price or
+    rate change (financedash.versions): a ten-year series takes a second or two to load."""
+    key = ":".join(
+        [
+            "performance",
+            str(portfolio.pk),
+            start.isoformat(),
+            end.isoformat(),
+            versions.current(versions.portfolio(portfolio.pk)),
+            versions.current(versions.MARKET_DATA),
+        ]
+    )
+    result = cache.get(key)
+    if result is None:
+        result = compute_for(portfolio, start, end)
+        cache.set(key, result, settings.HISTORY_CACHE_TTL)
+    return result
+
+
+def compute_for(portfolio: Portfolio, start: date, end: date) -> Performance:
     trades = [
         Trade(*row)
         for row in Transaction.objects.filter(portfolio=portfolio, date__lte=end)

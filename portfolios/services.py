@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from financedash import versions
 from financedash.money import MONEY, PRICE, QUANTITY
 from marketdata.models import Instrument
 from portfolios import ledger
@@ -129,6 +130,7 @@ def validate_transaction_fields(txn: Transaction) -> None:
 
 def replay_holding(holding: Holding, *, changed_id=None) -> Holding | None:
     """Replay a (locked) holding and store the result; delete it when nothing is left."""
+    versions.bump(versions.portfolio(holding.portfolio_id))
     txns = list(holding.transactions.order_by("date", "id"))
     if not txns:
         holding.delete()
@@ -221,6 +223,7 @@ def delete_transaction(txn: Transaction) -> Holding | None:
 @transaction.atomic
 def delete_holding(holding: Holding) -> None:
     Holding.objects.select_for_update().filter(pk=holding.pk).delete()
+    versions.bump(versions.portfolio(holding.portfolio_id))
 
 
 @transaction.atomic
@@ -250,6 +253,7 @@ def save_portfolio(portfolio: Portfolio) -> Portfolio:
         )
     portfolio.full_clean()
     portfolio.save()
+    versions.bump(versions.portfolio(portfolio.pk))
     if previous is not None and previous != portfolio.dividends_reduce_cost_basis:
         replay_holdings(portfolio.holdings.all())
     return portfolio

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from marketdata.history import store_prices
 from portfolios.ledger import BUY, DIVIDEND, SELL
 from portfolios.performance import (
     Point,
@@ -546,3 +547,41 @@ def test_performance_for_runs_three_queries_however_many_holdings(
 
     assert len(result.series) == 31
     assert result.dividends_by_month == {"2024-01": D(20 * count)}
+
+
+class TestCache:
+    START, END = dt.date(2024, 1, 1), dt.date(2024, 1, 10)
+
+    @pytest.fixture
+    def eqnr(self, portfolio):
+        instrument = InstrumentFactory(ticker="EQNR.OL")
+        record(portfolio, instrument, quantity="10", price="100", date=self.START)
+        HistoricalStockPriceFactory(instrument=instrument, date=self.START, close=D("100"))
+        return instrument
+
+    def test_a_repeat_is_served_from_the_cache(self, portfolio, eqnr, django_assert_num_queries):
+        performance_for(portfolio, self.START, self.END)
+        with django_assert_num_queries(0):
+            again = performance_for(portfolio, self.START, self.END)
+        assert again.closing_value == D("1000")
+
+    def test_a_new_transaction_invalidates_it(self, portfolio, eqnr):
+        performance_for(portfolio, self.START, self.END)
+        record(portfolio, eqnr, quantity="5", price="100", date=self.END)
+        assert performance_for(portfolio, self.START, self.END).closing_value == D("1500")
+
+    def test_a_stored_price_invalidates_it(self, portfolio, eqnr):
+        performance_for(portfolio, self.START, self.END)
+        store_prices(eqnr, "NOK", [(self.END, D("120"))])
+        assert performance_for(portfolio, self.START, self.END).closing_value == D("1200")
+
+    def test_an_admin_price_edit_invalidates_it(self, portfolio, eqnr):
+        performance_for(portfolio, self.START, self.END)
+        HistoricalStockPriceFactory(instrument=eqnr, date=self.END, close=D("90"))
+        assert performance_for(portfolio, self.START, self.END).closing_value == D("900")
+
+    def test_another_portfolio_keeps_its_entry(self, portfolio, eqnr, owner):
+        performance_for(portfolio, self.START, self.END)
+        other = PortfolioFactory(user=owner)
+        record(other, eqnr, quantity="1", price="100", date=self.START)
+        assert performance_for(portfolio, self.START, self.END).closing_value == D("1000")

@@ -88,3 +88,20 @@ def sync_held_history(*, provider: Provider | None = None) -> dict:
             logger.warning("Rates %s->%s not synced: %s", base, target, exc)
             summary["errors"].append(f"{base}->{target}: {exc}")
     return summary
+
+
+RECENT_RATES = timedelta(days=14)
+
+
+def fetch_missing_rates(pairs) -> int:
+    """The request path's fallback for pairs with no stored rate (a new currency, no worker
+    running yet): fetch the last two weeks of each. A pair already covered costs nothing,
+    and a provider that fails or does not quote the pair leaves it missing."""
+    yesterday = timezone.localdate() - timedelta(days=1)
+    received = 0
+    for base, target in sorted(pairs):
+        try:
+            received += history.sync_fx(base, target, yesterday - RECENT_RATES, yesterday)
+        except MarketDataError as exc:
+            logger.warning("Rates %s->%s not fetched on demand: %s", base, target, exc)
+    return received

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 
-from marketdata import fx, quotes
+from marketdata import fx, quotes, refresh
 from portfolios import ledger
 from portfolios.models import Holding, Portfolio
 
@@ -85,6 +85,9 @@ def summarize(portfolios: Iterable[Portfolio]) -> list[PortfolioSummary]:
     prices = quotes.get_quotes_lenient(symbols) if symbols else {}
     pairs = {(h.instrument.currency, p.currency) for p in portfolios for h in p.holdings.all()}
     rates = fx.latest_rates(pairs)
+    missing = {pair for pair in pairs if pair not in rates}
+    if missing and refresh.fetch_missing_rates(missing):
+        rates = fx.latest_rates(pairs)
     return [_summarize_one(p, prices, rates) for p in portfolios]
 
 

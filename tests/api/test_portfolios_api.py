@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from portfolios import services
 from portfolios.models import Holding, Portfolio, Transaction
@@ -430,3 +431,15 @@ class TestPerformance:
         body = api.get(f"/api/v1/portfolios/{portfolio.pk}/performance").json()
         assert len(body["series"]) in (366, 367)
         assert body["twr"] is None
+
+
+def test_a_missing_exchange_rate_is_fetched_on_demand(api, portfolio, provider):
+    """No worker has synced USD->NOK yet: valuation asks the provider for recent rates."""
+    aapl = InstrumentFactory(ticker="AAPL", currency="USD")
+    buy(portfolio, aapl, "2", "150", rate="10")
+    provider.currency_of["AAPL"] = "USD"
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    provider.closes["USDNOK=X"] = {yesterday - dt.timedelta(days=i): D("11") for i in range(5)}
+    body = api.get(f"/api/v1/portfolios/{portfolio.pk}").json()
+    [holding] = body["holdings"]
+    assert holding["current_value"] == f"{2 * provider.price('AAPL') * 11:.2f}"

@@ -47,6 +47,12 @@ OPERATIONS = {op.ok().label: op.ok() for op in SCHEMA.get_all_operations()}
 CASES = {"count": 0}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _report_case_count():
+    yield
+    print(f"\nschemathesis: {CASES['count']} cases over {len(OPERATIONS)} operations")
+
+
 @pytest.fixture
 def keep_test_connection():
     """The raw WSGI app closes the database connection at the end of each request, which

@@ -443,3 +443,36 @@ def test_a_missing_exchange_rate_is_fetched_on_demand(api, portfolio, provider):
     body = api.get(f"/api/v1/portfolios/{portfolio.pk}").json()
     [holding] = body["holdings"]
     assert holding["current_value"] == f"{2 * provider.price('AAPL') * 11:.2f}"
+
+
+def test_portfolio_list_query_count_does_not_grow_with_portfolios(api, owner):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def listing():
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get("/api/v1/portfolios").status_code == 200
+        return len(queries)
+
+    for _ in range(2):
+        _holdings(PortfolioFactory(user=owner), 3)
+    few = listing()
+    for _ in range(6):
+        _holdings(PortfolioFactory(user=owner), 3)
+    assert listing() == few
+
+
+def test_transaction_list_query_count_does_not_grow_with_rows(api, portfolio):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    eqnr = InstrumentFactory(ticker="EQNR.OL")
+    url = f"/api/v1/transactions/portfolio/{portfolio.pk}"
+    buy(portfolio, eqnr, "1", "100")
+    with CaptureQueriesContext(connection) as few:
+        api.get(url)
+    for day in range(2, 30):
+        buy(portfolio, eqnr, "1", "100", on=dt.date(2024, 1, day))
+    with CaptureQueriesContext(connection) as many:
+        assert api.get(url).json()["count"] == 29
+    assert len(many) == len(few)

@@ -5,8 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from financedash import views
+from financedash.pages import dashboard, dashboard_chart, settings_page
 
 urlpatterns = [
+    path("", dashboard, name="home"),
+    path("dashboard/chart/", dashboard_chart, name="dashboard_chart"),
+    path("settings/", settings_page, name="settings"),
+    path("pensions/", include("pensions.urls")),
     path("", include("portfolios.urls")),
     path("health", views.health, name="health"),
     path("setup/", views.register, name="register"),

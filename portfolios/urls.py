@@ -4,6 +4,28 @@ from django.urls import path
 
 from portfolios import views
 
+app_name = "portfolios"
+
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("portfolios/", views.portfolio_list, name="list"),
+    path("portfolios/new/", views.portfolio_create, name="create"),
+    path("portfolios/<int:pk>/", views.portfolio_detail, name="detail"),
+    path("portfolios/<int:pk>/holdings/", views.holdings, name="holdings"),
+    path("portfolios/<int:pk>/chart/", views.portfolio_chart, name="chart"),
+    path("portfolios/<int:pk>/edit/", views.portfolio_edit, name="edit"),
+    path("portfolios/<int:pk>/credit/", views.used_credit, name="credit"),
+    path("portfolios/<int:pk>/delete/", views.portfolio_delete, name="delete"),
+    path("portfolios/<int:pk>/transactions/new/", views.transaction_add, name="transaction_add"),
+    path("holdings/<int:pk>/", views.holding_detail, name="holding"),
+    path("holdings/<int:pk>/chart/", views.holding_chart, name="holding_chart"),
+    path(
+        "holdings/<int:pk>/transactions/",
+        views.holding_transactions,
+        name="holding_transactions",
+    ),
+    path("holdings/<int:pk>/delete/", views.holding_delete, name="holding_delete"),
+    path("transactions/<int:pk>/edit/", views.transaction_edit, name="transaction_edit"),
+    path("transactions/<int:pk>/delete/", views.transaction_delete, name="transaction_delete"),
+    path("instruments/search/", views.instrument_search, name="instrument_search"),
+    path("import/", views.import_page, name="import"),
 ]

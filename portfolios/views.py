@@ -1,11 +1,595 @@
+"""Portfolio pages and their live parts. Thin: fetch for this user, call a service or the
+valuation read path, render. Each page and its partials are one template; an HTMX request
+gets the named partial ("page.html#name"), any other request the whole page."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import base64
+import secrets
+import sys
+from datetime import date, timedelta
 
-from portfolios.models import Portfolio
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from marketdata import history
+from portfolios import charts, services, valuation
+from portfolios.forms import (
+    FORMAT_LABELS,
+    ImportForm,
+    PortfolioForm,
+    TransactionForm,
+    UsedCreditForm,
+)
+from portfolios.importers import FORMATS
+from portfolios.imports import import_transactions
+from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.performance_data import performance_for
+
+# The event every write sends, so that the live parts of whatever page is open (holdings
+# table and totals, a holding's figures, open transaction lists) fetch themselves again.
+LEDGER_CHANGED = "ledger-changed"
+INVALID = 422  # form errors: htmx is configured (base.html) to swap this status
+
+RANGES = {"3m": timedelta(days=91), "1y": timedelta(days=365), "5y": timedelta(days=5 * 365)}
+RANGE_LABELS = {"3m": "3 months", "1y": "1 year", "5y": "5 years", "max": "All"}
+DEFAULT_RANGE = "1y"
+
+# Holdings table columns: (key, heading, HoldingRow attribute, numeric).
+COLUMNS = (
+    ("symbol", "Holding", "symbol", False),
+    ("quantity", "Quantity", "quantity", True),
+    ("average_cost", "Avg cost", "average_cost", True),
+    ("price", "Price", "current_price", True),
+    ("value", "Value", "current_value", True),
+    ("gain", "Unrealized", "unrealized_gain_loss", True),
+    ("gain_pct", "Unrealized %", "unrealized_gain_loss_percent", True),
+    ("realized", "Realized", "realized_gain", True),
+    ("dividends", "Dividends", "dividends", True),
+    ("allocation", "Allocation", "allocation_percent", True),
+)
+SORT_ATTRS = {key: attr for key, _, attr, _ in COLUMNS} | {"name": "company_name"}
+DEFAULT_SORT = "-value"
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    portfolios = Portfolio.objects.for_overview(request.user)
-    return render(request, "portfolios/home.html", {"portfolios": portfolios})
+def _portfolio_for(request: HttpRequest, pk: int) -> Portfolio:
+    return get_object_or_404(Portfolio.objects.owned_by(request.user), pk=pk)
+
+
+def _holding_for(request: HttpRequest, pk: int) -> Holding:
+    return get_object_or_404(
+        Holding.objects.owned_by(request.user).select_related("portfolio", "instrument"), pk=pk
+    )
+
+
+def _transaction_for(request: HttpRequest, pk: int) -> Transaction:
+    return get_object_or_404(
+        Transaction.objects.owned_by(request.user).select_related(
+            "portfolio", "holding__instrument"
+        ),
+        pk=pk,
+    )
+
+
+def _partial(request: HttpRequest, template: str, name: str) -> str:
+    return f"{template}#{name}" if request.htmx else template
+
+
+def _invalid(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    return render(request, template, context, status=INVALID)
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return target
+    return None
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    """Send the browser to `url`: HX-Redirect for htmx, a plain redirect otherwise."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _ledger_changed(response: HttpResponse) -> HttpResponse:
+    return trigger_client_event(response, LEDGER_CHANGED)
+
+
+# Chart periods ---------------------------------------------------------------------------
+
+
+def period(request: HttpRequest, first_day: date | None) -> tuple[str, date, date]:
+    """(range key, start, end) from ?range=; "max" starts at the first transaction."""
+    key = request.GET.get("range", DEFAULT_RANGE)
+    if key not in RANGE_LABELS:
+        key = DEFAULT_RANGE
+    end = timezone.localdate()
+    if key == "max":
+        start = first_day or end - RANGES[DEFAULT_RANGE]
+    else:
+        start = end - RANGES[key]
+        if first_day and first_day > start:
+            # Nothing was held before the first transaction: a flat zero line says nothing.
+            start = first_day
+    return key, min(start, end), end
+
+
+def value_chart(value, invested) -> charts.LineChart:
+    return charts.line_chart(
+        [
+            charts.Series("Market value", value, style="primary", area=True),
+            charts.Series("Invested", invested, style="secondary", dashed=True),
+        ]
+    )
+
+
+def first_transaction_day(portfolios) -> date | None:
+    first = (
+        Transaction.objects.filter(portfolio__in=portfolios)
+        .order_by("date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    return first
+
+
+# Portfolios ------------------------------------------------------------------------------
+
+
+@require_GET
+def portfolio_list(request: HttpRequest) -> HttpResponse:
+    summaries = valuation.summarize(Portfolio.objects.owned_by(request.user))
+    return render(request, "portfolios/list.html", {"summaries": summaries})
+
+
+@require_http_methods(["GET", "POST"])
+def portfolio_create(request: HttpRequest) -> HttpResponse:
+    profile = getattr(request.user, "profile", None)
+    initial = {}
+    if profile is not None:
+        initial = {
+            "currency": profile.base_currency,
+            "dividends_reduce_cost_basis": profile.dividends_reduce_cost_basis,
+        }
+    form = PortfolioForm(request.POST or None, user=request.user, initial=initial)
+    context = {"form": form, "next": _safe_next(request)}
+    template = "portfolios/portfolio_form.html"
+    if request.method == "POST":
+        portfolio = form.save() if form.is_valid() else None
+        if portfolio is None:
+            return _invalid(request, _partial(request, template, "form"), context)
+        messages.success(request, f"Created the portfolio {portfolio.name}.")
+        return _go(request, context["next"] or reverse("portfolios:detail", args=[portfolio.pk]))
+    return render(request, _partial(request, template, "form"), context)
+
+
+@require_http_methods(["GET", "POST"])
+def portfolio_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    portfolio = _portfolio_for(request, pk)
+    form = PortfolioForm(request.POST or None, instance=portfolio, user=request.user)
+    context = {"form": form, "portfolio": portfolio}
+    template = "portfolios/portfolio_form.html"
+    if request.method == "POST":
+        saved = form.save() if form.is_valid() else None
+        if saved is None:
+            return _invalid(request, _partial(request, template, "form"), context)
+        messages.success(request, f"Saved {saved.name}.")
+        return _go(request, reverse("portfolios:detail", args=[saved.pk]))
+    return render(request, _partial(request, template, "form"), context)
+
+
+@require_http_methods(["GET", "POST"])
+def portfolio_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    portfolio = _portfolio_for(request, pk)
+    if request.method == "POST":
+        name = portfolio.name
+        portfolio.delete()
+        messages.success(request, f"Deleted the portfolio {name} and its transactions.")
+        return _go(request, reverse("portfolios:list"))
+    context = {"portfolio": portfolio, "transactions": portfolio.transactions.count()}
+    return render(
+        request, _partial(request, "portfolios/portfolio_delete.html", "confirm"), context
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def used_credit(request: HttpRequest, pk: int) -> HttpResponse:
+    portfolio = _portfolio_for(request, pk)
+    form = UsedCreditForm(request.POST or None, instance=portfolio)
+    context = {"form": form, "portfolio": portfolio}
+    template = "portfolios/credit_form.html"
+    if request.method == "POST":
+        saved = form.save() if form.is_valid() else None
+        if saved is None:
+            return _invalid(request, _partial(request, template, "form"), context)
+        if not request.htmx:
+            messages.success(request, "Saved the used credit.")
+            return redirect("portfolios:detail", pk=pk)
+        # The form slot empties and the totals (net value) update out of band.
+        summary = valuation.summarize([saved])[0]
+        return render(request, "portfolios/credit_form.html#saved", {"summary": summary})
+    return render(request, _partial(request, template, "form"), context)
+
+
+def _sorted_rows(rows, sort: str):
+    key = sort.lstrip("-")
+    attr = SORT_ATTRS.get(key)
+    if attr is None:
+        return _sorted_rows(rows, DEFAULT_SORT)
+    present = [r for r in rows if getattr(r, attr) is not None]
+    absent = [r for r in rows if getattr(r, attr) is None]
+
+    def by(row):
+        value = getattr(row, attr)
+        return value.casefold() if isinstance(value, str) else value
+
+    present.sort(key=by, reverse=sort.startswith("-"))
+    # Rows without a value (no price) go last whichever way the column is sorted.
+    return present + absent
+
+
+def _sort_from(request: HttpRequest) -> str:
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    return sort if sort.lstrip("-") in SORT_ATTRS else DEFAULT_SORT
+
+
+def _columns(sort: str) -> list[dict]:
+    current, descending = sort.lstrip("-"), sort.startswith("-")
+    columns = []
+    for key, heading, _, numeric in COLUMNS:
+        if key == current:
+            next_sort = key if descending else f"-{key}"
+            aria = "descending" if descending else "ascending"
+        else:
+            # Numbers start largest first; text starts at A.
+            next_sort, aria = (f"-{key}" if numeric else key), None
+        columns.append(
+            {"key": key, "heading": heading, "numeric": numeric, "sort": next_sort, "aria": aria}
+        )
+    return columns
+
+
+def _holdings_context(request: HttpRequest, portfolio: Portfolio) -> dict:
+    summary = valuation.summarize([portfolio])[0]
+    sort = _sort_from(request)
+    return {
+        "portfolio": portfolio,
+        "summary": summary,
+        "rows": _sorted_rows(summary.holdings, sort),
+        "sort": sort,
+        "columns": _columns(sort),
+        "refresh_seconds": settings.LIVE_REFRESH_SECONDS,
+        "today": timezone.localdate(),
+    }
+
+
+@require_GET
+def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    portfolio = _portfolio_for(request, pk)
+    context = _holdings_context(request, portfolio)
+    context["form"] = TransactionForm(portfolio=portfolio)
+    context["ranges"] = RANGE_LABELS
+    if "range" in request.GET:
+        context.update(_chart_context(request, portfolio))
+    return render(request, "portfolios/detail.html", context)
+
+
+@require_GET
+def holdings(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live holdings table; its HTMX response also carries the totals out of band."""
+    portfolio = _portfolio_for(request, pk)
+    context = _holdings_context(request, portfolio)
+    if not request.htmx:
+        return redirect(f"{reverse('portfolios:detail', args=[pk])}?sort={context['sort']}")
+    context["oob"] = True
+    return render(request, "portfolios/detail.html#holdings", context)
+
+
+def _chart_context(request: HttpRequest, portfolio: Portfolio) -> dict:
+    first = first_transaction_day([portfolio])
+    key, start, end = period(request, first)
+    context = {"chart_range": key, "chart_currency": portfolio.currency, "ranges": RANGE_LABELS}
+    if first is None:
+        # Nothing was ever held: an empty chart says so better than a flat zero line.
+        return {**context, "chart": charts.LineChart(), "performance": None}
+    performance = performance_for(portfolio, start, end)
+    value = [(p.date, p.value) for p in performance.series]
+    invested = [(p.date, p.invested) for p in performance.series]
+    return {**context, "chart": value_chart(value, invested), "performance": performance}
+
+
+@require_GET
+def portfolio_chart(request: HttpRequest, pk: int) -> HttpResponse:
+    portfolio = _portfolio_for(request, pk)
+    if not request.htmx:
+        return redirect(
+            f"{reverse('portfolios:detail', args=[pk])}?range={request.GET.get('range', '')}"
+        )
+    context = {"portfolio": portfolio, **_chart_context(request, portfolio)}
+    return render(request, "portfolios/detail.html#value_chart", context)
+
+
+# Holdings --------------------------------------------------------------------------------
+
+
+def _holding_context(request: HttpRequest, holding: Holding) -> dict:
+    summary = valuation.summarize([holding.portfolio])[0]
+    row = next((r for r in summary.holdings if r.id == holding.pk), None)
+    return {
+        "holding": holding,
+        "portfolio": holding.portfolio,
+        "instrument": holding.instrument,
+        "row": row,
+        "transactions": holding.transactions.order_by("-date", "-id"),
+    }
+
+
+def _price_chart_context(request: HttpRequest, holding: Holding) -> dict:
+    first = holding.transactions.order_by("date").values_list("date", flat=True).first()
+    key, start, end = period(request, first)
+    closes = history.price_history(holding.instrument, start, end)
+    markers = [
+        charts.Marker(
+            t.date,
+            t.price,
+            t.type.lower(),
+            f"{t.get_type_display()} {t.quantity.normalize():f}",
+        )
+        for t in holding.transactions.filter(date__gte=start, date__lte=end).exclude(
+            type=Transaction.Type.DIVIDEND
+        )
+    ]
+    chart = charts.line_chart(
+        [charts.Series("Close", closes, style="primary", area=True)],
+        markers=markers,
+        start=start,
+        end=end,
+    )
+    return {
+        "chart": chart,
+        "chart_range": key,
+        "chart_currency": holding.instrument.currency,
+        "ranges": RANGE_LABELS,
+    }
+
+
+@require_GET
+def holding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    holding = _holding_for(request, pk)
+    context = _holding_context(request, holding)
+    if request.htmx:
+        return render(request, "portfolios/holding.html#summary", context)
+    context.update(_price_chart_context(request, holding))
+    return render(request, "portfolios/holding.html", context)
+
+
+@require_GET
+def holding_chart(request: HttpRequest, pk: int) -> HttpResponse:
+    holding = _holding_for(request, pk)
+    if not request.htmx:
+        return redirect(
+            f"{reverse('portfolios:holding', args=[pk])}?range={request.GET.get('range', '')}"
+        )
+    context = {"holding": holding, **_price_chart_context(request, holding)}
+    return render(request, "portfolios/holding.html#price_chart", context)
+
+
+@require_GET
+def holding_transactions(request: HttpRequest, pk: int) -> HttpResponse:
+    """A holding's transactions: the lazily loaded row of the holdings table."""
+    holding = _holding_for(request, pk)
+    if not request.htmx:
+        return redirect("portfolios:holding", pk=pk)
+    context = {
+        "holding": holding,
+        "portfolio": holding.portfolio,
+        "transactions": holding.transactions.order_by("-date", "-id"),
+    }
+    return render(request, "portfolios/holding.html#transactions", context)
+
+
+@require_http_methods(["GET", "POST"])
+def holding_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    holding = _holding_for(request, pk)
+    if request.method == "POST":
+        services.delete_holding(holding)
+        messages.success(
+            request,
+            f"Deleted {holding.instrument.ticker} and its transactions from "
+            f"{holding.portfolio.name}.",
+        )
+        return _go(request, reverse("portfolios:detail", args=[holding.portfolio_id]))
+    context = {"holding": holding, "transactions": holding.transactions.count()}
+    return render(request, _partial(request, "portfolios/holding_delete.html", "confirm"), context)
+
+
+# Transactions ----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def transaction_add(request: HttpRequest, pk: int) -> HttpResponse:
+    portfolio = _portfolio_for(request, pk)
+    initial = {"symbol": request.GET.get("symbol", "")} if request.method == "GET" else None
+    form = TransactionForm(request.POST or None, portfolio=portfolio, initial=initial)
+    template = "portfolios/transaction_form.html"
+    context = {"form": form, "portfolio": portfolio, "inline": bool(request.htmx)}
+    if request.method == "POST":
+        txn = form.save() if form.is_valid() else None
+        if txn is None:
+            return _invalid(request, _partial(request, template, "form"), context)
+        done = (
+            f"Saved: {txn.get_type_display().lower()} of {txn.quantity.normalize():f} "
+            f"{txn.holding.instrument.ticker} on {txn.date.isoformat()}."
+        )
+        if not request.htmx:
+            messages.success(request, done)
+            return redirect("portfolios:detail", pk=pk)
+        # A fresh form, ready for the next one; the table and totals refresh on the event.
+        context.update(form=TransactionForm(portfolio=portfolio), saved=done)
+        return _ledger_changed(render(request, f"{template}#form", context))
+    return render(request, _partial(request, template, "form"), context)
+
+
+def _after_change(holding_id: int, portfolio_id: int) -> HttpResponse:
+    """The HTMX answer to an edit or delete: the open lists and tables refresh themselves
+    on the event. A holding left without transactions is gone, and so is its page."""
+    if Holding.objects.filter(pk=holding_id).exists():
+        return _ledger_changed(HttpResponse(status=204))
+    return HttpResponseClientRedirect(reverse("portfolios:detail", args=[portfolio_id]))
+
+
+@require_http_methods(["GET", "POST"])
+def transaction_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    txn = _transaction_for(request, pk)
+    holding_id, portfolio = txn.holding_id, txn.portfolio
+    form = TransactionForm(request.POST or None, portfolio=portfolio, instance=txn)
+    template = "portfolios/transaction_form.html"
+    context = {"form": form, "portfolio": portfolio, "txn": txn, "inline": bool(request.htmx)}
+    if request.method == "POST":
+        saved = form.save() if form.is_valid() else None
+        if saved is None:
+            return _invalid(request, _partial(request, template, "form"), context)
+        if request.htmx:
+            return _after_change(holding_id, portfolio.pk)
+        messages.success(request, "Saved the transaction.")
+        return redirect("portfolios:holding", pk=saved.holding_id)
+    return render(request, _partial(request, template, "form"), context)
+
+
+@require_http_methods(["GET", "POST"])
+def transaction_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    txn = _transaction_for(request, pk)
+    if request.method == "GET":
+        return render(request, "portfolios/transaction_delete.html", {"txn": txn})
+    holding_id, portfolio_id = txn.holding_id, txn.portfolio_id
+    try:
+        remaining = services.delete_transaction(txn)
+    except ValidationError as exc:
+        # Deleting a buy that a later sale depends on: nothing was deleted.
+        message = " ".join(exc.messages)
+        if request.htmx:
+            context = {
+                "holding": txn.holding,
+                "portfolio": txn.portfolio,
+                "transactions": txn.holding.transactions.order_by("-date", "-id"),
+                "error": message,
+            }
+            return render(request, "portfolios/holding.html#transactions", context)
+        messages.error(request, message)
+        return redirect("portfolios:holding", pk=holding_id)
+    if request.htmx:
+        return _after_change(holding_id, portfolio_id)
+    messages.success(request, "Deleted the transaction.")
+    if remaining is None:
+        return redirect("portfolios:detail", pk=portfolio_id)
+    return redirect("portfolios:holding", pk=holding_id)
+
+
+@require_GET
+def instrument_search(request: HttpRequest) -> HttpResponse:
+    """Ticker suggestions: the autocomplete's listbox for HTMX, a small page otherwise."""
+    query = (request.GET.get("symbol") or request.GET.get("q") or "").strip()
+    results = history.search_instruments(query, limit=8) if query else []
+    # Option ids must be unique on the page, which may hold more than one ticker field.
+    prefix = (request.htmx.target if request.htmx else None) or "option"
+    context = {"query": query, "results": results, "prefix": prefix}
+    return render(request, _partial(request, "portfolios/search.html", "suggestions"), context)
+
+
+# Import ----------------------------------------------------------------------------------
+
+PENDING_IMPORT = "pending_import"
+
+
+def _format_docs() -> list[tuple[str, str]]:
+    """Each format's own description, its parser module's docstring, as the page's help:
+    written once, beside the code it describes."""
+    return [
+        (FORMAT_LABELS.get(name, name), sys.modules[parse.__module__].__doc__ or "")
+        for name, parse in FORMATS.items()
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+def import_page(request: HttpRequest) -> HttpResponse:
+    """Upload, preview (a dry run: every row's status) and commit (all rows or none).
+
+    Between preview and commit the file waits in the session, so the commit imports
+    exactly the bytes that were previewed, and is checked again as it is written."""
+    if request.method == "POST" and "commit" in request.POST:
+        return _commit_import(request)
+    owned = Portfolio.objects.owned_by(request.user)
+    initial = {}
+    chosen = request.GET.get("portfolio")
+    if chosen and chosen.isdigit() and owned.filter(pk=chosen).exists():
+        initial["portfolio"] = int(chosen)
+    form = ImportForm(
+        request.POST or None, request.FILES or None, user=request.user, initial=initial
+    )
+    context = {
+        "form": form,
+        "has_portfolios": owned.exists(),
+        "result": None,
+        "format_docs": _format_docs(),
+    }
+    if request.method == "POST":
+        if not form.is_valid():
+            return _invalid(request, _partial(request, "portfolios/import.html", "panel"), context)
+        portfolio = form.cleaned_data["portfolio"]
+        data = form.cleaned_data["file"].read()
+        fmt = form.cleaned_data["format"]
+        result = import_transactions(portfolio=portfolio, data=data, format=fmt, dry_run=True)
+        context.update(result=result, portfolio=portfolio)
+        if result.ok and result.counts["created"]:
+            token = secrets.token_urlsafe(16)
+            request.session[PENDING_IMPORT] = {
+                "token": token,
+                "portfolio": portfolio.pk,
+                "format": fmt,
+                "name": form.cleaned_data["file"].name,
+                "data": base64.b64encode(data).decode("ascii"),
+            }
+            context["token"] = token
+    return render(request, _partial(request, "portfolios/import.html", "panel"), context)
+
+
+def _commit_import(request: HttpRequest) -> HttpResponse:
+    pending = request.session.get(PENDING_IMPORT)
+    if not pending or pending.get("token") != request.POST.get("commit"):
+        messages.error(request, "That preview has expired. Upload the file again.")
+        return _go(request, reverse("portfolios:import"))
+    portfolio = Portfolio.objects.owned_by(request.user).filter(pk=pending["portfolio"]).first()
+    if portfolio is None:
+        del request.session[PENDING_IMPORT]
+        raise Http404("No such portfolio.")
+    result = import_transactions(
+        portfolio=portfolio,
+        data=base64.b64decode(pending["data"]),
+        format=pending["format"],
+        dry_run=False,
+    )
+    if result.committed:
+        del request.session[PENDING_IMPORT]
+        count = result.counts["created"]
+        messages.success(
+            request,
+            f"Imported {count} transaction{'s' if count != 1 else ''} into {portfolio.name}.",
+        )
+        return _go(request, reverse("portfolios:detail", args=[portfolio.pk]))
+    form = ImportForm(user=request.user, initial={"portfolio": portfolio.pk})
+    context = {
+        "form": form,
+        "has_portfolios": True,
+        "result": result,
+        "portfolio": portfolio,
+        "format_docs": _format_docs(),
+    }
+    return _invalid(request, _partial(request, "portfolios/import.html", "panel"), context)

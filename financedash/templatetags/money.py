@@ -1,4 +1,5 @@
-"""The one money formatter: `{{ amount|money:"NOK" }}` and `{{ amount|signed_money:cur }}`."""
+"""The one money formatter: `{{ amount|money:"NOK" }}` and `{{ amount|signed_money:cur }}`,
+with its compact form for chart axes and the percent and quantity formats beside it."""
 
 from __future__ import annotations
 
@@ -67,3 +68,48 @@ def gain_class(value) -> str:
     if value is None:
         return ""
     return "gain" if Decimal(value) > 0 else ("loss" if Decimal(value) < 0 else "")
+
+
+_COMPACT = ((Decimal("1e9"), "bn"), (Decimal("1e6"), "M"), (Decimal("1e3"), "k"))
+
+
+@register.filter
+def compact_money(value, currency: str = "") -> str:
+    """Short amounts for chart axes: 1.25 M, 850 k, 12.5 (currency after, when given)."""
+    if value is None or value == "":
+        return "—"
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return "—"
+    sign = "−" if amount < 0 else ""
+    size, suffix = abs(amount), ""
+    for threshold, name in _COMPACT:
+        if size >= threshold:
+            size, suffix = size / threshold, name
+            break
+    # Trailing zeros are dropped below, so 2 places only show where a tick needs them.
+    places = 0 if size >= 100 else (1 if size >= 10 else 2)
+    digits = f"{size.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):,f}"
+    if "." in digits:
+        digits = digits.rstrip("0").rstrip(".")
+    text = f"{sign}{digits.replace(',', chr(0x202F))}"
+    text = f"{text}\u00a0{suffix}" if suffix else text
+    return f"{text}\u00a0{currency}" if currency else text
+
+
+@register.filter
+def share(value, places: int = 1) -> str:
+    """A part of a whole (allocation, goal progress): never signed, unlike `percent`."""
+    if value is None:
+        return "—"
+    amount = Decimal(value).quantize(Decimal(1).scaleb(-int(places)))
+    return f"{amount:.{int(places)}f}\u00a0%"
+
+
+@register.filter
+def ratio(value, places: int = 2) -> str:
+    """A return given as a fraction (0.1 is 10 %), shown like `percent`."""
+    if value is None:
+        return "—"
+    return percent(Decimal(value) * 100, places)

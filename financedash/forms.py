@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django import forms
+
+from financedash.models import Profile
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = Profile
+        fields = (
+            "base_currency",
+            "retirement_goal_amount",
+            "retirement_goal_year",
+            "ynab_budget_id",
+            "dividends_reduce_cost_basis",
+        )
+        labels = {
+            "base_currency": "Base currency",
+            "retirement_goal_amount": "Retirement goal",
+            "retirement_goal_year": "Retire in (year)",
+            "ynab_budget_id": "YNAB budget id",
+            "dividends_reduce_cost_basis": "Dividends reduce the cost basis in new portfolios",
+        }
+        help_texts = {
+            "base_currency": "Three-letter code, e.g. NOK. The dashboard adds everything up in it.",
+            "retirement_goal_amount": "The net worth you aim for, in the base currency. "
+            "Leave empty for no goal.",
+            "ynab_budget_id": "The budget whose accounts hold pension balances. The access "
+            "token is never stored here: it comes from the server's YNAB_ACCESS_TOKEN.",
+            "dividends_reduce_cost_basis": "Each portfolio keeps its own setting; this is "
+            "what a new one starts with. Off: dividends count as income only.",
+        }
+        widgets = {
+            "base_currency": forms.TextInput(
+                attrs={"maxlength": 3, "autocapitalize": "characters", "class": "short"}
+            ),
+            "retirement_goal_amount": forms.NumberInput(attrs={"step": "1", "min": "0"}),
+        }
+
+    def clean_base_currency(self) -> str:
+        return self.cleaned_data["base_currency"].strip().upper()
+
+    def clean_ynab_budget_id(self) -> str | None:
+        # NULL rather than "" for "none", as the model and the API have it.
+        return (self.cleaned_data["ynab_budget_id"] or "").strip() or None

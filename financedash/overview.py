@@ -1,0 +1,266 @@
+"""The household in one currency, for the dashboard: net worth, the day's change, gains,
+allocation and the value over time.
+
+Reads go through portfolios.valuation (live values, one batched quote call) and
+portfolios.performance_data (daily series); conversion into the user's base currency goes
+through marketdata.fx. Nothing here converts at a made-up rate: a portfolio or pension
+whose currency has no stored rate into the base currency is left out of the sums and named
+in `missing`, so the page can say what the total does not include.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from marketdata import fx, history
+from marketdata.models import HistoricalStockPrice
+from marketdata.providers.base import MarketDataError
+from pensions.models import PensionAccount, PensionValueEntry
+from portfolios import ledger, valuation
+from portfolios.models import Portfolio
+from portfolios.performance_data import LOOKBACK, performance_for
+from portfolios.valuation import HoldingRow, PortfolioSummary
+
+ZERO = ledger.ZERO
+HUNDRED = Decimal(100)
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass
+class PensionBalance:
+    account: PensionAccount
+    value: Decimal | None  # the latest entry, in the account's currency
+    as_of: date | None
+    value_base: Decimal | None = None  # None: no entry yet, or no rate into the base currency
+
+
+@dataclass
+class PortfolioCard:
+    summary: PortfolioSummary
+    rate: Decimal | None  # base currency per unit of the portfolio's currency
+    change_today: Decimal | None = None  # portfolio currency
+    change_today_percent: Decimal | None = None
+
+
+@dataclass
+class Overview:
+    base_currency: str
+    cards: list[PortfolioCard] = field(default_factory=list)
+    pensions: list[PensionBalance] = field(default_factory=list)
+    portfolios_value: Decimal = ZERO
+    used_credit: Decimal = ZERO
+    pensions_value: Decimal = ZERO
+    net_worth: Decimal = ZERO
+    total_gain_loss: Decimal = ZERO
+    total_gain_loss_percent: Decimal | None = None
+    realized_gain: Decimal = ZERO
+    dividends: Decimal = ZERO
+    change_today: Decimal | None = None
+    change_today_percent: Decimal | None = None
+    goal_amount: Decimal | None = None
+    goal_year: int | None = None
+    goal_percent: Decimal | None = None  # may pass 100
+    goal_years_left: int | None = None
+    by_holding: list[tuple[str, Decimal]] = field(default_factory=list)
+    by_currency: list[tuple[str, Decimal]] = field(default_factory=list)
+    by_portfolio: list[tuple[str, Decimal]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    missing_prices: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.cards and not self.pensions
+
+    @property
+    def goal_bar_percent(self) -> Decimal | None:
+        """The progress bar's fill: the goal percent held within 0..100."""
+        if self.goal_percent is None:
+            return None
+        return max(ZERO, min(HUNDRED, self.goal_percent))
+
+
+def pension_balances(user) -> list[PensionBalance]:
+    """Every pension account of the user with its latest value, in one query."""
+    latest = PensionValueEntry.objects.filter(account=OuterRef("pk")).order_by("-date")
+    accounts = PensionAccount.objects.filter(user=user).annotate(
+        latest_date=Subquery(latest.values("date")[:1]),
+        latest_value=Subquery(latest.values("value")[:1]),
+    )
+    return [PensionBalance(a, a.latest_value, a.latest_date) for a in accounts]
+
+
+def _previous_closes(rows: list[HoldingRow]) -> dict[tuple[str, date], Decimal]:
+    """(symbol, quote day) -> the close before that day: what the day's change is from.
+    One lookup per distinct quote day (usually one), however many holdings."""
+    wanted: dict[date, set[str]] = defaultdict(set)
+    for row in rows:
+        if row.current_price is not None and row.price_as_of is not None:
+            wanted[timezone.localdate(row.price_as_of)].add(row.symbol)
+    found = {}
+    for day, symbols in wanted.items():
+        closes = HistoricalStockPrice.objects.latest_closes(symbols, on_or_before=day - ONE_DAY)
+        for symbol, (_, close, _) in closes.items():
+            found[(symbol, day)] = close
+    return found
+
+
+def _day_change(summary: PortfolioSummary, previous: dict) -> tuple[Decimal | None, Decimal]:
+    """(change since the previous close in the portfolio currency, value it applies to).
+    Price moves only, at today's exchange rate. None when no holding has both prices."""
+    change, base_value, known = ZERO, ZERO, False
+    for row in summary.holdings:
+        if row.current_value is None or not row.quantity or row.price_as_of is None:
+            continue
+        close = previous.get((row.symbol, timezone.localdate(row.price_as_of)))
+        if close is None or row.fx_rate is None:
+            continue
+        moved = row.quantity * (row.current_price - close) * row.fx_rate
+        change += moved
+        base_value += row.current_value - moved
+        known = True
+    return (change if known else None), base_value
+
+
+def _percent(part: Decimal | None, whole: Decimal) -> Decimal | None:
+    if part is None or not whole:
+        return None
+    return part / whole * HUNDRED
+
+
+def build(user, *, base_currency: str, goal_amount=None, goal_year=None) -> Overview:
+    overview = Overview(base_currency=base_currency, goal_amount=goal_amount, goal_year=goal_year)
+    summaries = valuation.summarize(Portfolio.objects.owned_by(user))
+    pensions = pension_balances(user)
+    currencies = {s.currency for s in summaries} | {p.account.currency for p in pensions}
+    rates = fx.latest_rates((code, base_currency) for code in currencies)
+    previous = _previous_closes([row for s in summaries for row in s.holdings])
+
+    day_change, day_base = ZERO, ZERO
+    day_known = False
+    by_holding: dict[str, Decimal] = defaultdict(Decimal)
+    by_currency: dict[str, Decimal] = defaultdict(Decimal)
+    for summary in summaries:
+        rate = rates.get((summary.currency, base_currency))
+        card = PortfolioCard(summary=summary, rate=rate)
+        change, applies_to = _day_change(summary, previous)
+        card.change_today = change
+        card.change_today_percent = _percent(change, applies_to)
+        overview.cards.append(card)
+        overview.missing_prices += summary.missing_prices
+        if rate is None:
+            overview.missing.append(
+                f"{summary.name}: no {summary.currency}→{base_currency} exchange rate is stored."
+            )
+            continue
+        overview.portfolios_value += summary.total_value * rate
+        overview.used_credit += summary.used_credit * rate
+        overview.total_gain_loss += summary.total_gain_loss * rate
+        overview.realized_gain += summary.realized_gain * rate
+        overview.dividends += summary.dividends * rate
+        if change is not None:
+            day_known = True
+            day_change += change * rate
+            day_base += applies_to * rate
+        if summary.total_value:
+            overview.by_portfolio.append((summary.name, summary.total_value * rate))
+        for row in summary.holdings:
+            if row.current_value:
+                by_holding[row.symbol] += row.current_value * rate
+                by_currency[row.price_currency] += row.current_value * rate
+    # The percent is over the cost of what could be valued, as valuation.py does per
+    # portfolio; cost is in each portfolio's currency, so convert it like the gains.
+    converted_cost = ZERO
+    for card in overview.cards:
+        if card.rate is not None:
+            converted_cost += card.rate * sum(
+                (r.total_cost for r in card.summary.holdings if r.current_value is not None),
+                ZERO,
+            )
+    overview.total_gain_loss_percent = _percent(
+        overview.total_gain_loss if converted_cost else None, converted_cost
+    )
+    if day_known:
+        overview.change_today = day_change
+        overview.change_today_percent = _percent(day_change, day_base)
+
+    for balance in pensions:
+        overview.pensions.append(balance)
+        if balance.value is None:
+            continue
+        rate = rates.get((balance.account.currency, base_currency))
+        if rate is None:
+            overview.missing.append(
+                f"{balance.account.name}: no {balance.account.currency}→{base_currency} "
+                "exchange rate is stored."
+            )
+            continue
+        balance.value_base = balance.value * rate
+        overview.pensions_value += balance.value_base
+
+    overview.net_worth = overview.portfolios_value - overview.used_credit + overview.pensions_value
+    overview.by_holding = sorted(by_holding.items(), key=lambda item: -item[1])
+    overview.by_currency = sorted(by_currency.items(), key=lambda item: -item[1])
+    if goal_amount:
+        overview.goal_percent = overview.net_worth / goal_amount * HUNDRED
+    if goal_year:
+        overview.goal_years_left = goal_year - timezone.localdate().year
+    return overview
+
+
+@dataclass
+class ValueHistory:
+    currency: str
+    value: list[tuple[date, Decimal]] = field(default_factory=list)
+    invested: list[tuple[date, Decimal]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def _carry(rates: list[tuple[date, Decimal]], days: list[date]) -> list[Decimal | None]:
+    """The rate of each day: the last one on or before it, else the first one known."""
+    result, index, current = [], 0, (rates[0][1] if rates else None)
+    for day in days:
+        while index < len(rates) and rates[index][0] <= day:
+            current = rates[index][1]
+            index += 1
+        result.append(current)
+    return result
+
+
+def value_history(portfolios, *, currency: str, start: date, end: date) -> ValueHistory:
+    """Market value and invested amount of the portfolios, day by day, in `currency`:
+    each day converted at that day's stored rate (carried over weekends and holidays)."""
+    result = ValueHistory(currency=currency)
+    totals: dict[date, list[Decimal]] = {}
+    for portfolio in portfolios:
+        performance = performance_for(portfolio, start, end)
+        days = [point.date for point in performance.series]
+        if portfolio.currency == currency:
+            daily = [Decimal(1)] * len(days)
+        else:
+            try:
+                known = history.fx_history(portfolio.currency, currency, start - LOOKBACK, end)
+            except (MarketDataError, ValueError):
+                known = []
+            daily = _carry(known, days)
+            if not known:
+                latest = fx.latest_rates([(portfolio.currency, currency)])
+                daily = [latest.get((portfolio.currency, currency))] * len(days)
+        if any(rate is None for rate in daily):
+            result.missing.append(
+                f"{portfolio.name}: no {portfolio.currency}→{currency} exchange rate is stored."
+            )
+            continue
+        for point, rate in zip(performance.series, daily, strict=True):
+            value, invested = totals.setdefault(point.date, [ZERO, ZERO])
+            totals[point.date] = [value + point.value * rate, invested + point.invested * rate]
+    for day in sorted(totals):
+        value, invested = totals[day]
+        result.value.append((day, value))
+        result.invested.append((day, invested))
+    return result

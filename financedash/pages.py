@@ -1,0 +1,85 @@
+"""The pages that span the apps: the dashboard and the user's settings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from financedash import overview
+from financedash.forms import ProfileForm
+from financedash.models import Profile
+from portfolios import charts
+from portfolios.models import Portfolio
+from portfolios.views import RANGE_LABELS, first_transaction_day, period, value_chart
+
+
+def _profile_for(request: HttpRequest) -> Profile:
+    # Users made before profiles existed (or by a raw fixture) get one on first use.
+    profile, _ = Profile.objects.get_or_create(
+        user=request.user, defaults={"base_currency": settings.DEFAULT_BASE_CURRENCY}
+    )
+    return profile
+
+
+def _chart_context(request: HttpRequest, base_currency: str) -> dict:
+    portfolios = list(Portfolio.objects.owned_by(request.user))
+    first = first_transaction_day(portfolios)
+    key, start, end = period(request, first)
+    context = {"chart_range": key, "chart_currency": base_currency, "ranges": RANGE_LABELS}
+    if first is None:
+        return {**context, "chart": charts.LineChart(), "chart_missing": []}
+    values = overview.value_history(portfolios, currency=base_currency, start=start, end=end)
+    chart = value_chart(values.value, values.invested)
+    return {**context, "chart": chart, "chart_missing": values.missing}
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    profile = _profile_for(request)
+    summary = overview.build(
+        request.user,
+        base_currency=profile.base_currency,
+        goal_amount=profile.retirement_goal_amount,
+        goal_year=profile.retirement_goal_year,
+    )
+    context = {
+        "overview": summary,
+        "profile": profile,
+        "ranges": RANGE_LABELS,
+        "allocation": [
+            ("By holding", charts.bars(summary.by_holding)),
+            ("By currency", charts.bars(summary.by_currency)),
+            ("By portfolio", charts.bars(summary.by_portfolio)),
+        ],
+    }
+    if "range" in request.GET and not summary.empty:
+        context.update(_chart_context(request, profile.base_currency))
+    return render(request, "dashboard.html", context)
+
+
+@require_GET
+def dashboard_chart(request: HttpRequest) -> HttpResponse:
+    """The value-over-time chart, loaded after the page so that the figures come first."""
+    if not request.htmx:
+        return redirect(f"{reverse('home')}?range={request.GET.get('range', '')}")
+    profile = _profile_for(request)
+    return render(
+        request, "dashboard.html#value_chart", _chart_context(request, profile.base_currency)
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    profile = _profile_for(request)
+    form = ProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Settings saved.")
+            return redirect("settings")
+        return render(request, "settings.html", {"form": form}, status=422)
+    return render(request, "settings.html", {"form": form})

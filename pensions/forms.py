@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from pensions.models import PensionAccount, PensionValueEntry
+
+
+class PensionAccountForm(forms.ModelForm):
+    class Meta:
+        model = PensionAccount
+        fields = ("name", "currency", "ynab_account_id")
+        labels = {"ynab_account_id": "YNAB account id"}
+        help_texts = {
+            "currency": "Three-letter code, e.g. NOK.",
+            "ynab_account_id": "Optional: the YNAB account that tracks this pension.",
+        }
+        widgets = {
+            "currency": forms.TextInput(
+                attrs={"maxlength": 3, "autocapitalize": "characters", "class": "short"}
+            ),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if not self.instance.pk:
+            self.fields["currency"].initial = _base_currency(user)
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].strip().upper()
+
+    def clean_ynab_account_id(self) -> str | None:
+        return (self.cleaned_data["ynab_account_id"] or "").strip() or None
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        clash = PensionAccount.objects.filter(user=self.user, name=name)
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError(f"You already have a pension account named {name!r}.")
+        return name
+
+    def save(self, commit: bool = True) -> PensionAccount:
+        account = super().save(commit=False)
+        account.user = self.user
+        account.save()
+        return account
+
+
+def _base_currency(user) -> str:
+    profile = getattr(user, "profile", None)
+    return profile.base_currency if profile is not None else "NOK"
+
+
+class PensionValueForm(forms.ModelForm):
+    """A value on a date; a second value for the same date replaces the first."""
+
+    class Meta:
+        model = PensionValueEntry
+        fields = ("date", "value")
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}),
+            "value": forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        }
+
+    def __init__(self, *args, account: PensionAccount, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.fields["date"].initial = timezone.localdate
+        self.fields["value"].help_text = f"In {account.currency}, as the statement shows it."
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if day > timezone.localdate():
+            raise ValidationError("The date is in the future.")
+        return day
+
+    def validate_unique(self):
+        # The (account, date) pair is upserted in save(), not refused.
+        pass
+
+    def save(self, commit: bool = True) -> tuple[PensionValueEntry, bool]:
+        return PensionValueEntry.objects.update_or_create(
+            account=self.account,
+            date=self.cleaned_data["date"],
+            defaults={"value": self.cleaned_data["value"]},
+        )

@@ -1,0 +1,341 @@
+"""Forms for portfolios, transactions and imports. Each one validates both the full-page
+POST and the HTMX one, and writes only through portfolios.services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.urls import reverse_lazy
+from django.utils import timezone
+
+from financedash.money import MONEY, PRICE, QUANTITY, RATE
+from marketdata import fx
+from marketdata.history import resolve_instrument
+from marketdata.providers.base import MissingExchangeRate, ProviderUnavailable, UnknownSymbol
+from portfolios import services
+from portfolios.importers import FORMATS
+from portfolios.models import Portfolio, Transaction
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+FORMAT_LABELS = {
+    "generic": "Generic CSV (date, type, symbol, quantity, price, …)",
+    "nordnet": "Nordnet transaction export",
+}
+
+
+def _apply_errors(form: forms.BaseForm, exc: ValidationError) -> None:
+    """Put a ValidationError from a service on the form's fields (or the whole form)."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Without trailing zeros and never in exponent form: 10.000000 -> 10, not 1E+1."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
+
+
+def _currency(value: str) -> str:
+    return (value or "").strip().upper()
+
+
+class PortfolioForm(forms.ModelForm):
+    class Meta:
+        model = Portfolio
+        fields = (
+            "name",
+            "brokerage_firm",
+            "currency",
+            "description",
+            "used_credit",
+            "dividends_reduce_cost_basis",
+        )
+        labels = {
+            "brokerage_firm": "Brokerage",
+            "dividends_reduce_cost_basis": "Dividends reduce the cost basis",
+        }
+        help_texts = {
+            "currency": "Three-letter code, e.g. NOK. Every figure of the portfolio is in it.",
+            "used_credit": "Money borrowed against the portfolio; it is subtracted from the "
+            "net value.",
+        }
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 2}),
+            "currency": forms.TextInput(
+                attrs={"maxlength": 3, "autocapitalize": "characters", "class": "short"}
+            ),
+            "used_credit": forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if self.instance.pk and self.instance.transactions.exists():
+            # Every stored exchange rate converts into the portfolio's currency: changing it
+            # would silently misstate all of them.
+            self.fields["currency"].disabled = True
+            self.fields[
+                "currency"
+            ].help_text = (
+                "Fixed once the portfolio has transactions: their exchange rates convert into it."
+            )
+
+    def clean_currency(self) -> str:
+        return _currency(self.cleaned_data["currency"])
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        clash = Portfolio.objects.owned_by(self.user).filter(name=name)
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError(f"You already have a portfolio named {name!r}.")
+        return name
+
+    def save(self, commit: bool = True) -> Portfolio | None:
+        portfolio = super().save(commit=False)
+        portfolio.user = self.user
+        try:
+            return services.save_portfolio(portfolio)
+        except ValidationError as exc:
+            _apply_errors(self, exc)
+        except IntegrityError:
+            # Another request took the name between the check and the save.
+            self.add_error("name", "A portfolio with this name already exists.")
+        return None
+
+
+class UsedCreditForm(forms.ModelForm):
+    class Meta:
+        model = Portfolio
+        fields = ("used_credit",)
+        widgets = {"used_credit": forms.NumberInput(attrs={"step": "0.01", "min": "0"})}
+
+    def save(self, commit: bool = True) -> Portfolio | None:
+        try:
+            return services.save_portfolio(super().save(commit=False))
+        except ValidationError as exc:
+            _apply_errors(self, exc)
+        return None
+
+
+class TransactionForm(forms.Form):
+    """One form for adding and editing a transaction, on its own page or inline.
+
+    The symbol is resolved through the market data (an unknown one is a field error; its
+    currency lets a symbol the provider does not know be added by hand), the exchange rate
+    defaults to the stored rate of the day (a missing one is an error on that field, which
+    the template then shows), and the change is replayed through the ledger before saving,
+    so that an oversell is an error on quantity rather than a failed save.
+    """
+
+    symbol = forms.CharField(
+        label="Ticker",
+        max_length=32,
+        help_text="Yahoo symbol, e.g. EQNR.OL or AAPL. Type to search.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+                "role": "combobox",
+                "aria-autocomplete": "list",
+                "aria-expanded": "false",
+                "hx-get": reverse_lazy("portfolios:instrument_search"),
+                "hx-trigger": "input changed delay:300ms",
+                # Explicit: the form around it swaps outerHTML, which would be inherited.
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+                "data-combobox": "",
+            }
+        ),
+    )
+    type = forms.ChoiceField(choices=Transaction.Type.choices, initial=Transaction.Type.BUY)
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    quantity = forms.DecimalField(
+        **QUANTITY,
+        min_value=Decimal("0.000001"),
+        help_text="Shares (for a dividend: the shares paid on).",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    price = forms.DecimalField(
+        **PRICE,
+        min_value=0,
+        help_text="Per share, in the instrument's currency.",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    fees = forms.DecimalField(
+        **MONEY,
+        min_value=0,
+        required=False,
+        initial=0,
+        help_text="Commission (dividends: tax withheld), in the portfolio's currency.",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    exchange_rate = forms.DecimalField(
+        **RATE,
+        min_value=Decimal("0.0000000001"),
+        required=False,
+        help_text="Portfolio-currency units per unit of the instrument's currency. Leave "
+        "empty for the stored rate of the day.",
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+    currency = forms.CharField(
+        label="Instrument currency",
+        max_length=3,
+        required=False,
+        help_text="Only for a symbol the market data does not know: the currency it trades in.",
+        widget=forms.TextInput(attrs={"maxlength": 3, "autocapitalize": "characters"}),
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    # Fields shown behind "More" unless they carry a value or an error.
+    EXTRA_FIELDS = ("exchange_rate", "currency", "notes")
+
+    def __init__(self, *args, portfolio: Portfolio, instance: Transaction | None = None, **kw):
+        if instance is not None and "initial" not in kw:
+            kw["initial"] = {
+                "symbol": instance.holding.instrument.ticker,
+                "type": instance.type,
+                "date": instance.date,
+                "quantity": _plain(instance.quantity),
+                "price": _plain(instance.price),
+                "fees": _plain(instance.fees),
+                "exchange_rate": _plain(instance.exchange_rate),
+                "notes": instance.notes,
+            }
+        super().__init__(*args, **kw)
+        self.portfolio = portfolio
+        self.instance = instance
+        self.instrument = None
+        if instance is None:
+            self.fields["date"].initial = timezone.localdate
+        listbox = f"{self['symbol'].auto_id or 'symbol'}_listbox"
+        self.fields["symbol"].widget.attrs.update(
+            {"aria-controls": listbox, "hx-target": f"#{listbox}"}
+        )
+
+    @property
+    def show_extra(self) -> bool:
+        """Whether the optional fields start open: they hold a value, or an error."""
+        if any(self.errors.get(name) for name in self.EXTRA_FIELDS):
+            return True
+        if self.instance is not None:
+            return self.instance.exchange_rate != 1 or bool(self.instance.notes)
+        return any(self.data.get(self.add_prefix(name)) for name in self.EXTRA_FIELDS)
+
+    def clean_symbol(self) -> str:
+        return self.cleaned_data["symbol"].strip().upper()
+
+    def clean_currency(self) -> str:
+        return _currency(self.cleaned_data["currency"])
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        if day > timezone.localdate():
+            raise ValidationError("The date is in the future.")
+        return day
+
+    def clean(self):
+        data = super().clean()
+        symbol = data.get("symbol")
+        if not symbol:
+            return data
+        try:
+            self.instrument = resolve_instrument(symbol, currency=data.get("currency") or None)
+        except UnknownSymbol as exc:
+            self.add_error("symbol", f"{exc} If it is right, give its currency below.")
+            return data
+        except ProviderUnavailable:
+            self.add_error(
+                "symbol",
+                f"The market data is unavailable, so {symbol} cannot be looked up. "
+                "Give its currency below to add it by hand, or try again later.",
+            )
+            return data
+        except ValidationError as exc:
+            for messages in exc.message_dict.values():
+                name = "currency" if data.get("currency") else "symbol"
+                self.add_error(name, messages)
+            return data
+        if data.get("date") is None:
+            return data
+        if data.get("exchange_rate") is None:
+            data["exchange_rate"] = self._default_rate(data["date"])
+        if self.errors or any(data.get(f) is None for f in ("type", "quantity", "price")):
+            return data
+        values = {
+            name: data[name]
+            for name in ("type", "date", "quantity", "price", "fees", "exchange_rate")
+        }
+        values["fees"] = values["fees"] or Decimal(0)
+        try:
+            services.check_change(
+                services.Change(self.portfolio, self.instrument, values, self.instance)
+            )
+        except ValidationError as exc:
+            _apply_errors(self, exc)
+        return data
+
+    def _default_rate(self, day) -> Decimal | None:
+        instrument_currency = self.instrument.currency
+        if instrument_currency == self.portfolio.currency:
+            return Decimal(1)
+        try:
+            return fx.rate(instrument_currency, self.portfolio.currency, day)
+        except MissingExchangeRate:
+            self.add_error(
+                "exchange_rate",
+                f"No {instrument_currency}→{self.portfolio.currency} rate is stored for "
+                f"{day.isoformat()} or before. Enter the rate you traded at "
+                f"({self.portfolio.currency} per {instrument_currency}).",
+            )
+            return None
+
+    def save(self) -> Transaction | None:
+        """Record or update through the ledger; on a rejection (another change got in
+        between the check and the lock) the errors land on the form and None is returned."""
+        values = {
+            name: self.cleaned_data[name]
+            for name in ("type", "date", "quantity", "price", "exchange_rate", "notes")
+        }
+        values["fees"] = self.cleaned_data["fees"] or Decimal(0)
+        try:
+            if self.instance is None:
+                return services.record_transaction(
+                    portfolio=self.portfolio, instrument=self.instrument, **values
+                )
+            return services.update_transaction(self.instance, instrument=self.instrument, **values)
+        except ValidationError as exc:
+            _apply_errors(self, exc)
+        return None
+
+
+class ImportForm(forms.Form):
+    portfolio = forms.ModelChoiceField(queryset=Portfolio.objects.none(), empty_label=None)
+    format = forms.ChoiceField(
+        choices=[(name, FORMAT_LABELS.get(name, name)) for name in FORMATS], initial="generic"
+    )
+    file = forms.FileField(
+        help_text="CSV or the broker's export file, up to 5 MiB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,text/csv"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["portfolio"].queryset = Portfolio.objects.owned_by(user)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise ValidationError(
+                f"The file is {upload.size // 1024} KiB; the limit is "
+                f"{MAX_IMPORT_BYTES // 1024} KiB."
+            )
+        return upload

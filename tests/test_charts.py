@@ -1,0 +1,125 @@
+"""portfolios.charts is pure: these run without a database."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+from portfolios import charts
+
+D = Decimal
+
+
+def _coords(path: str) -> list[tuple[Decimal, Decimal]]:
+    return [(D(x), D(y)) for x, y in re.findall(r"([\d.]+),([\d.]+)", path)]
+
+
+def test_nice_steps_are_round():
+    assert charts.nice_step(D(100), 4) == D(25)
+    assert charts.nice_step(D(1000), 4) == D(250)
+    assert charts.nice_step(D("0.9"), 4) == D("0.25")
+    assert charts.nice_step(D(3_000_000), 4) == D(1_000_000)
+    assert charts.nice_step(D(0), 4) == D(1)
+
+
+def test_value_range_widens_to_whole_steps():
+    assert charts.value_range(D(103), D(197)) == (D(100), D(200), D(25))
+    bottom, top, _ = charts.value_range(D(50), D(50))
+    assert bottom < 50 < top
+
+
+def test_line_chart_maps_first_and_last_points_to_the_edges():
+    points = [(date(2024, 1, 1), D(100)), (date(2024, 1, 11), D(200))]
+    chart = charts.line_chart([charts.Series("Value", points, area=True)])
+    [drawn] = chart.series
+    coords = _coords(drawn.line)
+    assert coords[0] == (D("0.0"), D("1000.0"))  # bottom left: the lowest value
+    assert coords[-1] == (D("1000.0"), D("0.0"))  # top right: the highest
+    assert drawn.area.endswith("Z")
+    assert (drawn.first, drawn.last) == (D(100), D(200))
+    assert chart.start == date(2024, 1, 1) and chart.end == date(2024, 1, 11)
+
+
+def test_y_ticks_are_decimals_placed_in_percent_of_the_box():
+    points = [(date(2024, 1, 1), D(0)), (date(2024, 2, 1), D(1000))]
+    chart = charts.line_chart([charts.Series("v", points)])
+    values = [t.value for t in chart.y_ticks]
+    assert values == [D(0), D(250), D(500), D(750), D(1000)]
+    assert all(isinstance(v, Decimal) for v in values)
+    top, bottom = chart.y_ticks[-1].position, chart.y_ticks[0].position
+    assert top == charts.PLOT_TOP
+    assert bottom == charts.PLOT_TOP + charts.PLOT_HEIGHT
+
+
+def test_x_ticks_span_the_period_with_a_format_for_its_length():
+    start = date(2020, 1, 1)
+    long = charts.line_chart([charts.Series("v", [(start, D(1)), (date(2024, 6, 1), D(2))])])
+    assert long.date_format == "Y"
+    assert [t.anchor for t in long.x_ticks] == ["start", "middle", "middle", "middle", "end"]
+    assert long.x_ticks[0].value == start and long.x_ticks[-1].value == date(2024, 6, 1)
+    year = charts.line_chart([charts.Series("v", [(start, D(1)), (date(2020, 12, 1), D(2))])])
+    assert year.date_format == "M Y"
+    weeks = charts.line_chart([charts.Series("v", [(start, D(1)), (date(2020, 2, 1), D(2))])])
+    assert weeks.date_format == "j M"
+
+
+def test_a_single_point_is_a_flat_line_across():
+    chart = charts.line_chart([charts.Series("v", [(date(2024, 5, 1), D(42))])])
+    coords = _coords(chart.series[0].line)
+    assert coords[0][0] == D("0.0") and coords[-1][0] == D("1000.0")
+    assert coords[0][1] == coords[-1][1]
+
+
+def test_empty_series_give_an_empty_chart():
+    assert charts.line_chart([]).empty
+    assert charts.line_chart([charts.Series("v", [])]).empty
+
+
+def test_long_series_are_thinned_but_keep_the_last_point():
+    start = date(2015, 1, 1)
+    points = [(start + timedelta(days=i), D(i)) for i in range(3650)]
+    thinned = charts.thin(points)
+    assert len(thinned) <= charts.MAX_POINTS + 1
+    assert thinned[0] == points[0] and thinned[-1] == points[-1]
+    chart = charts.line_chart([charts.Series("v", points)])
+    assert len(_coords(chart.series[0].line)) == len(thinned)
+
+
+def test_markers_sit_on_their_day_and_value_and_outside_ones_are_dropped():
+    points = [(date(2024, 1, 1), D(100)), (date(2024, 1, 11), D(200))]
+    markers = [
+        charts.Marker(date(2024, 1, 6), D(150), "buy", "Buy 10"),
+        charts.Marker(date(2023, 1, 1), D(150), "sell", "Sell 1"),
+    ]
+    chart = charts.line_chart([charts.Series("v", points)], markers=markers)
+    [marker] = chart.markers
+    assert marker.x == D("50.0")
+    assert marker.y == charts.PLOT_TOP + charts.PLOT_HEIGHT / 2
+
+
+def test_a_fixed_period_sets_the_date_axis():
+    points = [(date(2024, 1, 11), D(100)), (date(2024, 1, 21), D(200))]
+    chart = charts.line_chart(
+        [charts.Series("v", points)], start=date(2024, 1, 1), end=date(2024, 1, 21)
+    )
+    assert _coords(chart.series[0].line)[0][0] == D("500.0")
+
+
+def test_bars_share_the_total_and_gather_the_tail():
+    items = [("A", D(50)), ("B", D(30)), ("C", D(10)), ("D", D(6)), ("E", D(4)), ("Z", D(0))]
+    bars = charts.bars(items, limit=3)
+    assert [b.label for b in bars] == ["A", "B", "C", "Other"]
+    assert bars[-1].other and bars[-1].value == D(10)
+    assert sum(b.percent for b in bars) == D(100)
+    assert bars[0].width == D("100.0") and bars[1].width == D("60.0")
+
+
+def test_bars_keep_a_lone_tail_item_under_its_own_name():
+    bars = charts.bars([("A", D(3)), ("B", D(2)), ("C", D(1))], limit=2)
+    assert [b.label for b in bars] == ["A", "B", "C"]
+
+
+def test_bars_of_nothing_are_empty():
+    assert charts.bars([]) == []
+    assert charts.bars([("A", D(0))]) == []

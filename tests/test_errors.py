@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from tests.api.conftest import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_api_500_is_the_error_format_without_internals(api, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internal detail /etc/passwd")
+
+    monkeypatch.setattr("portfolios.valuation.summarize", explode)
+    api.raise_request_exception = False
+    response = api.get("/api/v1/portfolios")
+    error = assert_error(response, 500, "server_error")
+    assert "secret" not in response.content.decode()
+    assert error["message"] == "Internal server error. It has been logged."
+
+
+def test_a_page_500_is_our_page_without_internals(client, owner, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr("portfolios.valuation.summarize", explode)
+    client.force_login(owner)
+    client.raise_request_exception = False
+    response = client.get("/")
+    assert response.status_code == 500
+    assert b"Something went wrong" in response.content
+    assert b"secret" not in response.content
+
+
+def test_health_is_503_when_the_cache_is_down(client, monkeypatch):
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "set", down)
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "database": "ok", "cache": "error"}
+
+
+def test_a_page_404_is_our_page(client, owner):
+    client.force_login(owner)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert b"does not exist, or it is not yours" in response.content

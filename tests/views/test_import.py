@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from portfolios.models import Transaction
+from portfolios.views import PENDING_IMPORT
+from tests.views.conftest import htmx
+
+pytestmark = pytest.mark.django_db
+
+GOOD = b"""date,type,symbol,quantity,price,fees
+2024-01-02,BUY,EQNR.OL,10,250,49
+2024-03-01,BUY,EQNR.OL,5,260,49
+"""
+BAD = b"""date,type,symbol,quantity,price,fees
+2024-01-02,BUY,EQNR.OL,10,250,49
+2024-03-01,SELL,EQNR.OL,50,260,49
+"""
+
+
+def _upload(client, portfolio, data, fmt="generic", **extra):
+    upload = SimpleUploadedFile("trades.csv", data, content_type="text/csv")
+    return client.post(
+        reverse("portfolios:import"),
+        {"portfolio": portfolio.pk, "format": fmt, "file": upload},
+        **extra,
+    )
+
+
+def test_without_a_portfolio_it_leads_to_creating_one(owner_client):
+    body = owner_client.get(reverse("portfolios:import")).content.decode()
+    assert "First, a portfolio to import into" in body
+    assert f"{reverse('portfolios:create')}?next=/import/" in body
+
+
+def test_page_preselects_the_portfolio_and_documents_the_formats(owner_client, portfolio):
+    response = owner_client.get(reverse("portfolios:import"), {"portfolio": portfolio.pk})
+    assert response.context["form"].initial["portfolio"] == portfolio.pk
+    assert "date,type,symbol,quantity,price" in response.content.decode()
+
+
+def test_preview_shows_every_row_and_saves_nothing(owner_client, portfolio, equinor):
+    response = _upload(owner_client, portfolio, GOOD, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body and 'id="import-panel"' in body
+    assert body.count('<span class="status created">created</span>') == 2
+    assert "Import 2 transactions" in body
+    assert Transaction.objects.count() == 0
+
+
+def test_commit_imports_what_was_previewed(owner_client, portfolio, equinor):
+    _upload(owner_client, portfolio, GOOD)
+    token = owner_client.session[PENDING_IMPORT]["token"]
+    response = htmx(owner_client, reverse("portfolios:import"), {"commit": token}, method="post")
+    assert response["HX-Redirect"] == reverse("portfolios:detail", args=[portfolio.pk])
+    assert Transaction.objects.filter(portfolio=portfolio).count() == 2
+    assert PENDING_IMPORT not in owner_client.session
+
+
+def test_a_file_with_an_error_imports_nothing_and_offers_no_commit(
+    owner_client, portfolio, equinor
+):
+    response = _upload(owner_client, portfolio, BAD)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert '<span class="status error">error</span>' in body
+    assert "Nothing can be imported" in body
+    assert 'name="commit"' not in body
+    assert Transaction.objects.count() == 0
+
+
+def test_commit_with_a_stale_token_is_refused(owner_client, portfolio):
+    response = owner_client.post(reverse("portfolios:import"), {"commit": "forged"})
+    assert response.status_code == 302
+    assert Transaction.objects.count() == 0
+
+
+def test_upload_errors_are_next_to_the_fields(owner_client, portfolio):
+    response = owner_client.post(reverse("portfolios:import"), {"portfolio": portfolio.pk})
+    assert response.status_code == 422
+    assert "file" in response.context["form"].errors
+
+
+def test_another_users_portfolio_cannot_be_chosen(outsider_client, portfolio):
+    response = _upload(outsider_client, portfolio, GOOD)
+    assert response.status_code == 422
+    assert "portfolio" in response.context["form"].errors

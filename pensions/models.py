@@ -6,6 +6,16 @@ from django.db import models
 from financedash.money import ENTERED_MONEY, CurrencyField
 
 
+class PensionAccountQuerySet(models.QuerySet):
+    def owned_by(self, user) -> PensionAccountQuerySet:
+        return self.filter(user=user)
+
+
+class PensionValueEntryQuerySet(models.QuerySet):
+    def owned_by(self, user) -> PensionValueEntryQuerySet:
+        return self.filter(account__user=user)
+
+
 class PensionAccount(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pension_accounts"
@@ -15,6 +25,8 @@ class PensionAccount(models.Model):
     ynab_account_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - spec: nullable
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PensionAccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -30,6 +42,8 @@ class PensionValueEntry(models.Model):
     account = models.ForeignKey(PensionAccount, on_delete=models.CASCADE, related_name="values")
     date = models.DateField()
     value = models.DecimalField(**ENTERED_MONEY)
+
+    objects = PensionValueEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["account", "-date"]

@@ -18,12 +18,12 @@ INVALID = 422
 
 
 def _account_for(request: HttpRequest, pk: int) -> PensionAccount:
-    return get_object_or_404(PensionAccount.objects.filter(user=request.user), pk=pk)
+    return get_object_or_404(PensionAccount.objects.owned_by(request.user), pk=pk)
 
 
 def _entry_for(request: HttpRequest, pk: int) -> PensionValueEntry:
     return get_object_or_404(
-        PensionValueEntry.objects.filter(account__user=request.user).select_related("account"),
+        PensionValueEntry.objects.owned_by(request.user).select_related("account"),
         pk=pk,
     )
 

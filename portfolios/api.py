@@ -171,7 +171,7 @@ class PortfolioDetail(generics.GenericAPIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
-        self.get_object().delete()
+        services.delete_portfolio(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

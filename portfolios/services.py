@@ -257,3 +257,10 @@ def save_portfolio(portfolio: Portfolio) -> Portfolio:
     if previous is not None and previous != portfolio.dividends_reduce_cost_basis:
         replay_holdings(portfolio.holdings.all())
     return portfolio
+
+
+@transaction.atomic
+def delete_portfolio(portfolio: Portfolio) -> None:
+    """Delete a portfolio with its holdings and transactions."""
+    Portfolio.objects.select_for_update().filter(pk=portfolio.pk).delete()
+    versions.bump(versions.portfolio(portfolio.pk))

@@ -191,7 +191,7 @@ def portfolio_delete(request: HttpRequest, pk: int) -> HttpResponse:
     portfolio = _portfolio_for(request, pk)
     if request.method == "POST":
         name = portfolio.name
-        portfolio.delete()
+        services.delete_portfolio(portfolio)
         messages.success(request, f"Deleted the portfolio {name} and its transactions.")
         return _go(request, reverse("portfolios:list"))
     context = {"portfolio": portfolio, "transactions": portfolio.transactions.count()}

@@ -14,6 +14,7 @@ from tests.factories import (
     HistoricalStockPriceFactory,
     InstrumentFactory,
     PortfolioFactory,
+    record,
 )
 
 D = Decimal
@@ -31,15 +32,14 @@ def portfolio(owner):
 
 
 def buy(portfolio, instrument, quantity, price, *, fees="0", rate="1", on=dt.date(2024, 1, 2)):
-    return services.record_transaction(
-        portfolio=portfolio,
-        instrument=instrument,
-        type="BUY",
+    return record(
+        portfolio,
+        instrument,
+        quantity=quantity,
+        price=price,
+        fees=fees,
+        exchange_rate=rate,
         date=on,
-        quantity=D(quantity),
-        price=D(price),
-        fees=D(fees),
-        exchange_rate=D(rate),
     )
 
 

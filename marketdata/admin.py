@@ -13,13 +13,17 @@ class InstrumentAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
 
 
+# Price and rate tables hold hundreds of thousands of rows: the changelists order by the
+# primary key (newest first) and skip the full count and the date drill-down, each of which
+# would scan the whole table on every page.
 @admin.register(HistoricalStockPrice)
 class HistoricalStockPriceAdmin(admin.ModelAdmin):
     list_display = ("instrument", "date", "close")
     list_filter = ("instrument__currency",)
     search_fields = ("instrument__ticker",)
     list_select_related = ("instrument",)
-    date_hierarchy = "date"
+    ordering = ("-id",)
+    show_full_result_count = False
     autocomplete_fields = ("instrument",)
 
 
@@ -28,4 +32,5 @@ class HistoricalExchangeRateAdmin(admin.ModelAdmin):
     list_display = ("base_currency", "target_currency", "date", "rate")
     list_filter = ("base_currency", "target_currency")
     search_fields = ("base_currency", "target_currency")
-    date_hierarchy = "date"
+    ordering = ("-id",)
+    show_full_result_count = False

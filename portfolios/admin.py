@@ -83,10 +83,14 @@ class HoldingAdmin(admin.ModelAdmin):
             "average_cost_at_transaction",
         )
         readonly_fields = fields
-        ordering = ("date", "id")
+        ordering = ("-date", "-id")
         extra = 0
         can_delete = False
         show_change_link = True
+
+        def get_queryset(self, request):
+            # Each row's title names the instrument: fetch it with the rows, not per row.
+            return super().get_queryset(request).select_related("holding__instrument")
 
         def has_add_permission(self, request, obj=None):
             return False

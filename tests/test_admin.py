@@ -194,3 +194,24 @@ def test_switching_dividend_treatment_replays_holdings(admin_client, holding):
     holding.refresh_from_db()
     assert holding.total_cost == D("3010")
     assert holding.dividends == D("50")
+
+
+def test_holding_page_query_count_does_not_grow_with_transactions(admin_client, holding):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("admin:portfolios_holding_change", args=[holding.pk])
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client.get(url).status_code == 200
+    for day in range(3, 28):
+        services.record_transaction(
+            portfolio=holding.portfolio,
+            instrument=holding.instrument,
+            type="BUY",
+            date=dt.date(2024, 1, day),
+            quantity=D("1"),
+            price=D("300"),
+        )
+    with CaptureQueriesContext(connection) as many:
+        assert admin_client.get(url).status_code == 200
+    assert len(many) == len(few)

@@ -100,6 +100,7 @@ def supported_currencies() -> list[str]:
     fetch on demand."""
     stored = HistoricalExchangeRate.objects.values_list("base_currency", "target_currency")
     codes = {settings.DEFAULT_BASE_CURRENCY, *providers.get_provider().currencies}
-    for base, target in stored.distinct():
+    # No ordering: the model's default ordering would put `date` into the DISTINCT.
+    for base, target in stored.order_by().distinct():
         codes.update((base, target))
     return sorted(codes)

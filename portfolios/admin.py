@@ -36,6 +36,9 @@ class HoldingInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("instrument", "portfolio")
+
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -10,14 +10,18 @@ in `missing`, so the page can say what the total does not include.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from financedash import versions
 from marketdata import fx, history
 from marketdata.models import HistoricalStockPrice
 from marketdata.providers.base import MarketDataError
@@ -234,19 +238,50 @@ def _carry(rates: list[tuple[date, Decimal]], days: list[date]) -> list[Decimal 
 
 def value_history(portfolios, *, currency: str, start: date, end: date) -> ValueHistory:
     """Market value and invested amount of the portfolios, day by day, in `currency`:
-    each day converted at that day's stored rate (carried over weekends and holidays)."""
+    each day converted at that day's stored rate (carried over weekends and holidays).
+
+    Cached, like each portfolio's performance, until one of the portfolios or any stored
+    price or rate changes: reading ten cached ten-year performances back and adding them
+    up took longer than the page budget, on every visit to the dashboard."""
+    portfolios = list(portfolios)
+    key = _value_history_key(portfolios, currency, start, end)
+    result = cache.get(key)
+    if result is None:
+        result = _value_history(portfolios, currency=currency, start=start, end=end)
+        cache.set(key, result, settings.HISTORY_CACHE_TTL)
+    return result
+
+
+def _value_history_key(portfolios, currency: str, start: date, end: date) -> str:
+    # Names and currencies are in the key too: the result's `missing` notes quote them.
+    stamps = [versions.current(versions.MARKET_DATA)] + [
+        f"{p.pk}:{p.currency}:{p.name}:{versions.current(versions.portfolio(p.pk))}"
+        for p in sorted(portfolios, key=lambda p: p.pk)
+    ]
+    # Hashed: ten portfolios' stamps are longer than portable cache keys may be.
+    digest = hashlib.blake2b("\n".join(stamps).encode(), digest_size=16).hexdigest()
+    return f"value-history:{currency}:{start.isoformat()}:{end.isoformat()}:{digest}"
+
+
+def _value_history(portfolios, *, currency: str, start: date, end: date) -> ValueHistory:
     result = ValueHistory(currency=currency)
     totals: dict[date, list[Decimal]] = {}
+    # Several portfolios usually share a currency: its rates are read once.
+    known_rates: dict[str, list[tuple[date, Decimal]]] = {}
     for portfolio in portfolios:
         performance = performance_for(portfolio, start, end)
         days = [point.date for point in performance.series]
         if portfolio.currency == currency:
             daily = [Decimal(1)] * len(days)
         else:
-            try:
-                known = history.fx_history(portfolio.currency, currency, start - LOOKBACK, end)
-            except (MarketDataError, ValueError):
-                known = []
+            if portfolio.currency not in known_rates:
+                try:
+                    known_rates[portfolio.currency] = history.fx_history(
+                        portfolio.currency, currency, start - LOOKBACK, end
+                    )
+                except (MarketDataError, ValueError):
+                    known_rates[portfolio.currency] = []
+            known = known_rates[portfolio.currency]
             daily = _carry(known, days)
             if not known:
                 latest = fx.latest_rates([(portfolio.currency, currency)])

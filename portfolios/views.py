@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -58,6 +59,11 @@ COLUMNS = (
 )
 SORT_ATTRS = {key: attr for key, _, attr, _ in COLUMNS} | {"name": "company_name"}
 DEFAULT_SORT = "-value"
+
+# A holding's transactions are listed this many at a time, newest first, with a "show
+# older" row for the rest: a busy holding has hundreds, and rendering every one of them
+# made its page and its expanded row the slowest in the app at household scale.
+TRANSACTIONS_PER_PAGE = 50
 
 
 def _portfolio_for(request: HttpRequest, pk: int) -> Portfolio:
@@ -328,24 +334,35 @@ def _holding_context(request: HttpRequest, holding: Holding) -> dict:
         "portfolio": holding.portfolio,
         "instrument": holding.instrument,
         "row": row,
-        "transactions": holding.transactions.order_by("-date", "-id"),
     }
+
+
+def _transactions_page(request: HttpRequest, holding: Holding) -> dict:
+    """One page of the holding's transactions (?page=, newest first) for the list."""
+    paginator = Paginator(holding.transactions.order_by("-date", "-id"), TRANSACTIONS_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    return {"transactions": page.object_list, "transactions_page": page}
 
 
 def _price_chart_context(request: HttpRequest, holding: Holding) -> dict:
     first = holding.transactions.order_by("date").values_list("date", flat=True).first()
     key, start, end = period(request, first)
     closes = history.price_history(holding.instrument, start, end)
+    # Plain values, not model instances: ten years of an active holding are hundreds of
+    # markers, and building a Transaction for each cost more than drawing it.
+    trades = (
+        holding.transactions.filter(date__gte=start, date__lte=end)
+        .exclude(type=Transaction.Type.DIVIDEND)
+        .values_list("date", "price", "type", "quantity")
+    )
     markers = [
         charts.Marker(
-            t.date,
-            t.price,
-            t.type.lower(),
-            f"{t.get_type_display()} {t.quantity.normalize():f}",
+            day,
+            price,
+            kind.lower(),
+            f"{Transaction.Type(kind).label} {quantity.normalize():f}",
         )
-        for t in holding.transactions.filter(date__gte=start, date__lte=end).exclude(
-            type=Transaction.Type.DIVIDEND
-        )
+        for day, price, kind, quantity in trades
     ]
     chart = charts.line_chart(
         [charts.Series("Close", closes, style="primary", area=True)],
@@ -368,6 +385,7 @@ def holding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "portfolios/holding.html#summary", context)
     context.update(_price_chart_context(request, holding))
+    context.update(_transactions_page(request, holding))
     return render(request, "portfolios/holding.html", context)
 
 
@@ -384,16 +402,21 @@ def holding_chart(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def holding_transactions(request: HttpRequest, pk: int) -> HttpResponse:
-    """A holding's transactions: the lazily loaded row of the holdings table."""
+    """A holding's transactions: the lazily loaded row of the holdings table, and the
+    holding page's list. A later page (?page=2, ...) answers only its rows, which the
+    "show older" row they replace appends to the open table."""
     holding = _holding_for(request, pk)
     if not request.htmx:
-        return redirect("portfolios:holding", pk=pk)
+        url = reverse("portfolios:holding", args=[pk])
+        page = request.GET.get("page")
+        return redirect(f"{url}?page={page}" if page and page.isdigit() else url)
     context = {
         "holding": holding,
         "portfolio": holding.portfolio,
-        "transactions": holding.transactions.order_by("-date", "-id"),
+        **_transactions_page(request, holding),
     }
-    return render(request, "portfolios/holding.html#transactions", context)
+    name = "transaction_rows" if context["transactions_page"].number > 1 else "transactions"
+    return render(request, f"portfolios/holding.html#{name}", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -479,7 +502,7 @@ def transaction_delete(request: HttpRequest, pk: int) -> HttpResponse:
             context = {
                 "holding": txn.holding,
                 "portfolio": txn.portfolio,
-                "transactions": txn.holding.transactions.order_by("-date", "-id"),
+                **_transactions_page(request, txn.holding),
                 "error": message,
             }
             return render(request, "portfolios/holding.html#transactions", context)

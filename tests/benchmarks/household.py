@@ -88,15 +88,6 @@ class Household:
         return self.big_holding.instrument.ticker
 
 
-def weekdays(start: date, end: date) -> list[date]:
-    days, day = [], start
-    while day <= end:
-        if day.weekday() < 5:
-            days.append(day)
-        day += timedelta(days=1)
-    return days
-
-
 def _years_ago(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
@@ -304,7 +295,7 @@ def build(seed: int = 20250101) -> Household:
     today = timezone.localdate()
     end = today - timedelta(days=1)
     start = _years_ago(end, YEARS)
-    days = weekdays(start, end)
+    days = demo.weekdays(start, end)
     end = days[-1]
     with transaction.atomic():
         user = get_user_model().objects.create_superuser(
@@ -387,7 +378,7 @@ def existing() -> Household | None:
     user = get_user_model().objects.filter(username=USERNAME).first()
     if user is None:
         return None
-    expected_end = weekdays(timezone.localdate() - timedelta(days=7), timezone.localdate())
+    expected_end = demo.weekdays(timezone.localdate() - timedelta(days=7), timezone.localdate())
     expected_end = [d for d in expected_end if d < timezone.localdate()][-1]
     last = HistoricalStockPrice.objects.order_by("-date").values_list("date", flat=True).first()
     complete = (

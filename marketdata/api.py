@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from financedash.api_params import PERIOD_PARAMETERS, period
 from financedash.errors import market_data_status
 from financedash.money import PRICE, RATE
 from marketdata import history, quotes
 from marketdata.providers.base import UnknownSymbol
 
 MAX_BATCH = 100
-DEFAULT_HISTORY_DAYS = 365
 # Yahoo symbols: letters, digits and . - = ^ & (EQNR.OL, VOLV-B.ST, USDNOK=X, ^GSPC, M&M.NS).
 SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.=^&-]{0,31}$"
 _SYMBOL = re.compile(SYMBOL_PATTERN)
@@ -76,18 +74,6 @@ class SearchSerializer(serializers.Serializer):
     )
 
 
-class PeriodSerializer(serializers.Serializer):
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
-
-    def validate(self, attrs):
-        end = attrs.get("end") or timezone.localdate()
-        start = attrs.get("start") or end - timedelta(days=DEFAULT_HISTORY_DAYS)
-        if start > end:
-            raise serializers.ValidationError({"start": ["Must be on or before end."]})
-        return {"start": start, "end": end}
-
-
 class PricePointSerializer(serializers.Serializer):
     date = serializers.DateField()
     close = serializers.DecimalField(**PRICE, min_value=0)
@@ -126,18 +112,6 @@ class ManualRatesSerializer(serializers.Serializer):
 
 class StoredSerializer(serializers.Serializer):
     stored = serializers.IntegerField()
-
-
-PERIOD = [
-    OpenApiParameter("start", OpenApiTypes.DATE, description="Default: a year before end."),
-    OpenApiParameter("end", OpenApiTypes.DATE, description="Default: today."),
-]
-
-
-def _period(request) -> dict:
-    serializer = PeriodSerializer(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 @extend_schema(parameters=[SYMBOL_PARAM], responses=QuoteSerializer)
@@ -182,7 +156,7 @@ def search(request):
     return Response(InstrumentInfoSerializer(results, many=True).data)
 
 
-@extend_schema(methods=["GET"], parameters=PERIOD, responses=PriceHistorySerializer)
+@extend_schema(methods=["GET"], parameters=PERIOD_PARAMETERS, responses=PriceHistorySerializer)
 @extend_schema(methods=["POST"], request=ManualPricesSerializer, responses={201: StoredSerializer})
 @api_view(["GET", "POST"])
 def stock_history(request, symbol):
@@ -193,9 +167,9 @@ def stock_history(request, symbol):
         rows = [(p["date"], p["close"]) for p in data["prices"]]
         stored = history.store_prices(symbol, data.get("currency"), rows)
         return Response({"stored": stored}, status=status.HTTP_201_CREATED)
-    period = _period(request)
+    span = period(request)
     instrument = history.resolve_instrument(symbol)
-    rows = history.price_history(instrument, period["start"], period["end"])
+    rows = history.price_history(instrument, span["start"], span["end"])
     return Response(
         {
             "symbol": instrument.ticker,
@@ -207,7 +181,7 @@ def stock_history(request, symbol):
     )
 
 
-@extend_schema(methods=["GET"], parameters=PERIOD, responses=RateHistorySerializer)
+@extend_schema(methods=["GET"], parameters=PERIOD_PARAMETERS, responses=RateHistorySerializer)
 @extend_schema(methods=["POST"], request=ManualRatesSerializer, responses={201: StoredSerializer})
 @api_view(["GET", "POST"])
 def rate_history(request, base, target):
@@ -219,8 +193,8 @@ def rate_history(request, base, target):
         rows = [(r["date"], r["rate"]) for r in serializer.validated_data["rates"]]
         stored = history.store_rates(base, target, rows)
         return Response({"stored": stored}, status=status.HTTP_201_CREATED)
-    period = _period(request)
-    rows = history.fx_history(base, target, period["start"], period["end"])
+    span = period(request)
+    rows = history.fx_history(base, target, span["start"], span["end"])
     return Response(
         {
             "base": base,

@@ -3,18 +3,16 @@ valuation read path. Every lookup is scoped to the requesting user (404 otherwis
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db import IntegrityError
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from financedash.api_params import PERIOD_PARAMETERS, PeriodSerializer, period
 from financedash.errors import Conflict
 from financedash.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from marketdata import fx
@@ -32,6 +30,18 @@ PERCENT_OUT = {"max_digits": 12, "decimal_places": 2}
 
 def _decimal(shape: dict, **kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(**shape, **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class OwnedPortfolioField(serializers.PrimaryKeyRelatedField):
+    """A portfolio id that must be one of the requesting user's: any other id is
+    "does not exist", exactly as for an id nobody has."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None or not request.user.is_authenticated:  # schema generation
+            return Portfolio.objects.none()
+        return Portfolio.objects.owned_by(request.user)
 
 
 class PortfolioWriteSerializer(serializers.ModelSerializer):
@@ -206,7 +216,7 @@ def holding_delete(request, pk):
 
 
 class TransactionSerializer(serializers.ModelSerializer):
-    portfolio = serializers.PrimaryKeyRelatedField(queryset=Portfolio.objects.none())
+    portfolio = OwnedPortfolioField()
     symbol = serializers.CharField(max_length=32, source="holding.instrument.ticker")
     currency = serializers.CharField(
         max_length=3,
@@ -252,10 +262,8 @@ class TransactionSerializer(serializers.ModelSerializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None and request.user.is_authenticated:
-            self.fields["portfolio"].queryset = Portfolio.objects.owned_by(request.user)
         if self.instance is not None and not isinstance(self.instance, list):
+            # Moving a transaction between portfolios would change whose money it is.
             self.fields["portfolio"].read_only = True
 
     def validate_quantity(self, value):
@@ -391,38 +399,15 @@ class PerformanceSerializer(serializers.Serializer):
     series = PerformancePointSerializer(many=True)
 
 
-class PerformancePeriodSerializer(serializers.Serializer):
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
-
-    def validate(self, attrs):
-        end = attrs.get("end") or timezone.localdate()
-        start = attrs.get("start") or end - timedelta(days=365)
-        if start > end:
-            raise serializers.ValidationError({"start": ["Must be on or before end."]})
-        if (end - start).days > MAX_PERFORMANCE_DAYS:
-            raise serializers.ValidationError(
-                {"start": [f"The period can be at most {MAX_PERFORMANCE_DAYS} days."]}
-            )
-        return {"start": start, "end": end}
+class PerformancePeriodSerializer(PeriodSerializer):
+    max_days = 366 * 50
 
 
-MAX_PERFORMANCE_DAYS = 366 * 50
-
-
-@extend_schema(
-    parameters=[
-        OpenApiParameter("start", OpenApiTypes.DATE, description="Default: a year before end."),
-        OpenApiParameter("end", OpenApiTypes.DATE, description="Default: today."),
-    ],
-    responses=PerformanceSerializer,
-)
+@extend_schema(parameters=PERIOD_PARAMETERS, responses=PerformanceSerializer)
 @api_view(["GET"])
 def performance(request, pk):
     portfolio = _portfolio_for(request, pk)
-    period = PerformancePeriodSerializer(data=request.query_params)
-    period.is_valid(raise_exception=True)
-    result = performance_for(portfolio, **period.validated_data)
+    result = performance_for(portfolio, **period(request, PerformancePeriodSerializer))
     return Response(PerformanceSerializer(result).data)
 
 
@@ -431,15 +416,9 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 class ImportRequestSerializer(serializers.Serializer):
     file = serializers.FileField()
-    portfolio = serializers.PrimaryKeyRelatedField(queryset=Portfolio.objects.none())
+    portfolio = OwnedPortfolioField()
     format = serializers.ChoiceField(choices=sorted(FORMATS), default="generic")
     dry_run = serializers.BooleanField(default=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None and request.user.is_authenticated:
-            self.fields["portfolio"].queryset = Portfolio.objects.owned_by(request.user)
 
     def validate_file(self, value):
         if value.size > MAX_IMPORT_BYTES:

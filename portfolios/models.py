@@ -24,11 +24,6 @@ class PortfolioQuerySet(models.QuerySet):
     def owned_by(self, user) -> PortfolioQuerySet:
         return self.filter(user=user)
 
-    def for_overview(self, user) -> PortfolioQuerySet:
-        """A user's portfolios with their holdings and instruments, in three queries."""
-        holdings = Holding.objects.select_related("instrument").order_by("instrument__ticker")
-        return self.owned_by(user).prefetch_related(models.Prefetch("holdings", holdings))
-
 
 class Portfolio(models.Model):
     user = models.ForeignKey(

@@ -120,18 +120,26 @@ def check_change(change: Change) -> ledger.Replay:
 
 
 def lock_holding(portfolio: Portfolio, instrument: Instrument) -> Holding:
-    holding, _ = Holding.objects.get_or_create(portfolio=portfolio, instrument=instrument)
-    return Holding.objects.select_for_update().get(pk=holding.pk)
+    holding, _ = Holding.objects.select_for_update().get_or_create(
+        portfolio=portfolio, instrument=instrument
+    )
+    holding.portfolio = portfolio  # the replay reads its dividend rule
+    return holding
 
 
 def validate_transaction_fields(txn: Transaction) -> None:
     txn.full_clean(exclude=_DERIVED, validate_unique=False, validate_constraints=False)
 
 
-def replay_holding(holding: Holding, *, changed_id=None) -> Holding | None:
-    """Replay a (locked) holding and store the result; delete it when nothing is left."""
+def replay_holding(holding: Holding, *, changed: Transaction | None = None) -> Holding | None:
+    """Replay a (locked) holding and store the result; delete it when nothing is left.
+    `changed`, the transaction just written, gets its derived figures set in place."""
     versions.bump(versions.portfolio(holding.portfolio_id))
-    txns = list(holding.transactions.order_by("date", "id"))
+    txns = [
+        changed if changed is not None and t.pk == changed.pk else t
+        for t in holding.transactions.order_by("date", "id")
+    ]
+    changed_id = changed.pk if changed is not None else None
     if not txns:
         holding.delete()
         return None
@@ -184,8 +192,7 @@ def record_transaction(
     )
     validate_transaction_fields(txn)
     txn.save()
-    replay_holding(holding, changed_id=txn.pk)
-    txn.refresh_from_db()
+    replay_holding(holding, changed=txn)
     return txn
 
 
@@ -207,8 +214,7 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
     txn.save()
     if new_holding.pk != old_holding.pk:
         replay_holding(old_holding)
-    replay_holding(new_holding, changed_id=txn.pk)
-    txn.refresh_from_db()
+    replay_holding(new_holding, changed=txn)
     return txn
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 
 from marketdata import fx, quotes, refresh
 from portfolios import ledger
@@ -75,15 +75,16 @@ def _holdings_prefetch() -> Prefetch:
 
 
 def summarize(portfolios: Iterable[Portfolio]) -> list[PortfolioSummary]:
-    portfolios = list(
-        Portfolio.objects.filter(pk__in=[p.pk for p in portfolios]).prefetch_related(
-            _holdings_prefetch()
-        )
-    )
-    holdings = [h for p in portfolios for h in p.holdings.all()]
-    symbols = sorted({h.instrument.ticker for h in holdings if h.quantity})
+    portfolios = list(portfolios)
+    for portfolio in portfolios:
+        # Always fresh holdings: an instance may carry a prefetch from before a write.
+        getattr(portfolio, "_prefetched_objects_cache", {}).pop("holdings", None)
+    prefetch_related_objects(portfolios, _holdings_prefetch())
+    held = [(h, p) for p in portfolios for h in p.holdings.all() if h.quantity]
+    symbols = sorted({h.instrument.ticker for h, _ in held})
     prices = quotes.get_quotes_lenient(symbols) if symbols else {}
-    pairs = {(h.instrument.currency, p.currency) for p in portfolios for h in p.holdings.all()}
+    # Sold-out holdings are worth zero whatever the rate: they need no quote and no FX.
+    pairs = {(h.instrument.currency, p.currency) for h, p in held}
     rates = fx.latest_rates(pairs)
     missing = {pair for pair in pairs if pair not in rates}
     if missing and refresh.fetch_missing_rates(missing):

@@ -182,6 +182,14 @@ def _wiggle(key: str, bucket: int, size: float) -> float:
     return size * (math.sin(bucket / 7 + phase) + 0.5 * (2 * _unit(key, "tick", bucket) - 1))
 
 
+def years_before(day: date, years: int) -> date:
+    """The same day `years` earlier; 29 February becomes the 28th in a common year."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 def weekdays(start: date, end: date) -> list[date]:
     days, day = [], start
     while day <= end:
@@ -207,7 +215,7 @@ class DemoProvider(Provider):
 
     def _window(self, start: date, end: date) -> tuple[date, date]:
         today = self._today()
-        return max(start, today.replace(year=today.year - HISTORY_YEARS)), min(end, today)
+        return max(start, years_before(today, HISTORY_YEARS)), min(end, today)
 
     def get_quotes(self, symbols: list[str]) -> dict[str, Quote]:
         now = self.clock()

@@ -88,13 +88,6 @@ class Household:
         return self.big_holding.instrument.ticker
 
 
-def _years_ago(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
 def _walk(rng: random.Random, count: int, start: float, volatility: float) -> list[float]:
     drift = rng.gauss(0.0002, 0.0002)
     value, walk = start, []
@@ -294,7 +287,7 @@ def build(seed: int = 20250101) -> Household:
     rng = random.Random(seed)
     today = timezone.localdate()
     end = today - timedelta(days=1)
-    start = _years_ago(end, YEARS)
+    start = demo.years_before(end, YEARS)
     days = demo.weekdays(start, end)
     end = days[-1]
     with transaction.atomic():

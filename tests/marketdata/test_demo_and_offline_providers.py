@@ -148,3 +148,11 @@ def test_offline_history_and_fx_are_only_what_is_stored():
         provider.get_fx_history("USD", "SEK", date(2024, 1, 1), date(2024, 1, 31))
     with pytest.raises(UnknownSymbol):
         provider.get_info("NOPE")
+
+
+def test_demo_history_works_on_a_leap_day():
+    leap_day = datetime(2028, 2, 29, 12, tzinfo=UTC)
+    provider = DemoProvider(lambda: leap_day)
+    rows = provider.get_history("EQNR.OL", date(2010, 1, 1), date(2028, 2, 29))
+    assert rows[0][0] >= date(2018, 2, 28)
+    assert rows[-1][0] == date(2028, 2, 29)

@@ -91,10 +91,6 @@ def _weekday(day: date) -> date:
     return day
 
 
-def years_before(day: date, years: int) -> date:
-    return date(day.year - years, day.month, min(day.day, 28))
-
-
 def _events(symbol: str, h_index: int, p_index: int, start: date, last: date) -> list:
     """(date, kind) of one holding: buys every nine months or so, a sale of a third for
     every other holding, and the instrument's dividend dates while it is held."""
@@ -122,7 +118,7 @@ def _events(symbol: str, h_index: int, p_index: int, start: date, last: date) ->
 
 def plan(today: date, years: int) -> list[PlannedTrade]:
     """The demo household's trades: a pure function of the day and the span in years."""
-    start, last = years_before(today, years), today - timedelta(days=14)
+    start, last = demo.years_before(today, years), today - timedelta(days=14)
     trades = []
     for p_index, portfolio in enumerate(PORTFOLIOS):
         commission = COMMISSION[portfolio.currency]
@@ -177,7 +173,7 @@ class Command(BaseCommand):
             item.symbol: history.resolve_instrument(item.symbol, provider=provider)
             for item in demo.CATALOG
         }
-        first_day, yesterday = years_before(today, years), today - timedelta(days=1)
+        first_day, yesterday = demo.years_before(today, years), today - timedelta(days=1)
         closes = rates = 0
         for symbol in sorted({s for p in PORTFOLIOS for s, _ in p.holdings}):
             closes += history.sync_prices(

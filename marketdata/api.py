@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -14,12 +12,14 @@ from financedash.api_params import PERIOD_PARAMETERS, period
 from financedash.errors import market_data_status
 from financedash.money import PRICE, RATE
 from marketdata import history, quotes
-from marketdata.providers.base import UnknownSymbol
+from marketdata.providers.base import (
+    SYMBOL_PATTERN,
+    UnknownSymbol,
+    is_valid_symbol,
+    normalize_symbol,
+)
 
 MAX_BATCH = 100
-# Yahoo symbols: letters, digits and . - = ^ & (EQNR.OL, VOLV-B.ST, USDNOK=X, ^GSPC, M&M.NS).
-SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.=^&-]{0,31}$"
-_SYMBOL = re.compile(SYMBOL_PATTERN)
 SYMBOL_PARAM = OpenApiParameter(
     "symbol", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=SYMBOL_PATTERN
 )
@@ -27,9 +27,10 @@ SYMBOL_PARAM = OpenApiParameter(
 
 def _symbol(symbol: str) -> str:
     """A malformed symbol is as unknown as a well-formed one nobody lists: 404."""
-    if not _SYMBOL.match(symbol):
+    ticker = normalize_symbol(symbol)
+    if not is_valid_symbol(ticker):
         raise UnknownSymbol(symbol, f"{symbol!r} is not a valid symbol.")
-    return symbol.upper()
+    return ticker
 
 
 class QuoteSerializer(serializers.Serializer):

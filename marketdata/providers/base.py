@@ -22,7 +22,9 @@ _PRICE_QUANTUM = Decimal(1).scaleb(-PRICE["decimal_places"])
 _RATE_QUANTUM = Decimal(1).scaleb(-RATE["decimal_places"])
 _FX_SYMBOL = re.compile(r"^([A-Z]{3})([A-Z]{3})=X$")
 # Yahoo's alphabet: EQNR.OL, BRK-B, ^GSPC, USDNOK=X, GC=F, M&M.NS, 0P0000TKZM.IR.
-_SYMBOL = re.compile(r"^[A-Z0-9^][A-Z0-9.\-=^&_]{0,31}$")
+# Either case: the API documents it for input that is upper-cased afterwards.
+SYMBOL_PATTERN = r"^[A-Za-z0-9^][A-Za-z0-9.\-=^&_]{0,31}$"
+_SYMBOL = re.compile(SYMBOL_PATTERN)
 
 # Yahoo quotes some exchanges in the minor unit (London in pence as "GBp", Johannesburg in
 # cents, Tel Aviv in agorot). Everything we store and show is in the major unit.

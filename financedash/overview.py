@@ -92,7 +92,7 @@ class Overview:
 def pension_balances(user) -> list[PensionBalance]:
     """Every pension account of the user with its latest value, in one query."""
     latest = PensionValueEntry.objects.filter(account=OuterRef("pk")).order_by("-date")
-    accounts = PensionAccount.objects.filter(user=user).annotate(
+    accounts = PensionAccount.objects.owned_by(user).annotate(
         latest_date=Subquery(latest.values("date")[:1]),
         latest_value=Subquery(latest.values("value")[:1]),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,19 +9,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from financedash import overview
+from financedash.accounts import profile_for
 from financedash.forms import ProfileForm
-from financedash.models import Profile
 from portfolios import charts
 from portfolios.models import Portfolio
 from portfolios.views import RANGE_LABELS, first_transaction_day, period, value_chart
-
-
-def _profile_for(request: HttpRequest) -> Profile:
-    # Users made before profiles existed (or by a raw fixture) get one on first use.
-    profile, _ = Profile.objects.get_or_create(
-        user=request.user, defaults={"base_currency": settings.DEFAULT_BASE_CURRENCY}
-    )
-    return profile
 
 
 def _chart_context(request: HttpRequest, base_currency: str) -> dict:
@@ -39,7 +30,7 @@ def _chart_context(request: HttpRequest, base_currency: str) -> dict:
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    profile = _profile_for(request)
+    profile = profile_for(request.user)
     summary = overview.build(
         request.user,
         base_currency=profile.base_currency,
@@ -66,7 +57,7 @@ def dashboard_chart(request: HttpRequest) -> HttpResponse:
     """The value-over-time chart, loaded after the page so that the figures come first."""
     if not request.htmx:
         return redirect(f"{reverse('home')}?range={request.GET.get('range', '')}")
-    profile = _profile_for(request)
+    profile = profile_for(request.user)
     return render(
         request, "dashboard.html#value_chart", _chart_context(request, profile.base_currency)
     )
@@ -74,7 +65,7 @@ def dashboard_chart(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
-    profile = _profile_for(request)
+    profile = profile_for(request.user)
     form = ProfileForm(request.POST or None, instance=profile)
     if request.method == "POST":
         if form.is_valid():

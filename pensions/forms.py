@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from financedash.accounts import profile_for
 from pensions.models import PensionAccount, PensionValueEntry
 
 
@@ -36,7 +37,7 @@ class PensionAccountForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        clash = PensionAccount.objects.filter(user=self.user, name=name)
+        clash = PensionAccount.objects.owned_by(self.user).filter(name=name)
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
@@ -51,8 +52,7 @@ class PensionAccountForm(forms.ModelForm):
 
 
 def _base_currency(user) -> str:
-    profile = getattr(user, "profile", None)
-    return profile.base_currency if profile is not None else "NOK"
+    return profile_for(user).base_currency
 
 
 class PensionValueForm(forms.ModelForm):

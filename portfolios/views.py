@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from financedash.accounts import profile_for
 from marketdata import history
 from portfolios import charts, services, valuation
 from portfolios.forms import (
@@ -158,13 +159,11 @@ def portfolio_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def portfolio_create(request: HttpRequest) -> HttpResponse:
-    profile = getattr(request.user, "profile", None)
-    initial = {}
-    if profile is not None:
-        initial = {
-            "currency": profile.base_currency,
-            "dividends_reduce_cost_basis": profile.dividends_reduce_cost_basis,
-        }
+    profile = profile_for(request.user)
+    initial = {
+        "currency": profile.base_currency,
+        "dividends_reduce_cost_basis": profile.dividends_reduce_cost_basis,
+    }
     form = PortfolioForm(request.POST or None, user=request.user, initial=initial)
     context = {"form": form, "next": _safe_next(request)}
     template = "portfolios/portfolio_form.html"

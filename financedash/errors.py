@@ -57,12 +57,6 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "A service this request depends on is unavailable."
-    default_code = "service_unavailable"
-
-
 def market_data_status(exc: MarketDataError) -> tuple[int, str]:
     if isinstance(exc, UnknownSymbol):
         return 404, "unknown_symbol"

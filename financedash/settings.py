@@ -208,7 +208,6 @@ LIVE_REFRESH_SECONDS = envint("LIVE_REFRESH_SECONDS", 30)
 
 YNAB_ACCESS_TOKEN = os.environ.get("YNAB_ACCESS_TOKEN", "")
 YNAB_BASE_URL = os.environ.get("YNAB_BASE_URL", "https://api.ynab.com/v1")
-CORS_ALLOWED_ORIGINS = envlist("CORS_ALLOWED_ORIGINS")
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "console")
 LOGGING = {
@@ -232,13 +231,9 @@ LOGGING = {
     "loggers": {"yfinance": {"level": "WARNING"}, "peewee": {"level": "WARNING"}},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    X_FRAME_OPTIONS = "DENY"
-    SECURE_REFERRER_POLICY = "same-origin"
-    SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
-    CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+# Behind HTTPS, cookies must never travel in clear (Django's other secure defaults,
+# nosniff, DENY framing and same-origin referrers, are already on).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 
 # --- Market data: provider limits, quote cache, background refresh (issue 3) -----------------
 # Seconds per provider request; short, because without a worker quotes are fetched while a

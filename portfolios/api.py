@@ -132,7 +132,11 @@ def _portfolio_for(request, pk) -> Portfolio:
     return get_object_or_404(Portfolio.objects.owned_by(request.user), pk=pk)
 
 
-def _summary_response(request, portfolio: Portfolio, status_code=status.HTTP_200_OK):
+def _holding_for(request, pk) -> Holding:
+    return get_object_or_404(Holding.objects.owned_by(request.user), pk=pk)
+
+
+def _summary_response(portfolio: Portfolio, status_code=status.HTTP_200_OK):
     summary = valuation.summarize([portfolio])[0]
     return Response(PortfolioDetailSerializer(summary).data, status=status_code)
 
@@ -151,7 +155,7 @@ class PortfolioList(generics.GenericAPIView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         portfolio = serializer.save()
-        return _summary_response(request, portfolio, status.HTTP_201_CREATED)
+        return _summary_response(portfolio, status.HTTP_201_CREATED)
 
 
 class PortfolioDetail(generics.GenericAPIView):
@@ -164,7 +168,7 @@ class PortfolioDetail(generics.GenericAPIView):
 
     @extend_schema(responses=PortfolioDetailSerializer)
     def get(self, request, pk):
-        return _summary_response(request, self.get_object())
+        return _summary_response(self.get_object())
 
     @extend_schema(request=PortfolioWriteSerializer, responses=PortfolioDetailSerializer)
     def put(self, request, pk):
@@ -177,7 +181,7 @@ class PortfolioDetail(generics.GenericAPIView):
     def _update(self, request, partial):
         serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        return _summary_response(request, serializer.save())
+        return _summary_response(serializer.save())
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
@@ -197,7 +201,7 @@ def used_credit(request, pk):
     serializer.is_valid(raise_exception=True)
     portfolio.used_credit = serializer.validated_data["used_credit"]
     services.save_portfolio(portfolio)
-    return _summary_response(request, portfolio)
+    return _summary_response(portfolio)
 
 
 @extend_schema(responses=HoldingSerializer(many=True))
@@ -210,8 +214,7 @@ def portfolio_holdings(request, pk):
 @extend_schema(responses={204: None})
 @api_view(["DELETE"])
 def holding_delete(request, pk):
-    holding = get_object_or_404(Holding.objects.owned_by(request.user), pk=pk)
-    services.delete_holding(holding)
+    services.delete_holding(_holding_for(request, pk))
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -352,8 +355,7 @@ class PortfolioTransactions(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Transaction.objects.none()
-        portfolio = _portfolio_for(self.request, self.kwargs["pk"])
-        return _owned_transactions(self.request).filter(portfolio=portfolio)
+        return _portfolio_for(self.request, self.kwargs["pk"]).transactions.for_listing()
 
 
 class HoldingTransactions(generics.ListAPIView):
@@ -362,10 +364,7 @@ class HoldingTransactions(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Transaction.objects.none()
-        holding = get_object_or_404(
-            Holding.objects.owned_by(self.request.user), pk=self.kwargs["pk"]
-        )
-        return _owned_transactions(self.request).filter(holding=holding)
+        return _holding_for(self.request, self.kwargs["pk"]).transactions.for_listing()
 
 
 # Unbounded digits: XIRR annualises short periods into very large ratios.

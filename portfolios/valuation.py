@@ -38,10 +38,6 @@ class HoldingRow:
     unrealized_gain_loss_percent: Decimal | None = None
     allocation_percent: Decimal | None = None
 
-    @property
-    def price_unavailable(self) -> bool:
-        return self.current_value is None
-
 
 @dataclass
 class PortfolioSummary:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -222,9 +221,7 @@ class TransactionAdmin(admin.ModelAdmin):
     @admin.action(description="Delete selected transactions (replaying their holdings)")
     def delete_with_replay(self, request, queryset):
         try:
-            with transaction.atomic():
-                for txn in queryset.order_by("-date", "-id"):
-                    services.delete_transaction(txn)
+            services.delete_transactions(queryset)
         except ValidationError as exc:
             self.message_user(
                 request, "Nothing was deleted: " + " ".join(exc.messages), messages.ERROR

@@ -227,6 +227,20 @@ def delete_transaction(txn: Transaction) -> Holding | None:
 
 
 @transaction.atomic
+def delete_transactions(txns: Iterable[Transaction]) -> None:
+    """Delete many transactions at once, replaying each affected holding once: all or
+    nothing, so a deletion that would leave a sale oversold removes none of them."""
+    ids = [t.pk for t in txns]
+    holding_ids = set(Transaction.objects.filter(pk__in=ids).values_list("holding_id", flat=True))
+    holdings = list(
+        Holding.objects.select_for_update().filter(pk__in=holding_ids).select_related("portfolio")
+    )
+    Transaction.objects.filter(pk__in=ids).delete()
+    for holding in holdings:
+        replay_holding(holding)
+
+
+@transaction.atomic
 def delete_holding(holding: Holding) -> None:
     Holding.objects.select_for_update().filter(pk=holding.pk).delete()
     versions.bump(versions.portfolio(holding.portfolio_id))

@@ -510,3 +510,26 @@ def test_concurrent_sells_of_the_whole_position_let_exactly_one_through():
     assert holding.quantity == 0
     assert holding.total_cost == 0
     assert Transaction.objects.filter(type="SELL").count() == 1
+
+
+class TestDeleteTransactions:
+    def test_it_deletes_many_and_replays_each_holding(self, portfolio, equinor, dnb):
+        buy = record(portfolio, equinor, quantity="10", price="100")
+        sell = record(
+            portfolio, equinor, "SELL", quantity="10", price="110", date=dt.date(2024, 2, 1)
+        )
+        kept = record(portfolio, dnb, quantity="5", price="200")
+        extra = record(portfolio, dnb, quantity="5", price="220", date=dt.date(2024, 3, 1))
+        services.delete_transactions([buy, sell, extra])
+        assert list(Transaction.objects.values_list("pk", flat=True)) == [kept.pk]
+        assert not Holding.objects.filter(instrument=equinor).exists()
+        assert Holding.objects.get(instrument=dnb).quantity == Decimal("5")
+
+    def test_it_deletes_nothing_when_a_sale_would_oversell(self, portfolio, equinor, dnb):
+        buy = record(portfolio, equinor, quantity="10", price="100")
+        record(portfolio, equinor, "SELL", quantity="10", price="110", date=dt.date(2024, 2, 1))
+        other = record(portfolio, dnb, quantity="5", price="200")
+        with pytest.raises(ValidationError):
+            services.delete_transactions([other, buy])
+        assert Transaction.objects.count() == 3
+        assert Holding.objects.get(instrument=dnb).quantity == Decimal("5")

@@ -124,7 +124,10 @@ def _wait_for(symbols: list[str]) -> dict[str, Quote]:
 def _fetch(symbols: list[str], provider: Provider):
     """(quotes, unknown symbols, failure reason or None) for symbols not in the cache."""
     lock_timeout = max(10, 4 * settings.MARKETDATA_TIMEOUT)
-    mine = [s for s in symbols if cache.add(lock_key(s), 1, lock_timeout)]
+    # The stampede lock spares a remote provider; a local one (demo, offline) is cheaper
+    # to ask twice than to lock for, one cache round trip per symbol.
+    locking = provider.remote
+    mine = [s for s in symbols if not locking or cache.add(lock_key(s), 1, lock_timeout)]
     theirs = [s for s in symbols if s not in mine]
     fresh: dict[str, Quote] = {}
     failure = None
@@ -137,7 +140,8 @@ def _fetch(symbols: list[str], provider: Provider):
             # Store before unlocking, so that whoever waited finds the quotes.
             if fresh:
                 _store(fresh)
-            cache.delete_many([lock_key(s) for s in mine])
+            if locking:
+                cache.delete_many([lock_key(s) for s in mine])
     unknown = set() if failure else {s for s in mine if s not in fresh}
     if unknown:
         cache.set_many({unknown_key(s): 1 for s in unknown}, settings.QUOTE_CACHE_TTL)

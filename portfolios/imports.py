@@ -34,10 +34,14 @@ from decimal import Decimal
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
-from financedash.money import RATE
 from marketdata import fx, history
 from marketdata.models import Instrument
-from marketdata.providers.base import MarketDataError, MissingExchangeRate, UnknownSymbol
+from marketdata.providers.base import (
+    MarketDataError,
+    MissingExchangeRate,
+    UnknownSymbol,
+    as_rate,
+)
 from portfolios import services
 from portfolios.importers import FORMATS, ParsedRow, RowError
 from portfolios.importers.base import SELL
@@ -50,7 +54,6 @@ ERROR = "error"
 UNCHECKED = "unchecked"
 STATUSES = (CREATED, DUPLICATE, SKIPPED, ERROR, UNCHECKED)
 
-_RATE_QUANTUM = Decimal(1).scaleb(-RATE["decimal_places"])
 _ONE = Decimal(1)
 
 
@@ -301,7 +304,7 @@ def _exchange_rate(
             )
         return _ONE
     if row.exchange_rate is not None:
-        return row.exchange_rate.quantize(_RATE_QUANTUM)
+        return as_rate(row.exchange_rate)
     key = (instrument.currency, row.date)
     if key not in cache:
         try:
@@ -314,7 +317,7 @@ def _exchange_rate(
     found = cache[key]
     if isinstance(found, str):
         return RowError(row.line, "exchange_rate", f"Line {row.line}: {found}")
-    return found.quantize(_RATE_QUANTUM)
+    return as_rate(found)
 
 
 def _record(portfolio: Portfolio, group: list[_Planned], existing: set, report: _Report) -> None:

@@ -46,9 +46,11 @@ def account_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             account = form.save()
-            messages.success(request, f"Added the pension account {account.name}.")
             if request.htmx:
+                # The new row is the confirmation; a queued message would surface later,
+                # on an unrelated page.
                 return render(request, "pensions/list.html#accounts", _list_context(request))
+            messages.success(request, f"Added the pension account {account.name}.")
             return redirect("pensions:detail", pk=account.pk)
         if request.htmx:
             context = _list_context(request, form)

@@ -31,6 +31,8 @@ def test_add_an_account_inline(owner_client, owner):
     assert response.status_code == 200
     assert "<html" not in body and 'id="pension-accounts"' in body and "IPS" in body
     assert PensionAccount.objects.get(user=owner).currency == "NOK"
+    # No flash message left queued to surface on some later, unrelated page.
+    assert b"Added the pension account" not in owner_client.get(reverse("settings")).content
 
 
 def test_add_account_errors(owner_client, owner):

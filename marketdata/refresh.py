@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from django.db.models import Min
 from django.utils import timezone
 
-from marketdata import history, quotes
+from marketdata import history, quotes, resilience
 from marketdata.models import Instrument
 from marketdata.providers.base import MarketDataError, Provider
 from portfolios.models import Transaction
@@ -60,7 +60,13 @@ def currency_pairs_in_use() -> dict[tuple[str, str], date]:
 
 def sync_held_history(*, provider: Provider | None = None) -> dict:
     """Closes up to yesterday for every instrument with transactions, and rates for every
-    pair in use, each from the first date it is needed. One failure does not stop the rest."""
+    pair in use, each from the first date it is needed. One failure does not stop the rest.
+    A background job: it waits for the rate limiter rather than skip instruments."""
+    with resilience.patient():
+        return _sync_held_history(provider)
+
+
+def _sync_held_history(provider: Provider | None) -> dict:
     yesterday = timezone.localdate() - timedelta(days=1)
     firsts = dict(
         Transaction.objects.values("holding__instrument")

@@ -7,9 +7,11 @@ one request budget, instead of each process finding out for itself.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pybreaker
@@ -27,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 # Indirection so tests can move time forward without sleeping.
 clock = time.time
+sleep = time.sleep
+_patient: contextvars.ContextVar[bool] = contextvars.ContextVar("patient", default=False)
 
 
 def incr(key: str, delta: int = 1, timeout: int | None = None) -> int:
@@ -131,13 +135,43 @@ def _within_rate_limit(name: str) -> bool:
     return incr(f"ratelimit:{name}:{slot}", timeout=window + 1) <= limit
 
 
+@contextmanager
+def patient():
+    """For background jobs (the nightly sync, cron commands): over the rate limit, wait for
+    the next window instead of failing, and use at most half of each window, so that page
+    requests made meanwhile still get through."""
+    token = _patient.set(True)
+    try:
+        yield
+    finally:
+        _patient.reset(token)
+
+
+def _wait_for_share(name: str) -> None:
+    limit, window = settings.MARKETDATA_RATE_LIMIT, settings.MARKETDATA_RATE_WINDOW
+    if limit <= 0:
+        return
+    share = max(1, limit // 2)
+    while True:
+        slot = int(clock() // window)
+        key = f"ratelimit:{name}:{slot}"
+        # Read before counting: a refused background attempt must not eat into what is
+        # left of the window for requests.
+        if (cache.get(key) or 0) < share:
+            incr(key, timeout=window + 1)
+            return
+        sleep((slot + 1) * window - clock() + 0.01)
+
+
 def call(provider: Provider, method: str, *args):
     """provider.method(*args), through the rate limiter and the breaker when it is remote.
     Raises ProviderUnavailable, without calling, when either says no."""
     func = getattr(provider, method)
     if not provider.remote:
         return func(*args)
-    if not _within_rate_limit(provider.name):
+    if _patient.get():
+        _wait_for_share(provider.name)
+    elif not _within_rate_limit(provider.name):
         raise ProviderUnavailable(
             f"Over the limit of {settings.MARKETDATA_RATE_LIMIT} {provider.name} requests per "
             f"{settings.MARKETDATA_RATE_WINDOW} s; serving stored prices meanwhile."

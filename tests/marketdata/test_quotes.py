@@ -298,3 +298,41 @@ def test_offline_quotes_come_from_the_database(settings):
     assert (quote.price, quote.stale) == (Decimal("280.5"), True)
     with pytest.raises(UnknownSymbol):
         quotes.get_quote("NOPE")
+
+
+class TestPatientBackgroundJobs:
+    """The nightly sync makes one call per instrument: over the limit it must wait for the
+    next window, not skip the rest, and it must leave half of each window to requests."""
+
+    @pytest.fixture
+    def fake_time(self, monkeypatch, settings):
+        settings.MARKETDATA_RATE_LIMIT = 4
+        settings.MARKETDATA_RATE_WINDOW = 60
+        now = {"t": 6000.0}
+        slept = []
+        monkeypatch.setattr(resilience, "clock", lambda: now["t"])
+
+        def sleep(seconds):
+            slept.append(seconds)
+            now["t"] += seconds
+
+        monkeypatch.setattr(resilience, "sleep", sleep)
+        return now, slept
+
+    def test_it_waits_for_the_next_window_instead_of_failing(self, provider, fake_time):
+        now, slept = fake_time
+        with resilience.patient():
+            for n in range(5):
+                resilience.call(provider, "get_quotes", [f"S{n}"])
+        assert len(provider.quote_calls) == 5
+        assert len(slept) == 2  # 2 calls per 60 s window (half of 4): windows 1, 2, 3
+        assert now["t"] >= 6120
+
+    def test_requests_keep_half_of_the_window(self, provider, fake_time):
+        with resilience.patient():
+            resilience.call(provider, "get_quotes", ["A"])
+            resilience.call(provider, "get_quotes", ["B"])
+        resilience.call(provider, "get_quotes", ["C"])
+        resilience.call(provider, "get_quotes", ["D"])
+        with pytest.raises(ProviderUnavailable):
+            resilience.call(provider, "get_quotes", ["E"])

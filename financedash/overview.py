@@ -17,11 +17,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from financedash import versions
+from financedash.cache import results
 from marketdata import fx, history
 from marketdata.models import HistoricalStockPrice
 from marketdata.providers.base import MarketDataError
@@ -245,10 +245,10 @@ def value_history(portfolios, *, currency: str, start: date, end: date) -> Value
     up took longer than the page budget, on every visit to the dashboard."""
     portfolios = list(portfolios)
     key = _value_history_key(portfolios, currency, start, end)
-    result = cache.get(key)
+    result = results.get(key)
     if result is None:
         result = _value_history(portfolios, currency=currency, start=start, end=end)
-        cache.set(key, result, settings.HISTORY_CACHE_TTL)
+        results.set(key, result, settings.HISTORY_CACHE_TTL)
     return result
 
 

@@ -9,10 +9,10 @@ from itertools import groupby
 from operator import itemgetter
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Q
 
 from financedash import versions
+from financedash.cache import results
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from portfolios.models import Portfolio, Transaction
 from portfolios.performance import Performance, Trade, compute_performance
@@ -39,10 +39,10 @@ def performance_for(portfolio: Portfolio, start: date, end: date) -> Performance
             versions.current(versions.MARKET_DATA),
         ]
     )
-    result = cache.get(key)
+    result = results.get(key)
     if result is None:
         result = compute_for(portfolio, start, end)
-        cache.set(key, result, settings.HISTORY_CACHE_TTL)
+        results.set(key, result, settings.HISTORY_CACHE_TTL)
     return result
 
 

@@ -12,6 +12,13 @@ class InstrumentAdmin(admin.ModelAdmin):
     search_fields = ("ticker", "company_name", "isin")
     readonly_fields = ("created_at", "updated_at")
 
+    def get_readonly_fields(self, request, obj=None):
+        # Every transaction in it carries prices and an exchange rate in this currency:
+        # changing it would silently revalue users' holdings (and refuse their next buys).
+        if obj is not None and obj.holdings.exists():
+            return (*self.readonly_fields, "currency")
+        return self.readonly_fields
+
 
 # Price and rate tables hold hundreds of thousands of rows: the changelists order by the
 # primary key (newest first) and skip the full count and the date drill-down, each of which

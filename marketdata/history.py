@@ -297,7 +297,8 @@ def store_prices(
         if currency:
             _check_currency(instrument, clean_currency(currency))
     else:
-        instrument = resolve_instrument(instrument_or_symbol, currency)
+        # Staff and operators only (the API checks; import_prices is a shell command).
+        instrument = resolve_instrument(instrument_or_symbol, currency, trusted=True)
     HistoricalStockPrice.objects.bulk_create(
         [HistoricalStockPrice(instrument=instrument, date=d, close=c) for d, c in cleaned],
         update_conflicts=True,
@@ -352,13 +353,23 @@ def _create(info: InstrumentInfo) -> Instrument:
 
 
 def resolve_instrument(
-    symbol: str, currency: str | None = None, *, provider: Provider | None = None
+    symbol: str,
+    currency: str | None = None,
+    *,
+    provider: Provider | None = None,
+    trusted: bool = False,
 ) -> Instrument:
     """The instrument for a symbol: the stored one, else the provider's description of it
-    (stored for next time), else, when the provider does not know it or cannot be asked,
-    a new instrument in the currency given. Raises UnknownSymbol when there is nothing to
-    go on, ProviderUnavailable when the provider is down and no currency is given, and
-    ValidationError when the given currency contradicts what is known."""
+    (stored for next time), else, when the provider does not know it, a new instrument in
+    the currency given. Raises UnknownSymbol when there is nothing to go on,
+    ProviderUnavailable when the provider cannot be asked, and ValidationError when the
+    given currency contradicts what is known (a stored instrument's currency never changes
+    here).
+
+    Instruments are shared by every user: while the provider is unavailable a symbol it
+    may well know (NVDA) is created from a given currency only for `trusted` callers
+    (staff, operator commands); anyone else could otherwise fix its currency for everyone,
+    e.g. by exhausting the rate limit first."""
     ticker = normalize_symbol(symbol or "")
     if not is_valid_symbol(ticker):
         raise ValidationError(
@@ -373,6 +384,8 @@ def resolve_instrument(
     try:
         info = resilience.call(provider, "get_info", ticker)
     except (UnknownSymbol, ProviderUnavailable) as exc:
+        if isinstance(exc, ProviderUnavailable) and not trusted:
+            raise
         if currency is None:
             if isinstance(exc, UnknownSymbol):
                 raise UnknownSymbol(

@@ -256,7 +256,7 @@ class TransactionForm(forms.Form):
             self.add_error(
                 "symbol",
                 f"The market data is unavailable, so {symbol} cannot be looked up. "
-                "Give its currency below to add it by hand, or try again later.",
+                "Try again later.",
             )
             return data
         except ValidationError as exc:

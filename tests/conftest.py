@@ -64,6 +64,12 @@ def outsider(db):
 
 
 @pytest.fixture
+def staff(db):
+    """Staff, not superuser: may write the shared market data."""
+    return UserFactory(username="staff", is_staff=True)
+
+
+@pytest.fixture
 def owner_client(client, owner):
     client.force_login(owner)
     return client
@@ -85,6 +91,11 @@ def bearer(user) -> APIClient:
 @pytest.fixture
 def api(owner) -> APIClient:
     return bearer(owner)
+
+
+@pytest.fixture
+def staff_api(staff) -> APIClient:
+    return bearer(staff)
 
 
 @pytest.fixture

@@ -21,6 +21,6 @@ def check_entry_date(day: date, field: str = "date") -> None:
         )
     if day > timezone.localdate():
         raise ValidationError(
-            {field: f"The date is in the future ({day.isoformat()}): record it on that day."},
+            {field: f"The date is in the future. Today is {timezone.localdate().isoformat()}."},
             code="date_in_future",
         )

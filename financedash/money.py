@@ -158,6 +158,12 @@ class DecimalInput(forms.DecimalField):
         return attrs
 
 
-def decimal_formfield(db_field, **kwargs) -> forms.Field:
-    """A model DecimalField's form field, as DecimalInput (for ModelForms and the admin)."""
-    return db_field.formfield(form_class=DecimalInput, **kwargs)
+def decimal_formfield(db_field, **kwargs) -> forms.Field | None:
+    """A ModelForm's formfield_callback: decimal fields as DecimalInput, the rest as usual."""
+    if isinstance(db_field, models.DecimalField):
+        kwargs["form_class"] = DecimalInput
+    return db_field.formfield(**kwargs)
+
+
+# For a ModelAdmin's formfield_overrides: the admin reads numbers as every form does.
+ADMIN_DECIMALS = {models.DecimalField: {"form_class": DecimalInput}}

@@ -239,10 +239,11 @@ def check_change(change: Change) -> ledger.Replay:
 
     Forms call this for early, field-level errors; the services check again under the lock.
     The exchange rate is settled as the services would (a None asks for the rate of the
-    date; left out of `values`, an edit keeps its rate).
+    date; left out of `values`, an edit keeps its rate) and written back into `values`, so
+    a form shows and saves the rate that will be recorded.
     """
     values = change.values
-    rate = _rate_for_change(
+    rate = values["exchange_rate"] = _rate_for_change(
         change.portfolio, change.instrument, values["date"], values, change.existing
     )
     reduce = change.portfolio.dividends_reduce_cost_basis

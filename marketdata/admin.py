@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from financedash.money import ADMIN_DECIMALS
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
 
 
@@ -25,6 +26,7 @@ class InstrumentAdmin(admin.ModelAdmin):
 # would scan the whole table on every page.
 @admin.register(HistoricalStockPrice)
 class HistoricalStockPriceAdmin(admin.ModelAdmin):
+    formfield_overrides = ADMIN_DECIMALS
     list_display = ("instrument", "date", "close")
     list_filter = ("instrument__currency",)
     search_fields = ("instrument__ticker",)
@@ -36,6 +38,7 @@ class HistoricalStockPriceAdmin(admin.ModelAdmin):
 
 @admin.register(HistoricalExchangeRate)
 class HistoricalExchangeRateAdmin(admin.ModelAdmin):
+    formfield_overrides = ADMIN_DECIMALS
     list_display = ("base_currency", "target_currency", "date", "rate")
     list_filter = ("base_currency", "target_currency")
     search_fields = ("base_currency", "target_currency")

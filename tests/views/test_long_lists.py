@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from financedash import overview
-from marketdata import history
 from portfolios import views
 from tests.factories import HistoricalExchangeRateFactory, PortfolioFactory, record
 from tests.views.conftest import htmx, priced_instrument

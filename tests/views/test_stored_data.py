@@ -170,3 +170,22 @@ def test_figures_too_large_for_the_response_shape_still_answer(owner, portfolio,
     row = next(h for h in body["holdings"] if h["symbol"] == "GIANT.OL")
     assert row["current_value"] == "99999998900000001.00"
     assert api.get(f"/api/v1/portfolios/{portfolio.pk}/performance").status_code == 200
+
+
+def test_a_performance_that_cannot_be_computed_is_an_error_state(
+    owner, owner_client, portfolio, buy, monkeypatch
+):
+    def fail(*args, **kwargs):
+        raise InvalidOperation("stored data out of range")
+
+    monkeypatch.setattr("portfolios.performance_data.compute_performance", fail)
+    api = bearer(owner)
+    body = api.get(f"/api/v1/portfolios/{portfolio.pk}/performance").json()
+    assert "could not be computed" in body["error"]
+    assert body["series"] == [] and body["twr"] is None
+    household = api.get("/api/v1/performance").json()
+    assert household["missing"] == [f"{portfolio.name}: {body['error']}"]
+    chart = htmx(owner_client, reverse("portfolios:chart", args=[portfolio.pk]), {"range": "1y"})
+    assert chart.status_code == 200
+    assert "could not be computed" in chart.content.decode()
+    assert owner_client.get(reverse("home") + "?range=1y").status_code == 200

@@ -15,9 +15,11 @@ from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
-from financedash import throttle
-from financedash.accounts import create_account, registration_open
+from financedash import overview, throttle
+from financedash.accounts import create_account, profile_for, registration_open
+from financedash.api_params import PERIOD_PARAMETERS, period
 from financedash.models import Profile
+from portfolios.api import HouseholdPerformanceSerializer, PerformancePeriodSerializer
 
 User = get_user_model()
 
@@ -149,6 +151,18 @@ def currencies(request):
     return Response({"currencies": supported_currencies()})
 
 
+@extend_schema(parameters=PERIOD_PARAMETERS, responses=HouseholdPerformanceSerializer)
+@api_view(["GET"])
+def household_performance(request):
+    """The whole household in the base currency: each portfolio converted at each day's
+    rate, pensions as a separate line (`series[].pensions`) and in the totals, not in the
+    returns."""
+    dates = period(request, PerformancePeriodSerializer)
+    currency = profile_for(request.user).base_currency
+    result = overview.household_performance(request.user, currency=currency, **dates)
+    return Response(HouseholdPerformanceSerializer(result).data)
+
+
 urlpatterns = [
     path("auth/register", register, name="api-register"),
     path("auth/login", LoginView.as_view(), name="api-login"),
@@ -158,6 +172,7 @@ urlpatterns = [
     path("users/me", me, name="api-users-me"),
     path("users/me/retirement-goal", retirement_goal, name="api-retirement-goal"),
     path("currencies", currencies, name="api-currencies"),
+    path("performance", household_performance, name="api-household-performance"),
     path("", include("portfolios.api_urls")),
     path("", include("marketdata.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

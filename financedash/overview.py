@@ -22,13 +22,12 @@ from django.utils import timezone
 
 from financedash import versions
 from financedash.cache import results
-from marketdata import fx, history
+from marketdata import fx
 from marketdata.models import HistoricalStockPrice
-from marketdata.providers.base import MarketDataError
 from pensions.models import PensionAccount, PensionValueEntry
-from portfolios import ledger, valuation
+from portfolios import ledger, performance_data, valuation
 from portfolios.models import Portfolio
-from portfolios.performance_data import LOOKBACK, performance_for
+from portfolios.performance import Household
 from portfolios.valuation import HoldingRow, PortfolioSummary
 
 ZERO = ledger.ZERO
@@ -65,6 +64,7 @@ class Overview:
     total_gain_loss_percent: Decimal | None = None
     realized_gain: Decimal = ZERO
     dividends: Decimal = ZERO
+    total_return: Decimal = ZERO  # PortfolioSummary.total_return, converted and summed
     change_today: Decimal | None = None
     change_today_percent: Decimal | None = None
     goal_amount: Decimal | None = None
@@ -76,6 +76,7 @@ class Overview:
     by_portfolio: list[tuple[str, Decimal]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     missing_prices: int = 0
+    errors: int = 0  # holdings whose figures could not be computed
 
     @property
     def empty(self) -> bool:
@@ -157,6 +158,7 @@ def build(user, *, base_currency: str, goal_amount=None, goal_year=None) -> Over
         card.change_today_percent = _percent(change, applies_to)
         overview.cards.append(card)
         overview.missing_prices += summary.missing_prices
+        overview.errors += summary.errors
         if rate is None:
             overview.missing.append(
                 f"{summary.name}: no {summary.currency}→{base_currency} exchange rate is stored."
@@ -167,6 +169,7 @@ def build(user, *, base_currency: str, goal_amount=None, goal_year=None) -> Over
         overview.total_gain_loss += summary.total_gain_loss * rate
         overview.realized_gain += summary.realized_gain * rate
         overview.dividends += summary.dividends * rate
+        overview.total_return += summary.total_return * rate
         if change is not None:
             day_known = True
             day_change += change * rate
@@ -217,85 +220,60 @@ def build(user, *, base_currency: str, goal_amount=None, goal_year=None) -> Over
     return overview
 
 
-@dataclass
-class ValueHistory:
-    currency: str
-    value: list[tuple[date, Decimal]] = field(default_factory=list)
-    invested: list[tuple[date, Decimal]] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+def pension_history(user, start: date, end: date) -> dict[str, list[Decimal]]:
+    """Currency -> the user's pension accounts in it, summed, on each day from start - 1
+    to end: each account at its latest entry on or before the day (0 before its first).
+    One query."""
+    count = (end - start).days + 2
+    first = start - ONE_DAY
+    entries = (
+        PensionValueEntry.objects.filter(account__user=user, date__lte=end)
+        .order_by("account_id", "date")
+        .values_list("account_id", "account__currency", "date", "value")
+    )
+    totals: dict[str, list[Decimal]] = {}
+    by_account: dict[int, tuple[str, list[tuple[date, Decimal]]]] = {}
+    for account, code, day, value in entries:
+        by_account.setdefault(account, (code, []))[1].append((day, value))
+    for code, known in by_account.values():
+        values = totals.setdefault(code, [ZERO] * count)
+        index, current = 0, ZERO
+        for k in range(count):
+            day = first + timedelta(days=k)
+            while index < len(known) and known[index][0] <= day:
+                current = known[index][1]
+                index += 1
+            values[k] += current
+    return totals
 
 
-def _carry(rates: list[tuple[date, Decimal]], days: list[date]) -> list[Decimal | None]:
-    """The rate of each day: the last one on or before it, else the first one known."""
-    result, index, current = [], 0, (rates[0][1] if rates else None)
-    for day in days:
-        while index < len(rates) and rates[index][0] <= day:
-            current = rates[index][1]
-            index += 1
-        result.append(current)
-    return result
-
-
-def value_history(portfolios, *, currency: str, start: date, end: date) -> ValueHistory:
-    """Market value and invested amount of the portfolios, day by day, in `currency`:
-    each day converted at that day's stored rate (carried over weekends and holidays).
-
-    Cached, like each portfolio's performance, until one of the portfolios or any stored
-    price or rate changes: reading ten cached ten-year performances back and adding them
-    up took longer than the page budget, on every visit to the dashboard."""
-    portfolios = list(portfolios)
-    key = _value_history_key(portfolios, currency, start, end)
+def household_performance(user, *, currency: str, start: date, end: date) -> Household:
+    """The household's performance in `currency` (performance_data.household_performance),
+    pensions beside it; cached until a portfolio, any price or rate, a pension value or
+    (for a period ending today) a live quote changes: reading ten cached ten-year
+    performances back and adding them up took longer than the page budget."""
+    portfolios = list(Portfolio.objects.owned_by(user))
+    pensions = pension_history(user, start, end)
+    summaries = None
+    if end == timezone.localdate():
+        summaries = {s.portfolio.pk: s for s in valuation.summarize(portfolios)}
+    key = _household_key(portfolios, pensions, summaries, currency, start, end)
     result = results.get(key)
     if result is None:
-        result = _value_history(portfolios, currency=currency, start=start, end=end)
+        result = performance_data.household_performance(
+            portfolios, pensions, currency=currency, start=start, end=end, summaries=summaries
+        )
         results.set(key, result, settings.HISTORY_CACHE_TTL)
     return result
 
 
-def _value_history_key(portfolios, currency: str, start: date, end: date) -> str:
+def _household_key(portfolios, pensions, summaries, currency: str, start: date, end: date):
     # Names and currencies are in the key too: the result's `missing` notes quote them.
-    stamps = [versions.current(versions.MARKET_DATA)] + [
-        f"{p.pk}:{p.currency}:{p.name}:{versions.current(versions.portfolio(p.pk))}"
-        for p in sorted(portfolios, key=lambda p: p.pk)
-    ]
+    stamps = [versions.current(versions.MARKET_DATA), repr(sorted(pensions.items()))]
+    for p in sorted(portfolios, key=lambda p: p.pk):
+        stamps.append(f"{p.pk}:{p.currency}:{p.name}:{versions.current(versions.portfolio(p.pk))}")
+        if summaries is not None:
+            stamps.append(performance_data.live_inputs(summaries[p.pk]).stamp())
     # Hashed: ten portfolios' stamps are longer than portable cache keys may be.
     digest = hashlib.blake2b("\n".join(stamps).encode(), digest_size=16).hexdigest()
-    return f"value-history:{currency}:{start.isoformat()}:{end.isoformat()}:{digest}"
-
-
-def _value_history(portfolios, *, currency: str, start: date, end: date) -> ValueHistory:
-    result = ValueHistory(currency=currency)
-    totals: dict[date, list[Decimal]] = {}
-    # Several portfolios usually share a currency: its rates are read once.
-    known_rates: dict[str, list[tuple[date, Decimal]]] = {}
-    for portfolio in portfolios:
-        performance = performance_for(portfolio, start, end)
-        days = [point.date for point in performance.series]
-        if portfolio.currency == currency:
-            daily = [Decimal(1)] * len(days)
-        else:
-            if portfolio.currency not in known_rates:
-                try:
-                    known_rates[portfolio.currency] = history.fx_history(
-                        portfolio.currency, currency, start - LOOKBACK, end
-                    )
-                except (MarketDataError, ValueError):
-                    known_rates[portfolio.currency] = []
-            known = known_rates[portfolio.currency]
-            daily = _carry(known, days)
-            if not known:
-                latest = fx.latest_rates([(portfolio.currency, currency)])
-                daily = [latest.get((portfolio.currency, currency))] * len(days)
-        if any(rate is None for rate in daily):
-            result.missing.append(
-                f"{portfolio.name}: no {portfolio.currency}→{currency} exchange rate is stored."
-            )
-            continue
-        for point, rate in zip(performance.series, daily, strict=True):
-            value, invested = totals.setdefault(point.date, [ZERO, ZERO])
-            totals[point.date] = [value + point.value * rate, invested + point.invested * rate]
-    for day in sorted(totals):
-        value, invested = totals[day]
-        result.value.append((day, value))
-        result.invested.append((day, invested))
-    return result
+    return f"household:{currency}:{start.isoformat()}:{end.isoformat()}:{digest}"

@@ -13,7 +13,14 @@ from financedash.accounts import profile_for
 from financedash.forms import ProfileForm
 from portfolios import charts
 from portfolios.models import Portfolio
-from portfolios.views import RANGE_LABELS, first_transaction_day, period, value_chart
+from portfolios.performance import DEFINITIONS
+from portfolios.views import (
+    RANGE_LABELS,
+    first_transaction_day,
+    performance_context,
+    period,
+    value_chart,
+)
 
 
 def _chart_context(request: HttpRequest, base_currency: str) -> dict:
@@ -23,9 +30,19 @@ def _chart_context(request: HttpRequest, base_currency: str) -> dict:
     context = {"chart_range": key, "chart_currency": base_currency, "ranges": RANGE_LABELS}
     if first is None:
         return {**context, "chart": charts.LineChart(), "chart_missing": []}
-    values = overview.value_history(portfolios, currency=base_currency, start=start, end=end)
-    chart = value_chart(values.value, values.invested)
-    return {**context, "chart": chart, "chart_missing": values.missing}
+    household = overview.household_performance(
+        request.user, currency=base_currency, start=start, end=end
+    )
+    pensions = household.pensions if any(household.pensions) else None
+    chart = charts.LineChart() if household.error else value_chart(household, pensions)
+    return {
+        **context,
+        **performance_context(household),
+        "chart": chart,
+        "chart_missing": household.missing,
+        "performance": household,
+        "household": True,
+    }
 
 
 @require_GET
@@ -40,6 +57,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "overview": summary,
         "profile": profile,
+        "total_return_definition": DEFINITIONS["total_return"],
         "ranges": RANGE_LABELS,
         "allocation": [
             ("By holding", charts.bars(summary.by_holding)),

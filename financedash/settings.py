@@ -96,6 +96,11 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The same backend, with decimal reads that never fail (see its docstring).
+    DATABASES["default"]["ENGINE"] = "financedash.sqlite3"
+    # Tests keep Django's in-memory default (tools that look for the stock engine's name,
+    # such as pytest-django's per-worker naming, would otherwise name a file).
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE makes concurrent writers queue for the lock instead of failing with

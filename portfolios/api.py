@@ -12,6 +12,7 @@ from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from financedash.api_fields import DecimalField
 from financedash.api_params import PERIOD_PARAMETERS, PeriodSerializer, period
 from financedash.errors import Conflict
 from financedash.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE, round_rate
@@ -21,6 +22,7 @@ from portfolios import services, valuation
 from portfolios.importers import FORMATS
 from portfolios.imports import STATUSES, import_transactions
 from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for
 
 MONEY_OUT = {"max_digits": 17, "decimal_places": 2}
@@ -35,7 +37,7 @@ _DECIMAL_ERRORS = {
 
 def _decimal(shape: dict, **kwargs) -> serializers.DecimalField:
     kwargs.setdefault("error_messages", _DECIMAL_ERRORS)
-    return serializers.DecimalField(**shape, **kwargs)
+    return DecimalField(**shape, **kwargs)
 
 
 class RateField(serializers.DecimalField):
@@ -118,6 +120,11 @@ class HoldingSerializer(serializers.Serializer):
     realized_gain = _decimal(MONEY_OUT)
     dividends = _decimal(MONEY_OUT)
     allocation_percent = _decimal(PERCENT_OUT, allow_null=True)
+    error = serializers.CharField(
+        allow_null=True,
+        help_text="Why this holding's figures could not be computed (then null, and left "
+        "out of the portfolio's totals); null when they could.",
+    )
 
 
 class PortfolioSummarySerializer(serializers.Serializer):
@@ -136,6 +143,7 @@ class PortfolioSummarySerializer(serializers.Serializer):
     dividends = _decimal(MONEY_OUT)
     net_value = _decimal(MONEY_OUT)
     prices_as_of = serializers.DateTimeField(allow_null=True)
+    total_return = _decimal(MONEY_OUT, help_text=DEFINITIONS["total_return"])
 
 
 class PortfolioDetailSerializer(PortfolioSummarySerializer):
@@ -360,35 +368,79 @@ class HoldingTransactions(generics.ListAPIView):
         return _holding_for(self.request, self.kwargs["pk"]).transactions.for_listing()
 
 
-# Unbounded digits: XIRR annualises short periods into very large ratios.
+# Unbounded digits: a return over a short period can be a very large ratio.
 RATIO = {"max_digits": None, "decimal_places": 6}
+
+
+def _money(name: str, **kwargs) -> serializers.DecimalField:
+    return _decimal(MONEY_OUT, help_text=DEFINITIONS[name], **kwargs)
+
+
+def _ratio(name: str) -> serializers.DecimalField:
+    return _decimal(RATIO, allow_null=True, help_text=DEFINITIONS[name])
 
 
 class PerformancePointSerializer(serializers.Serializer):
     date = serializers.DateField()
-    value = _decimal(MONEY_OUT)
-    invested = _decimal(MONEY_OUT)
-    flow = _decimal(MONEY_OUT, help_text="Money in (+) or out (−) that day.")
+    value = _money("value")
+    net_deposits = _money("net_deposits")
+    flow = _money("flow")
 
 
 class PerformanceSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
     currency = serializers.CharField()
-    opening_value = _decimal(MONEY_OUT)
-    closing_value = _decimal(MONEY_OUT)
-    deposits = _decimal(MONEY_OUT)
-    withdrawals = _decimal(MONEY_OUT)
-    gain = _decimal(MONEY_OUT)
-    twr = _decimal(RATIO, allow_null=True, help_text="Time-weighted return, 0.1 = 10 %.")
-    twr_constant_fx = _decimal(RATIO, allow_null=True)
-    currency_effect = _decimal(RATIO, allow_null=True)
-    xirr = _decimal(RATIO, allow_null=True, help_text="Annualised money-weighted return.")
-    simple_return = _decimal(RATIO, allow_null=True)
-    dividends = _decimal(MONEY_OUT)
-    dividends_by_month = serializers.DictField(child=_decimal(MONEY_OUT))
-    dividends_by_year = serializers.DictField(child=_decimal(MONEY_OUT))
-    series = PerformancePointSerializer(many=True)
+    error = serializers.CharField(
+        allow_null=True,
+        help_text="Why the figures could not be computed from the stored data (then every "
+        "figure is empty); null when they could.",
+    )
+    opening_value = _money("opening_value")
+    closing_value = _money("closing_value")
+    deposits = _money("deposits")
+    withdrawals = _money("withdrawals")
+    gain = _money("gain")
+    twr = _ratio("twr")
+    twr_annualized = _ratio("twr_annualized")
+    twr_constant_fx = _decimal(
+        RATIO, allow_null=True, help_text="The time-weighted return at the opening rates."
+    )
+    currency_effect = _ratio("currency_effect")
+    currency_effect_amount = _money("currency_effect_amount", allow_null=True)
+    mwr = _ratio("mwr")
+    xirr = _ratio("xirr")
+    simple_return = _ratio("simple_return")
+    dividends = _money("dividends")
+    dividends_by_month = serializers.DictField(
+        child=_decimal(MONEY_OUT), help_text="Dividends in the period by month (YYYY-MM)."
+    )
+    dividends_by_year = serializers.DictField(
+        child=_decimal(MONEY_OUT), help_text="Dividends in the period by year."
+    )
+    unvalued_currencies = serializers.ListField(
+        child=serializers.CharField(), help_text=DEFINITIONS["unvalued_currencies"]
+    )
+    series = PerformancePointSerializer(many=True, help_text=DEFINITIONS["series"])
+
+
+class HouseholdPointSerializer(PerformancePointSerializer):
+    pensions = _money("pensions")
+
+
+class HouseholdPerformanceSerializer(PerformanceSerializer):
+    """The same for the whole household in the base currency; pensions beside it."""
+
+    pensions_opening_value = _money("pensions")
+    pensions_closing_value = _money("pensions")
+    missing = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Portfolios and pensions left out, and why (no exchange rate into the "
+        "base currency, or figures that could not be computed).",
+    )
+    series = HouseholdPointSerializer(
+        many=True, source="series_with_pensions", help_text=DEFINITIONS["series"]
+    )
 
 
 class PerformancePeriodSerializer(PeriodSerializer):

@@ -1,6 +1,10 @@
 """Live valuation of portfolios: the read path behind the holdings table, the API and the
 dashboard. One query for holdings, one batched quote call, one batched FX lookup, however
-many holdings there are; the arithmetic is portfolios.ledger's."""
+many holdings there are; the arithmetic is portfolios.ledger's.
+
+No stored row can fail a page: a holding whose figures cannot be computed (a stored amount
+outside its column's shape, an arithmetic error) gets an `error` on its row, and the
+totals leave it out and say so, as they do for a holding without a price."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, prefetch_related_objects
 
+from financedash.money import MONEY, QUANTITY
 from marketdata import fx, quotes, refresh
 from portfolios import ledger
 from portfolios.models import Holding, Portfolio
@@ -21,6 +26,7 @@ HUNDRED = Decimal(100)
 @dataclass
 class HoldingRow:
     id: int
+    instrument_id: int
     symbol: str
     company_name: str
     quantity: Decimal
@@ -37,6 +43,8 @@ class HoldingRow:
     unrealized_gain_loss: Decimal | None = None
     unrealized_gain_loss_percent: Decimal | None = None
     allocation_percent: Decimal | None = None
+    error: str | None = None  # why the figures could not be computed; then left out
+    instrument_currency: str = ""  # what fx_rate converts from (a quote may be in GBp)
 
 
 @dataclass
@@ -52,6 +60,7 @@ class PortfolioSummary:
     net_value: Decimal = ledger.ZERO
     prices_as_of: datetime | None = None
     missing_prices: int = 0
+    errors: int = 0  # holdings whose figures could not be computed (HoldingRow.error)
 
     # Serializers and templates read the portfolio's own fields off the summary.
     id = property(lambda self: self.portfolio.pk)
@@ -61,6 +70,14 @@ class PortfolioSummary:
     currency = property(lambda self: self.portfolio.currency)
     used_credit = property(lambda self: self.portfolio.used_credit)
     dividends_reduce_cost_basis = property(lambda self: self.portfolio.dividends_reduce_cost_basis)
+
+    @property
+    def total_return(self) -> Decimal:
+        """Unrealized + realized, + dividends only when they do not reduce the cost basis:
+        when they do, each one already lowered the cost (so raised the unrealized gain)
+        or, past the cost, went into the realized gain."""
+        extra = ledger.ZERO if self.portfolio.dividends_reduce_cost_basis else self.dividends
+        return self.total_gain_loss + self.realized_gain + extra
 
 
 def _holdings_prefetch() -> Prefetch:
@@ -88,50 +105,93 @@ def summarize(portfolios: Iterable[Portfolio]) -> list[PortfolioSummary]:
     return [_summarize_one(p, prices, rates) for p in portfolios]
 
 
-def _summarize_one(portfolio: Portfolio, prices: dict, rates: dict) -> PortfolioSummary:
-    summary = PortfolioSummary(portfolio=portfolio)
-    for holding in portfolio.holdings.all():
-        instrument = holding.instrument
-        row = HoldingRow(
-            id=holding.pk,
-            symbol=instrument.ticker,
-            company_name=instrument.company_name,
-            quantity=holding.quantity,
-            average_cost=holding.average_cost,
-            total_cost=holding.total_cost,
-            realized_gain=holding.realized_gain,
-            dividends=holding.dividends,
-            price_currency=instrument.currency,
-        )
-        quote = prices.get(instrument.ticker)
-        rate = rates.get((instrument.currency, portfolio.currency))
-        if quote is not None:
-            row.current_price = quote.price
-            row.price_currency = quote.currency
-            row.price_as_of = quote.as_of
-            row.price_is_stale = quote.stale
-        row.fx_rate = rate
+def _limit(shape: dict) -> Decimal:
+    """The first magnitude a column of this shape cannot hold."""
+    return Decimal(10) ** (shape["max_digits"] - shape["decimal_places"])
+
+
+_STORED_SHAPES = (
+    ("quantity", QUANTITY),
+    ("total_cost", MONEY),
+    ("realized_gain", MONEY),
+    ("dividends", MONEY),
+)
+
+
+def out_of_shape(holding: Holding) -> str | None:
+    """Which stored figure of the holding does not fit its column, if any: SQLite keeps
+    such a value (as a float) where PostgreSQL would have refused it."""
+    for name, shape in _STORED_SHAPES:
+        value = getattr(holding, name)
+        if not value.is_finite() or abs(value) >= _limit(shape):
+            label = name.replace("_", " ")
+            return (
+                f"The stored {label} ({value}) is out of range: correct or delete this "
+                "holding's transactions."
+            )
+    return None
+
+
+def _row(holding: Holding, portfolio: Portfolio, prices: dict, rates: dict) -> HoldingRow:
+    instrument = holding.instrument
+    row = HoldingRow(
+        id=holding.pk,
+        instrument_id=instrument.pk,
+        symbol=instrument.ticker,
+        company_name=instrument.company_name,
+        quantity=holding.quantity,
+        average_cost=holding.average_cost,
+        total_cost=holding.total_cost,
+        realized_gain=holding.realized_gain,
+        dividends=holding.dividends,
+        price_currency=instrument.currency,
+        instrument_currency=instrument.currency,
+    )
+    quote = prices.get(instrument.ticker)
+    rate = rates.get((instrument.currency, portfolio.currency))
+    if quote is not None:
+        row.current_price = quote.price
+        row.price_currency = quote.currency
+        row.price_as_of = quote.as_of
+        row.price_is_stale = quote.stale
+    row.fx_rate = rate
+    row.error = out_of_shape(holding)
+    if row.error:
+        return row
+    try:
         if holding.quantity == 0:
             row.current_value = ledger.ZERO
             row.unrealized_gain_loss = ledger.ZERO
         elif quote is not None and rate is not None:
             state = ledger.HoldingState(quantity=holding.quantity, total_cost=holding.total_cost)
             valued = ledger.value_holding(state, quote.price, rate)
+            if not valued.value.is_finite():
+                raise ArithmeticError(f"value {valued.value}")
             row.current_value = valued.value
             row.unrealized_gain_loss = valued.unrealized_gain
             row.unrealized_gain_loss_percent = valued.unrealized_gain_percent
-        summary.holdings.append(row)
+    except ArithmeticError as exc:  # decimal.InvalidOperation, DivisionByZero, Overflow
+        row.current_value = row.unrealized_gain_loss = None
+        row.unrealized_gain_loss_percent = None
+        row.error = f"Its value could not be computed ({exc.__class__.__name__})."
+    return row
 
-    valued_rows = [r for r in summary.holdings if r.current_value is not None]
-    summary.missing_prices = len(summary.holdings) - len(valued_rows)
+
+def _summarize_one(portfolio: Portfolio, prices: dict, rates: dict) -> PortfolioSummary:
+    summary = PortfolioSummary(portfolio=portfolio)
+    summary.holdings = [_row(h, portfolio, prices, rates) for h in portfolio.holdings.all()]
+    counted = [r for r in summary.holdings if r.error is None]
+    summary.errors = len(summary.holdings) - len(counted)
+    valued_rows = [r for r in counted if r.current_value is not None]
+    summary.missing_prices = len(counted) - len(valued_rows)
     summary.total_value = ledger.sum_money([r.current_value for r in valued_rows])
-    summary.total_cost = ledger.sum_money([r.total_cost for r in summary.holdings])
+    summary.total_cost = ledger.sum_money([r.total_cost for r in counted])
     valued_cost = ledger.sum_money([r.total_cost for r in valued_rows])
     summary.total_gain_loss = summary.total_value - valued_cost
     if valued_cost:
         summary.total_gain_loss_percent = summary.total_gain_loss / valued_cost * HUNDRED
-    summary.realized_gain = ledger.sum_money([r.realized_gain for r in summary.holdings])
-    summary.dividends = ledger.sum_money([r.dividends for r in summary.holdings])
+    summary.realized_gain = ledger.sum_money([r.realized_gain for r in counted])
+    summary.dividends = ledger.sum_money([r.dividends for r in counted])
     summary.net_value = summary.total_value - portfolio.used_credit
     for row in valued_rows:
         if summary.total_value:

@@ -34,6 +34,7 @@ from portfolios.forms import (
 from portfolios.importers import FORMATS
 from portfolios.imports import import_transactions
 from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for
 
 # The event every write sends, so that the live parts of whatever page is open (holdings
@@ -129,13 +130,38 @@ def period(request: HttpRequest, first_day: date | None) -> tuple[str, date, dat
     return key, min(start, end), end
 
 
-def value_chart(value, invested) -> charts.LineChart:
-    return charts.line_chart(
-        [
-            charts.Series("Market value", value, style="primary", area=True),
-            charts.Series("Invested", invested, style="secondary", dashed=True),
+def value_chart(performance, pensions=None) -> charts.LineChart:
+    """Market value and net deposits from the opening point (the close of the day before
+    the period) on, so the chart's last point minus its first is the period's change; the
+    household's pensions as a line of their own."""
+    series = performance.series
+    lines = [
+        charts.Series("Market value", [(p.date, p.value) for p in series], area=True),
+        charts.Series(
+            "Net deposits",
+            [(p.date, p.net_deposits) for p in series],
+            style="secondary",
+            dashed=True,
+        ),
+    ]
+    if pensions:
+        points = list(zip((p.date for p in series), pensions, strict=True))
+        lines.append(charts.Series("Pensions", points, style="tertiary"))
+    return charts.line_chart(lines)
+
+
+def performance_context(performance) -> dict:
+    """What includes/performance_figures.html needs besides the performance itself."""
+    by_month = performance.dividends_by_month if performance else {}
+    years = []
+    for year, total in sorted((performance.dividends_by_year if performance else {}).items()):
+        months = [
+            (date(year, int(key[5:]), 1), amount)
+            for key, amount in sorted(by_month.items())
+            if key.startswith(f"{year:04d}-")
         ]
-    )
+        years.append((year, {"total": total, "months": [(d.strftime("%b"), a) for d, a in months]}))
+    return {"definitions": DEFINITIONS, "dividend_years": years}
 
 
 def first_transaction_day(portfolios) -> date | None:
@@ -273,6 +299,7 @@ def _holdings_context(request: HttpRequest, portfolio: Portfolio) -> dict:
         "columns": _columns(sort),
         "refresh_seconds": settings.LIVE_REFRESH_SECONDS,
         "today": timezone.localdate(),
+        "total_return_definition": DEFINITIONS["total_return"],
     }
 
 
@@ -306,9 +333,13 @@ def _chart_context(request: HttpRequest, portfolio: Portfolio) -> dict:
         # Nothing was ever held: an empty chart says so better than a flat zero line.
         return {**context, "chart": charts.LineChart(), "performance": None}
     performance = performance_for(portfolio, start, end)
-    value = [(p.date, p.value) for p in performance.series]
-    invested = [(p.date, p.invested) for p in performance.series]
-    return {**context, "chart": value_chart(value, invested), "performance": performance}
+    chart = charts.LineChart() if performance.error else value_chart(performance)
+    return {
+        **context,
+        **performance_context(performance),
+        "chart": chart,
+        "performance": performance,
+    }
 
 
 @require_GET

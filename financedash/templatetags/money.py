@@ -3,7 +3,7 @@ with its compact form for chart axes and the percent and quantity formats beside
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 from django import template
 
@@ -11,6 +11,18 @@ register = template.Library()
 
 CENT = Decimal("0.01")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def _quantized(value, places: int) -> Decimal | None:
+    """The value to `places` decimals, or None when it is no finite number: a filter must
+    never fail the page over one figure (a 60-digit return, an unreadable amount)."""
+    try:
+        amount = Decimal(value)
+        exponent = Decimal(1).scaleb(-places)
+        digits = max(28, amount.adjusted() + places + 2)
+        return amount.quantize(exponent, rounding=ROUND_HALF_EVEN, context=Context(prec=digits))
+    except (InvalidOperation, TypeError, ValueError):
+        return None
 
 
 def _group(amount: Decimal, places: int) -> str:
@@ -21,9 +33,8 @@ def _group(amount: Decimal, places: int) -> str:
 def format_money(value, currency: str = "", *, signed: bool = False, places: int = 2) -> str:
     if value is None or value == "":
         return "—"
-    try:
-        amount = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-    except (InvalidOperation, TypeError, ValueError):
+    amount = _quantized(value, places)
+    if amount is None:
         return "—"
     sign = "−" if amount < 0 else ("+" if signed and amount > 0 else "")
     digits = _group(amount, places)
@@ -46,18 +57,19 @@ def signed_money(value, currency: str = "") -> str:
 @register.filter
 def quantity(value) -> str:
     """Up to 8 decimals, no trailing zeros: 10, 2.5, 0.00012345."""
-    if value is None:
+    amount = None if value is None else _quantized(value, 8)
+    if amount is None:
         return "—"
-    amount = Decimal(value).quantize(Decimal("1e-8")).normalize()
+    amount = amount.normalize()
     text = f"{amount:,f}".replace(",", "\u202f")
     return text
 
 
 @register.filter
 def percent(value, places: int = 2) -> str:
-    if value is None:
+    amount = None if value is None else _quantized(value, int(places))
+    if amount is None:
         return "—"
-    amount = Decimal(value).quantize(Decimal(1).scaleb(-int(places)))
     sign = "−" if amount < 0 else ("+" if amount > 0 else "")
     return f"{sign}{abs(amount):.{int(places)}f}\u00a0%"
 
@@ -65,9 +77,13 @@ def percent(value, places: int = 2) -> str:
 @register.filter
 def gain_class(value) -> str:
     """CSS class for a gain: colour is never the only signal, the sign is always shown."""
-    if value is None:
+    if value is None or value == "":
         return ""
-    return "gain" if Decimal(value) > 0 else ("loss" if Decimal(value) < 0 else "")
+    try:
+        value = Decimal(value)
+        return "gain" if value > 0 else ("loss" if value < 0 else "")
+    except (InvalidOperation, TypeError, ValueError):
+        return ""
 
 
 _COMPACT = ((Decimal("1e9"), "bn"), (Decimal("1e6"), "M"), (Decimal("1e3"), "k"))
@@ -90,7 +106,10 @@ def compact_money(value, currency: str = "") -> str:
             break
     # Trailing zeros are dropped below, so 2 places only show where a tick needs them.
     places = 0 if size >= 100 else (1 if size >= 10 else 2)
-    digits = f"{size.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):,f}"
+    rounded = _quantized(size, places)
+    if rounded is None:
+        return "—"
+    digits = f"{rounded:,f}"
     if "." in digits:
         digits = digits.rstrip("0").rstrip(".")
     text = f"{sign}{digits.replace(',', chr(0x202F))}"
@@ -101,9 +120,9 @@ def compact_money(value, currency: str = "") -> str:
 @register.filter
 def share(value, places: int = 1) -> str:
     """A part of a whole (allocation, goal progress): never signed, unlike `percent`."""
-    if value is None:
+    amount = None if value is None else _quantized(value, int(places))
+    if amount is None:
         return "—"
-    amount = Decimal(value).quantize(Decimal(1).scaleb(-int(places)))
     return f"{amount:.{int(places)}f}\u00a0%"
 
 
@@ -112,4 +131,7 @@ def ratio(value, places: int = 2) -> str:
     """A return given as a fraction (0.1 is 10 %), shown like `percent`."""
     if value is None:
         return "—"
-    return percent(Decimal(value) * 100, places)
+    try:
+        return percent(Decimal(value) * 100, places)
+    except (InvalidOperation, TypeError, ValueError):
+        return "—"

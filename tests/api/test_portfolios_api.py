@@ -83,8 +83,11 @@ def test_detail_carries_live_summary_and_holdings_reproducible_by_hand(api, pric
         "current_price", "price_currency", "price_as_of", "price_is_stale", "current_value",
         "unrealized_gain_loss", "unrealized_gain_loss_percent", "realized_gain", "dividends",
         "allocation_percent",
+        # issue 8: why a holding's figures could not be computed (null when they could)
+        "error",
     }  # fmt: skip
     assert set(aapl) == expected
+    assert aapl["error"] is None
 
 
 def test_holdings_endpoint_matches_detail(api, priced):
@@ -421,12 +424,21 @@ class TestPerformance:
         assert response.status_code == 200, response.content
         body = response.json()
         # Opening value 10 x 100 = 1000 on Jan 1; closing 10 x 110 = 1100: +10 %.
+        # The series starts with that opening point (Jan 1, flow 0).
         assert body["opening_value"] == "1000.00"
         assert body["closing_value"] == "1100.00"
         assert body["twr"] == "0.100000"
         assert body["simple_return"] == "0.100000"
         assert body["currency_effect"] == "0.000000"
-        assert [p["value"] for p in body["series"]] == ["1000.00", "1100.00"]
+        assert [p["date"] for p in body["series"]] == ["2024-01-01", "2024-01-02", "2024-01-03"]
+        assert [p["value"] for p in body["series"]] == ["1000.00", "1000.00", "1100.00"]
+        assert [p["net_deposits"] for p in body["series"]] == ["1000.00"] * 3
+        assert [p["flow"] for p in body["series"]] == ["0.00"] * 3
+        # gain = last - first - flows = 1100 - 1000 - 0; two days: nothing annualised
+        assert body["gain"] == "100.00"
+        assert body["mwr"] == "0.100000"
+        assert body["twr_annualized"] is body["xirr"] is None
+        assert body["currency_effect_amount"] == "0.00"
 
     def test_period_is_validated(self, api, portfolio):
         url = f"/api/v1/portfolios/{portfolio.pk}/performance"
@@ -436,7 +448,8 @@ class TestPerformance:
 
     def test_defaults_to_the_last_year(self, api, portfolio):
         body = api.get(f"/api/v1/portfolios/{portfolio.pk}/performance").json()
-        assert len(body["series"]) in (366, 367)
+        # a year back from today, and the opening point before it
+        assert len(body["series"]) == 1 + 366
         assert body["twr"] is None
 
 

@@ -18,7 +18,7 @@ from portfolios.performance import (
     time_weighted_return,
     xirr,
 )
-from portfolios.performance_data import LOOKBACK, performance_for
+from portfolios.performance_data import performance_for
 from tests.factories import (
     HistoricalExchangeRateFactory,
     HistoricalStockPriceFactory,
@@ -72,9 +72,11 @@ def test_one_buy_and_a_ten_percent_rise_is_a_ten_percent_return():
     assert result.simple_return == D("0.1")
     # -1000 on 2023-01-01, +1100 on 2024-01-01, 365 days apart
     assert result.xirr == pytest.approx(D("0.1"), abs=D("1e-9"))
-    assert result.series[0] == Point(JAN1, D("1000"), D("1000"), D("1000"))
+    # the opening point (the close of the day before start) comes first
+    assert result.series[0] == Point(JAN1 - dt.timedelta(days=1), D("0"), D("0"), D("0"))
+    assert result.series[1] == Point(JAN1, D("1000"), D("1000"), D("1000"))
     assert result.series[-1] == Point(NEXT_JAN1, D("1100"), D("1000"), D("0"))
-    assert len(result.series) == 366
+    assert len(result.series) == 1 + 366
 
 
 def test_a_deposit_mid_period_leaves_twr_alone_but_moves_xirr_and_simple_return():
@@ -94,7 +96,7 @@ def test_a_deposit_mid_period_leaves_twr_alone_but_moves_xirr_and_simple_return(
         assert topped_up.simple_return == D("-120") / D("2100")
     # the late 1100 took the whole fall: the money-weighted figures are worse
     assert topped_up.xirr < topped_up.simple_return < topped_up.twr
-    assert topped_up.series[mid.toordinal() - JAN1.toordinal()] == Point(
+    assert topped_up.series[1 + mid.toordinal() - JAN1.toordinal()] == Point(
         mid, D("2200"), D("2100"), D("1100")
     )
 
@@ -117,8 +119,8 @@ def test_a_sale_is_an_outflow_at_the_end_of_its_day():
     assert result.opening_value == D("1000")
     assert result.twr == D("0.309")
     assert result.withdrawals == D("590")
-    sale_point = result.series[sale_day.toordinal() - JAN1.toordinal()]
-    # invested: 1000 before the period, 590 taken out
+    sale_point = result.series[1 + sale_day.toordinal() - JAN1.toordinal()]
+    # net deposits: 1000 before the period, 590 taken out
     assert sale_point == Point(sale_day, D("600"), D("410"), D("-590"))
     # gain = 660 + 590 - 0 - 1000 = 250, on the 1000 at risk
     assert result.gain == D("250")
@@ -152,8 +154,8 @@ def test_a_dividend_is_an_outflow_and_is_summed_by_month_and_year():
     # value flat at 50 000: each payout day is (50 000 + 850) / 50 000
     with localcontext(SAME):
         assert result.twr == (D("50850") / D("50000")) ** 4 - 1
-    # invested: 50 000 bought, 5 dividends of 850 taken out
-    assert result.series[-1].invested == D("50000") - 5 * D("850")
+    # net deposits: 50 000 bought, 5 dividends of 850 taken out
+    assert result.series[-1].net_deposits == D("50000") - 5 * D("850")
     assert result.currency_effect == 0
 
 
@@ -207,7 +209,7 @@ def test_closes_are_carried_over_weekends_and_a_trade_price_stands_in_before_the
     )
 
     assert [p.value for p in result.series] == [
-        D(v) for v in ["0", "1000", "1000", "1000", "1000", "1050", "1040", "1040", "1040"]
+        D(v) for v in ["0", "0", "1000", "1000", "1000", "1000", "1050", "1040", "1040", "1040"]
     ]
     with localcontext(SAME):
         assert result.twr == D("1040") / D("1005") - 1
@@ -222,7 +224,8 @@ def test_a_trade_rate_stands_in_before_the_first_fx_rate():
         end=dt.date(2023, 1, 3),
     )
 
-    assert [p.value for p in result.series] == [D("9500"), D("9500"), D("10000")]
+    # the opening (31 Dec) held nothing
+    assert [p.value for p in result.series] == [D("0"), D("9500"), D("9500"), D("10000")]
     # at constant FX (the first known rate, 9.5 on the buy) the value stays 9500
     assert result.twr_constant_fx == 0
     with localcontext(SAME):
@@ -248,7 +251,7 @@ def test_a_position_sold_out_stops_counting():
 
     assert result.twr == D("0.1")
     assert result.closing_value == 0
-    assert result.series[-1].invested == D("-100")
+    assert result.series[-1].net_deposits == D("-100")
 
 
 def test_transactions_after_the_end_are_ignored():
@@ -384,12 +387,13 @@ def portfolios(draw):
             Trade(day, kind, key, currencies[key], quantity, draw(prices), draw(fees), draw(rates))
         )
 
-    def path():
-        offsets = draw(st.sets(st.integers(0, window + 15), max_size=window))
+    def path(min_size=0):
+        offsets = draw(st.sets(st.integers(0, window + 15), min_size=min_size, max_size=window))
         return [(first_day + dt.timedelta(days=n), draw(prices)) for n in sorted(offsets)]
 
     closes = {key: path() for key in currencies}
-    fx = {"USD": path()}
+    # At least one rate: a currency with none at all is left out (a test of its own).
+    fx = {"USD": path(min_size=1)}
     return trades, closes, fx, START, START + dt.timedelta(days=window - 1)
 
 
@@ -429,7 +433,8 @@ def test_the_incremental_values_match_a_day_by_day_valuation(case):
 
     with localcontext(SAME):
         expected = brute_force_values(trades, closes, fx, start, end)
-    assert [result.opening_value, *(p.value for p in result.series)] == expected
+    assert [p.value for p in result.series] == expected
+    assert result.opening_value == expected[0]
 
 
 @PROPERTY_SETTINGS
@@ -437,7 +442,9 @@ def test_the_incremental_values_match_a_day_by_day_valuation(case):
 def test_there_is_no_currency_effect_when_the_rates_do_not_move(case, rate):
     trades, closes, _, start, end = case
     trades = [dataclasses.replace(t, exchange_rate=rate) for t in trades]
-    result = run(trades, closes, {"USD": [(start - LOOKBACK, rate)]}, start=start, end=end)
+    result = run(
+        trades, closes, {"USD": [(start - dt.timedelta(days=31), rate)]}, start=start, end=end
+    )
 
     assert result.twr_constant_fx == result.twr
     assert result.currency_effect in (0, None)
@@ -445,7 +452,7 @@ def test_there_is_no_currency_effect_when_the_rates_do_not_move(case, rate):
 
 @PROPERTY_SETTINGS
 @given(case=portfolios())
-def test_invested_is_the_running_sum_of_flows(case):
+def test_net_deposits_are_the_running_sum_of_flows(case):
     trades, closes, fx, start, end = case
     result = run(trades, closes, fx, start=start, end=end)
 
@@ -457,7 +464,7 @@ def test_invested_is_the_running_sum_of_flows(case):
         running = before
         for point in result.series:
             running += point.flow
-            assert point.invested == running
+            assert point.net_deposits == running
         assert result.gain == result.closing_value - result.opening_value - (running - before)
 
 
@@ -499,37 +506,93 @@ def test_performance_for_loads_transactions_closes_and_both_fx_directions(portfo
     # opening: 10 x 101 + 2 x 160 x 10.5 = 1010 + 3360; SEK: 4 x 250 x 1.25 = 1250
     assert result.opening_value == D("4370")
     assert [p.value for p in result.series] == [
+        D("4370"),
         D("5620"),
         D("5620"),
         D("1110") + D("3520") + D("1250"),
     ]
     # flows at the transactions' own rates
     assert result.deposits == D("1250")
-    assert result.series[-1].invested == D("1000") + D("3150") + D("1250")
+    assert result.series[-1].net_deposits == D("1000") + D("3150") + D("1250")
 
 
-def test_performance_for_carries_closes_from_within_the_lookback_only(portfolio):
-    # An older close is not loaded, so the last trade price stands in until the next
-    # close: the known limit of keeping the price query to one range scan.
+def test_performance_for_carries_the_last_close_before_the_window_however_old(portfolio):
+    # Defect 4 of issue 8: closes older than a fixed 31-day lookback were not loaded, so
+    # the trade price stood in. Each instrument's last close before start is loaded now.
     start = dt.date(2024, 3, 1)
-    bought = start - LOOKBACK - dt.timedelta(days=5)
+    bought = dt.date(2022, 1, 3)
     equinor = InstrumentFactory(ticker="EQNR.OL")
     dnb = InstrumentFactory(ticker="DNB.OL")
     for instrument in (equinor, dnb):
         record(portfolio, instrument, quantity="10", price="100", date=bought)
-    HistoricalStockPriceFactory(instrument=equinor, date=start - LOOKBACK, close=D("110"))
-    HistoricalStockPriceFactory(
-        instrument=dnb, date=start - LOOKBACK - dt.timedelta(days=1), close=D("150")
-    )
+    HistoricalStockPriceFactory(instrument=equinor, date=start - dt.timedelta(days=31), close=110)
+    HistoricalStockPriceFactory(instrument=dnb, date=dt.date(2022, 6, 1), close=D("140"))
+    HistoricalStockPriceFactory(instrument=dnb, date=dt.date(2023, 1, 2), close=D("150"))
 
     result = performance_for(portfolio, start, start)
 
-    # EQNR: 10 x 110 carried in; DNB: 10 x 100, its trade price
-    assert result.opening_value == D("2100")
+    # EQNR: 10 x 110; DNB: 10 x 150, its last close (2023), not 100 (the trade price)
+    assert result.opening_value == D("2600")
+
+
+@pytest.mark.parametrize("offset", [1, 30, 31, 32, 200, 400, 700])
+def test_a_days_value_does_not_depend_on_the_start(portfolio, offset):
+    # Buy 10 at 100; closes 100, then 180, both long before the period: every day of any
+    # period after that is worth 10 x 180 = 1,800, and with no flows the TWR is 0.
+    equinor = InstrumentFactory(ticker="EQNR.OL")
+    record(portfolio, equinor, quantity="10", price="100", date=dt.date(2022, 1, 3))
+    HistoricalStockPriceFactory(instrument=equinor, date=dt.date(2022, 1, 3), close=D("100"))
+    HistoricalStockPriceFactory(instrument=equinor, date=dt.date(2022, 2, 1), close=D("180"))
+    end = dt.date(2024, 6, 1)
+
+    result = performance_for(portfolio, end - dt.timedelta(days=offset), end)
+
+    assert {p.value for p in result.series} == {D("1800")}
+    assert result.twr == D("0")
+
+
+def test_the_last_rate_before_the_window_is_carried_in_either_direction(portfolio):
+    apple = InstrumentFactory(ticker="AAPL", currency="USD")
+    volvo = InstrumentFactory(ticker="VOLV-B.ST", currency="SEK")
+    bought = dt.date(2022, 1, 3)
+    record(portfolio, apple, quantity="1", price="100", exchange_rate="9", date=bought)
+    record(portfolio, volvo, quantity="1", price="100", exchange_rate="1", date=bought)
+    for instrument in (apple, volvo):
+        HistoricalStockPriceFactory(instrument=instrument, date=bought, close=D("100"))
+    # USD: an old direct rate and a newer inverse one (0.1 NOK->USD = 10 USD->NOK)
+    HistoricalExchangeRateFactory(date=dt.date(2022, 5, 2), rate=D("9.5"))
+    HistoricalExchangeRateFactory(
+        base_currency="NOK", target_currency="USD", date=dt.date(2023, 2, 1), rate=D("0.1")
+    )
+    HistoricalExchangeRateFactory(
+        base_currency="SEK", target_currency="NOK", date=dt.date(2022, 3, 1), rate=D("0.95")
+    )
+    start = dt.date(2024, 1, 10)
+
+    result = performance_for(portfolio, start, start)
+
+    # 100 x 10 + 100 x 0.95, the trade rates (9 and 1) never used
+    assert result.closing_value == D("1095")
+
+
+def test_a_currency_with_no_rate_at_all_is_left_out_and_named(portfolio):
+    # Issue 8: "a currency with no FX rate at all: the chart warns as the live table
+    # does, instead of valuing at the trade rate".
+    apple = InstrumentFactory(ticker="AAPL", currency="USD")
+    equinor = InstrumentFactory(ticker="EQNR.OL")
+    day = dt.date(2024, 1, 2)
+    record(portfolio, apple, quantity="1", price="100", exchange_rate="10", date=day)
+    record(portfolio, equinor, quantity="2", price="50", date=day)
+
+    result = performance_for(portfolio, day, day + dt.timedelta(days=2))
+
+    assert result.unvalued_currencies == ["USD"]
+    # EQNR only: 2 x 50 in, worth 100
+    assert (result.deposits, result.closing_value) == (D("100"), D("100"))
 
 
 @pytest.mark.parametrize("count", [2, 20])
-def test_performance_for_runs_three_queries_however_many_holdings(
+def test_performance_for_runs_seven_queries_however_many_holdings(
     portfolio, count, django_assert_num_queries
 ):
     start, end = dt.date(2024, 1, 1), dt.date(2024, 1, 31)
@@ -537,16 +600,19 @@ def test_performance_for_runs_three_queries_however_many_holdings(
         instrument = InstrumentFactory(ticker=f"T{n}", currency="USD" if n % 2 else "NOK")
         record(portfolio, instrument, quantity="10", price="100", date=start)
         record(portfolio, instrument, "DIVIDEND", quantity="10", price="2", date=end)
+        HistoricalStockPriceFactory(instrument=instrument, date=dt.date(2023, 6, 1), close=90)
         for day in days(start, 31):
             HistoricalStockPriceFactory(instrument=instrument, date=day, close=D(100 + day.day))
+    HistoricalExchangeRateFactory(date=dt.date(2023, 5, 1), rate=D("9"))
     for day in days(start, 31):
         HistoricalExchangeRateFactory(date=day, rate=D("10"))
 
-    # Two version stamps for the cache key, then the three loads.
-    with django_assert_num_queries(5):
+    # Two version stamps for the cache key (shared in the database), then the loads:
+    # transactions; last close before start, closes; last rate before start, rates.
+    with django_assert_num_queries(7):
         result = performance_for(portfolio, start, end)
 
-    assert len(result.series) == 31
+    assert len(result.series) == 1 + 31
     assert result.dividends_by_month == {"2024-01": D(20 * count)}
 
 

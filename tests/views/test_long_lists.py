@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from financedash import overview
-from marketdata import history
 from portfolios import views
 from tests.factories import HistoricalExchangeRateFactory, PortfolioFactory, record
 from tests.views.conftest import htmx, priced_instrument
@@ -77,46 +76,41 @@ def test_a_page_out_of_range_is_the_last_one(owner_client, five_buys):
     assert rows(body) == 1
 
 
-def test_value_history_is_recomputed_after_a_transaction(owner, portfolio, equinor):
+def test_the_household_series_is_recomputed_after_a_transaction(owner, portfolio, equinor):
     start, end = TODAY() - dt.timedelta(days=10), TODAY()
     record(portfolio, equinor, quantity="10", price="250", date=start)
-    first = overview.value_history([portfolio], currency="NOK", start=start, end=end)
-    assert first.invested[-1][1] == Decimal("2500")
-    assert overview.value_history([portfolio], currency="NOK", start=start, end=end) == first
+    first = overview.household_performance(owner, currency="NOK", start=start, end=end)
+    assert first.series[-1].net_deposits == Decimal("2500")
+    assert overview.household_performance(owner, currency="NOK", start=start, end=end) == first
     record(portfolio, equinor, quantity="1", price="300", date=end)
-    again = overview.value_history([portfolio], currency="NOK", start=start, end=end)
-    assert again.invested[-1][1] == Decimal("2800")
+    again = overview.household_performance(owner, currency="NOK", start=start, end=end)
+    assert again.series[-1].net_deposits == Decimal("2800")
 
 
-def test_value_history_names_a_renamed_portfolio(owner):
+def test_the_household_series_names_a_renamed_portfolio(owner):
     usd = PortfolioFactory(user=owner, currency="USD", name="US")
     apple = priced_instrument("AAPL", "200", currency="USD")
     start, end = TODAY() - dt.timedelta(days=10), TODAY()
     record(usd, apple, quantity="1", price="150", date=start)
-    assert overview.value_history([usd], currency="NOK", start=start, end=end).missing == [
-        "US: no USD→NOK exchange rate is stored."
-    ]
+    household = overview.household_performance(owner, currency="NOK", start=start, end=end)
+    assert household.missing == ["US: no USD→NOK exchange rate is stored."]
     usd.name = "Schwab"
     usd.save()
-    missing = overview.value_history([usd], currency="NOK", start=start, end=end).missing
-    assert missing == ["Schwab: no USD→NOK exchange rate is stored."]
+    household = overview.household_performance(owner, currency="NOK", start=start, end=end)
+    assert household.missing == ["Schwab: no USD→NOK exchange rate is stored."]
 
 
-def test_value_history_reads_each_currency_once(owner, monkeypatch):
-    start, end = TODAY() - dt.timedelta(days=10), TODAY()
+def test_the_household_reads_each_currency_once(owner, django_assert_max_num_queries):
+    start, end = TODAY() - dt.timedelta(days=10), TODAY() - dt.timedelta(days=1)
     apple = priced_instrument("AAPL", "200", currency="USD")
     HistoricalExchangeRateFactory(
         base_currency="USD", target_currency="NOK", date=start, rate=Decimal("10")
     )
-    portfolios = []
     for name in ("US 1", "US 2"):
         portfolio = PortfolioFactory(user=owner, currency="USD", name=name)
         record(portfolio, apple, quantity="1", price="150", date=start)
-        portfolios.append(portfolio)
-    calls = []
-    real = history.fx_history
-    monkeypatch.setattr(history, "fx_history", lambda *args: calls.append(args) or real(*args))
-    result = overview.value_history(portfolios, currency="NOK", start=start, end=end)
-    assert len(calls) == 1
+    # portfolios, pensions, the USD->NOK rates (2), and per portfolio its performance (5)
+    with django_assert_max_num_queries(4 + 2 * 5 + 2):
+        result = overview.household_performance(owner, currency="NOK", start=start, end=end)
     # Two shares at the last close of 200 USD, at 10 NOK per USD.
-    assert result.value[-1][1] == Decimal("4000")
+    assert result.series[-1].value == Decimal("4000")

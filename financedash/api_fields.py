@@ -1,0 +1,26 @@
+"""Serializer fields shared by the API."""
+
+from __future__ import annotations
+
+import decimal
+
+from rest_framework import serializers
+
+
+class DecimalField(serializers.DecimalField):
+    """DRF's DecimalField, except that writing out a value with more digits than
+    max_digits does not fail the response: a stored row out of its column's shape
+    (SQLite keeps it) or a large computed figure is answered as it is, rounded to
+    decimal_places. Input is validated exactly as DRF does."""
+
+    def quantize(self, value):
+        try:
+            return super().quantize(value)
+        except decimal.InvalidOperation:
+            if not value.is_finite():
+                raise
+            places = self.decimal_places or 0
+            context = decimal.Context(prec=max(28, value.adjusted() + places + 2))
+            return value.quantize(
+                decimal.Decimal(1).scaleb(-places), rounding=self.rounding, context=context
+            )

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from financedash import overview
 from financedash.accounts import profile_for
 from financedash.forms import ProfileForm
-from portfolios import charts
+from portfolios import backfill, charts
 from portfolios.models import Portfolio
 from portfolios.views import RANGE_LABELS, first_transaction_day, period, value_chart
 
@@ -23,6 +23,9 @@ def _chart_context(request: HttpRequest, base_currency: str) -> dict:
     context = {"chart_range": key, "chart_currency": base_currency, "ranges": RANGE_LABELS}
     if first is None:
         return {**context, "chart": charts.LineChart(), "chart_missing": []}
+    history = backfill.ensure_window(portfolios, start, end, base_currency=base_currency)
+    if not history.complete:
+        return {**context, "history": history, "chart_missing": []}
     values = overview.value_history(portfolios, currency=base_currency, start=start, end=end)
     chart = value_chart(values.value, values.invested)
     return {**context, "chart": chart, "chart_missing": values.missing}

@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from financedash import versions
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
+from portfolios import backfill
 from portfolios.models import Portfolio, Transaction
 from portfolios.performance import Performance, Trade, compute_performance
 
@@ -29,6 +30,7 @@ _INVERSE = Context(prec=60)
 def performance_for(portfolio: Portfolio, start: date, end: date) -> Performance:
     """The portfolio's performance, cached until its transactions or any stored price or
     rate change (financedash.versions): a ten-year series takes a second or two to load."""
+    backfill.ensure_window([portfolio], start, end)
     key = ":".join(
         [
             "performance",

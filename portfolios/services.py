@@ -19,7 +19,7 @@ from django.db import transaction
 from financedash import versions
 from financedash.money import MONEY, PRICE, QUANTITY
 from marketdata.models import Instrument
-from portfolios import ledger
+from portfolios import backfill, ledger
 from portfolios.models import Holding, Portfolio, Transaction
 
 # Fields a caller may set on a transaction; the rest is derived.
@@ -193,6 +193,7 @@ def record_transaction(
     validate_transaction_fields(txn)
     txn.save()
     replay_holding(holding, changed=txn)
+    backfill.after_commit(portfolio, {instrument: date})
     return txn
 
 
@@ -215,6 +216,7 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
     if new_holding.pk != old_holding.pk:
         replay_holding(old_holding)
     replay_holding(new_holding, changed=txn)
+    backfill.after_commit(new_holding.portfolio, {instrument or new_holding.instrument: txn.date})
     return txn
 
 

@@ -23,9 +23,9 @@ def _chart_context(request: HttpRequest, base_currency: str) -> dict:
     context = {"chart_range": key, "chart_currency": base_currency, "ranges": RANGE_LABELS}
     if first is None:
         return {**context, "chart": charts.LineChart(), "chart_missing": []}
-    history = backfill.ensure_window(portfolios, start, end, base_currency=base_currency)
-    if not history.complete:
-        return {**context, "history": history, "chart_missing": []}
+    context["history"] = backfill.ensure_window(portfolios, start, end, base_currency=base_currency)
+    if not context["history"].complete:
+        return {**context, "chart_missing": []}
     values = overview.value_history(portfolios, currency=base_currency, start=start, end=end)
     chart = value_chart(values.value, values.invested)
     return {**context, "chart": chart, "chart_missing": values.missing}

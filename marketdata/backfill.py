@@ -51,6 +51,9 @@ class Wanted:
     pairs: dict[Pair, date] = field(default_factory=dict)
     end: date = field(default_factory=lambda: timezone.localdate() - timedelta(days=1))
 
+    def __post_init__(self) -> None:
+        self.end = min(self.end, timezone.localdate() - timedelta(days=1))
+
     def add_prices(self, ticker: str, since: date) -> None:
         self.prices[ticker] = min(since, self.prices.get(ticker, since))
 
@@ -139,7 +142,8 @@ def fetch(
         if ticker in instruments
     ] + [
         (fx_symbol(base, target), partial(history.sync_fx, base, target, since, todo.end))
-        for (base, target), since in sorted(todo.pairs.items())
+        # In the order wanted: the instruments' own currencies before the owners' base.
+        for (base, target), since in todo.pairs.items()
     ]
     deadline = clock() + (budget or 0)
     for label, job in jobs:

@@ -305,10 +305,10 @@ def _chart_context(request: HttpRequest, portfolio: Portfolio) -> dict:
     if first is None:
         # Nothing was ever held: an empty chart says so better than a flat zero line.
         return {**context, "chart": charts.LineChart(), "performance": None}
-    history_status = backfill.ensure_window([portfolio], start, end)
-    if not history_status.complete:
+    context["history"] = backfill.ensure_window([portfolio], start, end)
+    if not context["history"].complete:
         # Closes not stored yet would be drawn at the trade price: a flat, false line.
-        return {**context, "history": history_status, "performance": None}
+        return {**context, "performance": None}
     performance = performance_for(portfolio, start, end)
     value = [(p.date, p.value) for p in performance.series]
     invested = [(p.date, p.invested) for p in performance.series]

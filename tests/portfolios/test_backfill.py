@@ -432,3 +432,26 @@ def test_what_a_request_runs_out_of_time_for_is_queued_once_when_a_worker_runs(
     assert queued == [
         ({"EQNR.OL": a_year_ago.isoformat()}, [], (today - dt.timedelta(days=1)).isoformat()),
     ]
+
+
+def test_the_dashboard_chart_waits_for_the_rate_into_the_base_currency(
+    fake, owner, owner_client, a_year_ago, today
+):
+    # A SEK portfolio of an owner who counts in NOK: its closes are there, SEK->NOK is not.
+    portfolio = PortfolioFactory(user=owner, currency="SEK")
+    volvo = InstrumentFactory(ticker="VOLV-B.ST", currency="SEK")
+    fake.closes["VOLV-B.ST"] = {day: D("250") for day in weekdays(a_year_ago, today)}
+    record(portfolio, volvo, quantity="10", price="240", date=a_year_ago)
+    fake.error = ProviderUnavailable("Yahoo is down")
+
+    response = owner_client.get(reverse("dashboard_chart"), {"range": "1y"}, **HTMX)
+
+    assert response.status_code == 200
+    assert "Fetching history for VOLV-B.ST, SEKNOK=X" in response.content.decode()
+    # The provider answers again: the next poll draws the chart.
+    fake.error = None
+    cache.delete_many(_attempt_keys(fake, ["VOLV-B.ST", "SEKNOK=X"]))
+    fake.closes["SEKNOK=X"] = {day: D("0.95") for day in weekdays(a_year_ago, today)}
+    response = owner_client.get(reverse("dashboard_chart"), {"range": "1y"}, **HTMX)
+    assert "Fetching history" not in response.content.decode()
+    assert response.context["history"].complete

@@ -60,6 +60,8 @@ def after_commit(portfolio: Portfolio, since: dict[Instrument, date]) -> None:
 def _fetch_after_write(portfolio: Portfolio, items: list[tuple[str, str, date]]) -> None:
     # The write is committed: nothing here may turn it into an error response.
     try:
+        if providers.get_provider().stored_only:
+            return
         base = (
             Portfolio.objects.filter(pk=portfolio.pk)
             .values_list("user__profile__base_currency", flat=True)
@@ -121,9 +123,12 @@ def ensure_window(
     left = backfill.fetch(wanted, budget=settings.HISTORY_FETCH_BUDGET)
     if left:
         return HistoryStatus(tuple(left.labels()))
-    # Keyed after the fetch: what it stored has moved the market-data stamp on.
-    key = _complete_key(portfolios, start, end, base_currency)
-    cache.set(key, True, settings.HISTORY_CACHE_TTL)
+    # Keyed after the fetch: what it stored has moved the market-data stamp on. Each
+    # portfolio on its own needs a part of this (the dashboard then loads them one by one).
+    keys = [_complete_key(portfolios, start, end, base_currency)]
+    if len(portfolios) > 1 or base_currency:
+        keys += [_complete_key([p], start, end, None) for p in portfolios]
+    cache.set_many(dict.fromkeys(keys, True), settings.HISTORY_CACHE_TTL)
     return COMPLETE
 
 

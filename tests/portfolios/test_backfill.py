@@ -23,7 +23,8 @@ from portfolios import backfill, services, valuation
 from portfolios.imports import import_transactions
 from portfolios.performance_data import performance_for
 from tests.factories import InstrumentFactory, PortfolioFactory, record
-from tests.marketdata.conftest import FakeProvider
+from tests.marketdata.conftest import FakeProvider, fake_yahoo  # noqa: F401
+from tests.marketdata.yahoo_fake import Listing, weekdays_back
 
 D = Decimal
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -455,3 +456,59 @@ def test_the_dashboard_chart_waits_for_the_rate_into_the_base_currency(
     response = owner_client.get(reverse("dashboard_chart"), {"range": "1y"}, **HTMX)
     assert "Fetching history" not in response.content.decode()
     assert response.context["history"].complete
+
+
+def test_a_complete_household_window_answers_for_each_portfolio_too(
+    demo_data, owner, a_year_ago, today, django_assert_num_queries
+):
+    portfolios = [PortfolioFactory(user=owner, currency=code) for code in ("NOK", "SEK")]
+    for n, portfolio in enumerate(portfolios):
+        record(
+            portfolio, InstrumentFactory(ticker=f"T{n}"), quantity="1", price="1", date=a_year_ago
+        )
+    assert backfill.ensure_window(portfolios, a_year_ago, today, base_currency="NOK").complete
+
+    # What the dashboard's value history then asks per portfolio is already known.
+    with django_assert_num_queries(0):
+        for portfolio in portfolios:
+            assert backfill.ensure_window([portfolio], a_year_ago, today).complete
+
+
+@pytest.fixture
+def yahoo(request):
+    """Yahoo's HTTP API faked (tests/marketdata/yahoo_fake.py): yfinance's own code runs."""
+    return request.getfixturevalue("fake_yahoo")
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
+def test_a_buy_through_the_api_stores_yahoos_closes(
+    yahoo, portfolio, api, today, django_capture_on_commit_callbacks
+):
+    days = weekdays_back(today - dt.timedelta(days=1), 15)
+    closes = {day: 250.0 + n for n, day in enumerate(days)}
+    yahoo.listings["EQNR.OL"] = Listing("NOK", "Europe/Oslo", "OSL", "Equinor ASA", closes)
+    InstrumentFactory(ticker="EQNR.OL", currency="NOK")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/v1/transactions",
+            {
+                "portfolio": portfolio.pk,
+                "symbol": "EQNR.OL",
+                "type": "BUY",
+                "date": days[0].isoformat(),
+                "quantity": "10",
+                "price": "240",
+            },
+            format="json",
+        )
+
+    assert response.status_code == 201, response.content
+    assert ("chart", "EQNR.OL") in yahoo.requests
+    stored = HistoricalStockPrice.objects.filter(instrument__ticker="EQNR.OL")
+    assert sorted(stored.values_list("date", flat=True)) == days
+    performance = api.get(
+        f"/api/v1/portfolios/{portfolio.pk}/performance", {"start": days[0].isoformat()}
+    ).json()
+    assert performance["history_complete"] is True
+    assert D(performance["closing_value"]) == D(10) * D(str(closes[days[-1]]))

@@ -233,6 +233,9 @@ SPECTACULAR_SETTINGS = {
 MARKETDATA_PROVIDER = os.environ.get("MARKETDATA_PROVIDER", "yahoo")
 QUOTE_CACHE_TTL = envint("QUOTE_CACHE_TTL", 60)
 HISTORY_CACHE_TTL = envint("HISTORY_CACHE_TTL", 900)
+# Seconds a request (a new transaction, a chart) may spend fetching missing history from a
+# remote provider; the rest is fetched by the worker or the next view (marketdata.backfill).
+HISTORY_FETCH_BUDGET = float(os.environ.get("HISTORY_FETCH_BUDGET") or 3)
 LIVE_REFRESH_SECONDS = envint("LIVE_REFRESH_SECONDS", 30)
 
 YNAB_ACCESS_TOKEN = os.environ.get("YNAB_ACCESS_TOKEN", "")

@@ -98,6 +98,39 @@ def _coverage_key(key: str) -> str:
     return f"history-covered:{key}"
 
 
+def _tail_key(key: str, piece: Range) -> str:
+    return f"history-tail:{key}:{piece[1].isoformat()}"
+
+
+def _is_recent(piece: Range, today: date) -> bool:
+    return piece[1] > today - timedelta(days=SETTLE_DAYS)
+
+
+def prices_key(provider: Provider, ticker: str) -> str:
+    return f"prices:{provider.name}:{ticker}"
+
+
+def fx_key(provider: Provider, base: str, target: str) -> str:
+    return f"fx:{provider.name}:{base}{target}"
+
+
+def unfetched(key: str, start: date, end: date, stored: Range | None, provider) -> list[Range]:
+    """The pieces of [start, end] that a sync would ask the provider for now: what is
+    neither stored nor known to be empty, without weekends and without recent days asked
+    for within HISTORY_CACHE_TTL (those may simply not be published yet). Empty once a
+    sync has succeeded; what is left after one failed, or was never tried, is missing."""
+    if provider.stored_only:
+        return []
+    today = timezone.localdate()
+    covered = hull(stored, cache.get(_coverage_key(key)))
+    return [
+        piece
+        for piece in missing_ranges(start, min(end, today - ONE_DAY), covered)
+        if not only_weekend(piece)
+        and not (_is_recent(piece, today) and cache.get(_tail_key(key, piece)))
+    ]
+
+
 def _sync(key: str, start: date, end: date, stored: Range | None, fetch, insert, provider):
     if provider.stored_only:
         return 0
@@ -110,8 +143,8 @@ def _sync(key: str, start: date, end: date, stored: Range | None, fetch, insert,
         if only_weekend(piece):
             covered = hull(covered, piece)
             continue
-        tail_key = f"history-tail:{key}:{piece[1].isoformat()}"
-        recent = piece[1] > today - timedelta(days=SETTLE_DAYS)
+        tail_key = _tail_key(key, piece)
+        recent = _is_recent(piece, today)
         if recent and cache.get(tail_key):
             continue
         try:
@@ -157,7 +190,7 @@ def sync_prices(
         HistoricalStockPrice.objects.bulk_create(objects, ignore_conflicts=True)
         return len(objects)
 
-    key = f"prices:{provider.name}:{instrument.ticker}"
+    key = prices_key(provider, instrument.ticker)
     return _sync(key, start, end, stored, fetch, insert, provider)
 
 
@@ -188,7 +221,7 @@ def sync_fx(
         HistoricalExchangeRate.objects.bulk_create(objects, ignore_conflicts=True)
         return len(objects)
 
-    key = f"fx:{provider.name}:{base}{target}"
+    key = fx_key(provider, base, target)
     return _sync(key, start, end, stored, fetch, insert, provider)
 
 
@@ -199,6 +232,10 @@ def price_history(instrument: Instrument, start: date, end: date) -> list[tuple[
         sync_prices(instrument, start, end)
     except ProviderUnavailable as exc:
         logger.warning("Price history of %s not synced: %s", instrument.ticker, exc)
+    return stored_closes(instrument, start, end)
+
+
+def stored_closes(instrument: Instrument, start: date, end: date) -> list[tuple[date, Decimal]]:
     return list(
         instrument.prices.filter(date__gte=start, date__lte=end)
         .order_by("date")

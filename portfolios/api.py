@@ -18,7 +18,7 @@ from financedash.errors import Conflict
 from financedash.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE, round_rate
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import UnknownSymbol
-from portfolios import services, valuation
+from portfolios import backfill, services, valuation
 from portfolios.importers import FORMATS
 from portfolios.imports import STATUSES, import_transactions
 from portfolios.models import Holding, Portfolio, Transaction
@@ -423,6 +423,23 @@ class PerformanceSerializer(serializers.Serializer):
     )
     series = PerformancePointSerializer(many=True, help_text=DEFINITIONS["series"])
 
+    history_complete = serializers.SerializerMethodField(
+        help_text="True when every close and exchange rate the period is valued with is "
+        "stored. False while some are still being fetched from the market-data provider: "
+        "until then the holdings named in `history_missing` are valued at their last trade "
+        "price, so the figures are provisional; ask again in a few seconds."
+    )
+    history_missing = serializers.SerializerMethodField(
+        help_text="Tickers (EQNR.OL) and exchange-rate symbols (USDNOK=X) whose history for "
+        "the period is still being fetched; empty when `history_complete` is true."
+    )
+
+    def get_history_complete(self, obj) -> bool:
+        return self.context.get("history", backfill.COMPLETE).complete
+
+    def get_history_missing(self, obj) -> list[str]:
+        return list(self.context.get("history", backfill.COMPLETE).missing)
+
 
 class HouseholdPointSerializer(PerformancePointSerializer):
     pensions = _money("pensions")
@@ -451,8 +468,10 @@ class PerformancePeriodSerializer(PeriodSerializer):
 @api_view(["GET"])
 def performance(request, pk):
     portfolio = _portfolio_for(request, pk)
-    result = performance_for(portfolio, **period(request, PerformancePeriodSerializer))
-    return Response(PerformanceSerializer(result).data)
+    span = period(request, PerformancePeriodSerializer)
+    history = backfill.ensure_window([portfolio], span["start"], span["end"])
+    result = performance_for(portfolio, **span)
+    return Response(PerformanceSerializer(result, context={"history": history}).data)
 
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024

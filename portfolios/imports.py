@@ -41,7 +41,7 @@ from marketdata.providers.base import (
     MarketDataError,
     UnknownSymbol,
 )
-from portfolios import ledger, services
+from portfolios import backfill, ledger, services
 from portfolios.importers import FORMATS, ParsedRow, RowError
 from portfolios.importers.base import SELL
 from portfolios.models import Portfolio, Transaction
@@ -152,9 +152,16 @@ def import_transactions(
         for group in groups:
             _record(portfolio, group, existing, report)
         committed = not dry_run and not report.has_errors()
-        if not committed:
+        if committed:
+            backfill.after_commit(portfolio, _first_dates(groups))
+        else:
             transaction.set_rollback(True)
     return report.finish(committed=committed)
+
+
+def _first_dates(groups: list[list[_Planned]]) -> dict[Instrument, date]:
+    """Each imported instrument's earliest row: its history is fetched once, from there."""
+    return {group[0].instrument: group[0].row.date for group in groups if group}
 
 
 def _import_keys(portfolio: Portfolio) -> set[str]:

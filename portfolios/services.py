@@ -23,7 +23,7 @@ from financedash.money import MONEY, PRICE, QUANTITY, fits, format_amount, limit
 from marketdata import fx, history
 from marketdata.models import Instrument
 from marketdata.providers.base import MarketDataError, MissingExchangeRate
-from portfolios import ledger
+from portfolios import backfill, ledger
 from portfolios.models import Holding, Portfolio, Transaction
 
 # Fields a caller may set on a transaction; the rest is derived.
@@ -360,6 +360,7 @@ def record_transaction(
         validate_transaction_fields(txn)
         txn.save()
         replay_holding(holding, changed=txn)
+        backfill.after_commit(portfolio, {instrument: date})
     return txn
 
 
@@ -390,6 +391,9 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
         if new_holding.pk != old_holding.pk:
             replay_holding(old_holding)
         replay_holding(new_holding, changed=txn)
+        backfill.after_commit(
+            new_holding.portfolio, {instrument or new_holding.instrument: txn.date}
+        )
     return txn
 
 

@@ -46,6 +46,9 @@ def _isolated(request, settings):
     }
     # PBKDF2 at full strength would dominate the suite's run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Writes and charts fetch missing history: no test may reach Yahoo by default. Tests
+    # that want a provider install one (the demo, the fake, the faked Yahoo).
+    settings.MARKETDATA_PROVIDER = "offline"
     cache.clear()
     results.clear()
     yield

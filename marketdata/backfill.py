@@ -101,14 +101,26 @@ def missing(wanted: Wanted, *, provider: Provider | None = None) -> Wanted:
             .annotate(low=Min("date"), high=Max("date"))
             .values_list("base_currency", "target_currency", "low", "high")
         }
+    price_keys = {ticker: history.prices_key(provider, ticker) for ticker in wanted.prices}
+    pair_keys = {pair: history.fx_key(provider, *pair) for pair in wanted.pairs}
+    pieces = history.unfetched_many(
+        {
+            **{
+                price_keys[t]: (since, wanted.end, prices.get(t))
+                for t, since in wanted.prices.items()
+            },
+            **{
+                pair_keys[p]: (since, wanted.end, rates.get(p)) for p, since in wanted.pairs.items()
+            },
+        },
+        provider,
+    )
     for ticker, since in wanted.prices.items():
-        key = history.prices_key(provider, ticker)
-        if history.unfetched(key, since, wanted.end, prices.get(ticker), provider):
+        if pieces.get(price_keys[ticker]):
             left.prices[ticker] = since
-    for (base, target), since in wanted.pairs.items():
-        key = history.fx_key(provider, base, target)
-        if history.unfetched(key, since, wanted.end, rates.get((base, target)), provider):
-            left.pairs[(base, target)] = since
+    for pair, since in wanted.pairs.items():
+        if pieces.get(pair_keys[pair]):
+            left.pairs[pair] = since
     return left
 
 

@@ -114,21 +114,38 @@ def fx_key(provider: Provider, base: str, target: str) -> str:
     return f"fx:{provider.name}:{base}{target}"
 
 
-def unfetched(key: str, start: date, end: date, stored: Range | None, provider) -> list[Range]:
-    """The pieces of [start, end] that a sync would ask the provider for now: what is
-    neither stored nor known to be empty, without weekends and without recent days asked
-    for within HISTORY_CACHE_TTL (those may simply not be published yet). Empty once a
-    sync has succeeded; what is left after one failed, or was never tried, is missing."""
-    if provider.stored_only:
-        return []
+def unfetched_many(
+    wanted: dict[str, tuple[date, date, Range | None]], provider
+) -> dict[str, list[Range]]:
+    """key -> the pieces of its [start, end] that a sync would ask the provider for now:
+    what is neither stored (the given range) nor known to be empty, without weekends and
+    without recent days asked for within HISTORY_CACHE_TTL (those may simply not be
+    published yet). Empty once a sync has succeeded; what is left after one failed, or was
+    never tried, is missing. Two cache reads however many keys: with the database cache
+    each read is a query."""
+    if provider.stored_only or not wanted:
+        return {}
     today = timezone.localdate()
-    covered = hull(stored, cache.get(_coverage_key(key)))
-    return [
-        piece
-        for piece in missing_ranges(start, min(end, today - ONE_DAY), covered)
-        if not only_weekend(piece)
-        and not (_is_recent(piece, today) and cache.get(_tail_key(key, piece)))
-    ]
+    known = cache.get_many([_coverage_key(key) for key in wanted])
+    pieces = {}
+    for key, (start, end, stored) in wanted.items():
+        covered = hull(stored, known.get(_coverage_key(key)))
+        pieces[key] = [
+            piece
+            for piece in missing_ranges(start, min(end, today - ONE_DAY), covered)
+            if not only_weekend(piece)
+        ]
+    tails = {
+        _tail_key(key, piece)
+        for key, found in pieces.items()
+        for piece in found
+        if _is_recent(piece, today)
+    }
+    asked = set(cache.get_many(list(tails))) if tails else set()
+    return {
+        key: [p for p in found if not (_is_recent(p, today) and _tail_key(key, p) in asked)]
+        for key, found in pieces.items()
+    }
 
 
 def _sync(key: str, start: date, end: date, stored: Range | None, fetch, insert, provider):

@@ -114,25 +114,22 @@ def test_a_first_buy_stores_the_closes_and_rates_from_its_date(akrbp_and_meta, a
 
 
 def test_the_series_uses_stored_closes_and_ends_at_the_live_table(
-    akrbp_and_meta, portfolio, a_year_ago, today, settings
+    akrbp_and_meta, portfolio, a_year_ago, today
 ):
-    performance = performance_for(portfolio, a_year_ago, today)
+    [summary] = valuation.summarize([portfolio])
+    performance = performance_for(portfolio, a_year_ago, today, summary=summary)
 
     # Valued at the closes, not at the trade prices: before the fix nothing was stored and
     # the series was 50 x 240 + 5 x 600 x rate, moving only with the USD rate.
-    expected = D(50) * last_close("AKRBP.OL", today) + D(5) * last_close("META", today) * last_rate(
-        "USD", "NOK", today
-    )
-    assert performance.closing_value == expected
-    assert performance.series[0].value == D(50) * last_close("AKRBP.OL", a_year_ago) + D(
+    yesterday = today - dt.timedelta(days=1)
+    assert performance.series[-2].value == D(50) * last_close("AKRBP.OL", yesterday) + D(
+        5
+    ) * last_close("META", yesterday) * last_rate("USD", "NOK", yesterday)
+    assert performance.series[1].value == D(50) * last_close("AKRBP.OL", a_year_ago) + D(
         5
     ) * last_close("META", a_year_ago) * last_rate("USD", "NOK", a_year_ago)
-
-    # The live table values at the latest quote; with the offline provider that quote is
-    # the last stored close, so the two must agree to the øre.
-    settings.MARKETDATA_PROVIDER = "offline"
-    [summary] = valuation.summarize([portfolio])
-    assert summary.total_value == performance.closing_value
+    # Today's point is the live table's total, to the øre (ARCHITECTURE section 5b).
+    assert performance.closing_value == summary.total_value
 
 
 def test_the_portfolio_chart_is_drawn_from_closes_without_a_holding_page_visit(
@@ -190,7 +187,7 @@ def test_a_failing_provider_leaves_the_write_saved_and_the_chart_fetching(
     performance = api.get(f"/api/v1/portfolios/{portfolio.pk}/performance")
     assert performance.status_code == 200
     assert performance.json()["history_complete"] is False
-    assert performance.json()["missing"] == ["EQNR.OL"]
+    assert performance.json()["history_missing"] == ["EQNR.OL"]
 
     # The provider recovers: the next poll draws the chart, the API says complete.
     fake.error = None
@@ -201,8 +198,9 @@ def test_a_failing_provider_leaves_the_write_saved_and_the_chart_fetching(
     )
     assert "Fetching history" not in chart.content.decode()
     performance = api.get(f"/api/v1/portfolios/{portfolio.pk}/performance").json()
-    assert performance["history_complete"] is True and performance["missing"] == []
-    assert D(performance["closing_value"]) == D("2600.00")  # 10 x 260
+    assert performance["history_complete"] is True and performance["history_missing"] == []
+    # 10 x 260 at yesterday's close (today's point is the live quote, section 5b).
+    assert D(performance["series"][-2]["value"]) == D("2600.00")
 
 
 def history_fetches(callbacks) -> int:
@@ -389,12 +387,15 @@ def test_checking_a_complete_window_costs_the_same_however_many_holdings(
     backfill.ensure_window([portfolio], a_year_ago, today)
     versions.bump(versions.portfolio(portfolio.pk))  # forget the answer, keep the data
 
-    # The transactions grouped per instrument, the stored closes' extents, the rates'.
-    with django_assert_num_queries(3):
+    # The same twelve however many holdings. The version stamps (market data, portfolio)
+    # and the remembered answer; the transactions grouped per instrument, the stored
+    # closes' extents, the rates'; one read of the coverage markers and one of the recent
+    # attempts; the stamps again and the answer written (count + insert, the database cache).
+    with django_assert_num_queries(12):
         status = backfill.ensure_window([portfolio], a_year_ago, today)
     assert status.complete
-    # Then remembered until something changes.
-    with django_assert_num_queries(0):
+    # Then remembered until something changes: the two stamps and the answer.
+    with django_assert_num_queries(3):
         backfill.ensure_window([portfolio], a_year_ago, today)
 
 
@@ -468,8 +469,9 @@ def test_a_complete_household_window_answers_for_each_portfolio_too(
         )
     assert backfill.ensure_window(portfolios, a_year_ago, today, base_currency="NOK").complete
 
-    # What the dashboard's value history then asks per portfolio is already known.
-    with django_assert_num_queries(0):
+    # What the dashboard's value history then asks per portfolio is already known: per
+    # portfolio two version stamps and the remembered answer, nothing fetched or counted.
+    with django_assert_num_queries(2 * 3):
         for portfolio in portfolios:
             assert backfill.ensure_window([portfolio], a_year_ago, today).complete
 

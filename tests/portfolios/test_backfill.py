@@ -514,3 +514,27 @@ def test_a_buy_through_the_api_stores_yahoos_closes(
     ).json()
     assert performance["history_complete"] is True
     assert D(performance["closing_value"]) == D(10) * D(str(closes[days[-1]]))
+
+
+def _chart_queries(client, portfolio, count, a_year_ago) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(count):
+        instrument = InstrumentFactory(ticker=f"Q{n}", currency="USD" if n % 2 else "NOK")
+        record(portfolio, instrument, quantity="1", price="100", date=a_year_ago, exchange_rate="1")
+    url = reverse("portfolios:chart", args=[portfolio.pk])
+    client.get(url, {"range": "1y"}, **HTMX)  # fetches what is missing
+    versions.bump(versions.portfolio(portfolio.pk))  # nothing remembered, everything stored
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, {"range": "1y"}, **HTMX).status_code == 200
+    return len(queries)
+
+
+def test_the_chart_costs_the_same_queries_for_two_holdings_or_twelve(
+    demo_data, owner, owner_client, a_year_ago
+):
+    few = _chart_queries(owner_client, PortfolioFactory(user=owner), 2, a_year_ago)
+    many = _chart_queries(owner_client, PortfolioFactory(user=owner), 12, a_year_ago)
+
+    assert few == many

@@ -1,6 +1,6 @@
 """Settings for financedash, read once from the environment (ARCHITECTURE section 8).
 
-Defaults give the embedded single-machine setup: SQLite and a local-memory cache, nothing
+Defaults give the embedded single-machine setup: SQLite with the cache in a table, nothing
 else to start. DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis.
 """
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings as django_settings
+from django.core.cache import caches
+from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from financedash.cache import results
 from tests.factories import UserFactory
 
 DB_FIXTURES = {
@@ -20,6 +21,34 @@ def _uses_db(request) -> bool:
     return bool(DB_FIXTURES & set(request.fixturenames)) or bool(
         request.node.get_closest_marker("django_db")
     )
+
+
+def _clear_caches() -> None:
+    for alias in ("default", "results"):
+        if hasattr(caches[alias], "delete_pattern"):
+            # django-redis: clear() flushes the whole Redis database, the other test
+            # workers' keys included; this deletes this worker's own prefix only.
+            caches[alias].delete_pattern("*")
+        else:
+            caches[alias].clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_redis_keys(worker_id):
+    """One Redis database for all test workers (pytest-xdist): each gets its own keys.
+    Once per session, so that every test sees the same cache objects."""
+    if "redis" not in django_settings.CACHES["default"]["BACKEND"].lower():
+        yield
+        return
+    prefixed = override_settings(
+        CACHES={
+            alias: {**conf, "KEY_PREFIX": f"{conf.get('KEY_PREFIX', '')}-{worker_id}"}
+            for alias, conf in django_settings.CACHES.items()
+        }
+    )
+    prefixed.enable()
+    yield
+    prefixed.disable()
 
 
 @pytest.fixture(autouse=True)
@@ -49,11 +78,9 @@ def _isolated(request, settings):
     # Writes and charts fetch missing history: no test may reach Yahoo by default. Tests
     # that want a provider install one (the demo, the fake, the faked Yahoo).
     settings.MARKETDATA_PROVIDER = "offline"
-    cache.clear()
-    results.clear()
+    _clear_caches()
     yield
-    cache.clear()
-    results.clear()
+    _clear_caches()
 
 
 @pytest.fixture

@@ -58,7 +58,10 @@ def round_rate(value: Decimal) -> Decimal:
 
 
 def format_amount(value: Decimal) -> str:
-    """1,234,567.8 for messages: digits grouped, trailing zeros dropped."""
+    """1,234,567.8 for messages: digits grouped, at most 6 decimals, trailing zeros dropped."""
+    with localcontext(Context(prec=60)):
+        if value.as_tuple().exponent < -6:
+            value = value.quantize(Decimal("1e-6"), ROUND_HALF_EVEN)
     text = f"{value:,f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 

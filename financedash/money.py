@@ -37,7 +37,10 @@ def non_negative() -> list[MinValueValidator]:
 
 def limit(shape: dict) -> Decimal:
     """The first magnitude a column of this shape cannot store: 10^11 for MONEY."""
-    return Decimal(10) ** (shape["max_digits"] - shape["decimal_places"])
+    return _POWERS[shape["max_digits"] - shape["decimal_places"]]
+
+
+_POWERS = [Decimal(10) ** n for n in range(16)]
 
 
 def quantum(shape: dict) -> Decimal:
@@ -46,8 +49,11 @@ def quantum(shape: dict) -> Decimal:
 
 def fits(value: Decimal, shape: dict) -> bool:
     """Whether the value, rounded to the column's decimal places, fits the column."""
+    largest = limit(shape)
+    if -largest < value < largest - 1:  # the common case: no rounding can reach the limit
+        return True
     with localcontext(Context(prec=60)):
-        return abs(value.quantize(quantum(shape), ROUND_HALF_EVEN)) < limit(shape)
+        return abs(value.quantize(quantum(shape), ROUND_HALF_EVEN)) < largest
 
 
 def round_rate(value: Decimal) -> Decimal:

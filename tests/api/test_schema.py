@@ -33,7 +33,7 @@ ROUTES = sorted(set(_api_routes()) - PUBLIC)
 
 
 def test_every_route_is_listed():
-    assert len(ROUTES) == 21
+    assert len(ROUTES) == 25
 
 
 @pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_every_route_is_listed():
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
 def test_every_endpoint_refuses_anonymous_requests(anon_api, route, method):
     path = "/api/v1/" + route
-    for name, value in [("<int:pk>", "1"), ("<str:symbol>", "EQNR.OL")]:
+    for name, value in [("<int:pk>", "1"), ("<int:account_pk>", "1"), ("<str:symbol>", "EQNR.OL")]:
         path = path.replace(name, value)
     path = path.replace("<str:base>", "USD").replace("<str:target>", "NOK")
     response = getattr(anon_api, method)(path)

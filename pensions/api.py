@@ -140,6 +140,7 @@ class ValueDetail(generics.RetrieveUpdateDestroyAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return PensionValueEntry.objects.none()
-        return PensionValueEntry.objects.owned_by(self.request.user).filter(
-            account_id=self.kwargs["account_pk"]
-        )
+        # The account first: a pk lookup, unlike a foreign-key one, copes with an id too
+        # large for the database's integers (404, not a 500).
+        account = generics.get_object_or_404(_accounts(self.request), pk=self.kwargs["account_pk"])
+        return account.values.all()

@@ -278,6 +278,9 @@ class TransactionForm(forms.Form):
             )
         except ValidationError as exc:
             _apply_errors(self, exc)
+        else:
+            # The rate the services settled (of the day, or rounded): saved as checked.
+            data["exchange_rate"] = values["exchange_rate"]
         return data
 
     def save(self) -> Transaction | None:

@@ -50,7 +50,9 @@ def quantum(shape: dict) -> Decimal:
 def fits(value: Decimal, shape: dict) -> bool:
     """Whether the value, rounded to the column's decimal places, fits the column."""
     largest = limit(shape)
-    if -largest < value < largest - 1:  # the common case: no rounding can reach the limit
+    if not -largest < value < largest:
+        return False
+    if -largest + 1 < value < largest - 1:  # the common case: no rounding can reach the limit
         return True
     with localcontext(Context(prec=60)):
         return abs(value.quantize(quantum(shape), ROUND_HALF_EVEN)) < largest
@@ -58,7 +60,10 @@ def fits(value: Decimal, shape: dict) -> bool:
 
 def round_rate(value: Decimal) -> Decimal:
     """An exchange rate rounded to the stored precision (10 dp, half to even): a rate
-    pasted from a spreadsheet (0.9941099999999999) is meant, not wrong."""
+    pasted from a spreadsheet (0.9941099999999999) is meant, not wrong. One too large to
+    be any rate is left as it is, for the column's shape to refuse."""
+    if not value.is_finite() or value.adjusted() > 40:
+        return value
     with localcontext(Context(prec=60)):
         return value.quantize(quantum(RATE), ROUND_HALF_EVEN)
 

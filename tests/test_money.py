@@ -81,12 +81,14 @@ def test_fits_compares_with_the_column_after_rounding():
     assert not fits(D("99999999999.99995"), MONEY)  # rounds up to 10^11
     assert not fits(D("-120000000000"), MONEY)
     assert not fits(D("1000000000"), PRICE)
+    assert not fits(D("1e80"), MONEY)  # far past the column: no rounding attempted
 
 
 def test_round_rate_rounds_half_to_even_at_ten_decimals():
     assert round_rate(D("0.9941099999999999")) == D("0.9941100000")
     assert round_rate(D("1.00000000005")) == D("1.0000000000")
     assert round_rate(D("1.00000000015")) == D("1.0000000002")
+    assert round_rate(D("1e80")) == D("1e80")  # no rate: left for the shape check to refuse
 
 
 def test_format_amount():

@@ -150,3 +150,11 @@ def test_a_dividend_on_shares_never_held_is_refused(api, portfolio, equinor):
 def test_a_decimal_comma_is_a_clear_400_never_reinterpreted(api, portfolio, apple, field):
     message = refused(api, payload(portfolio, symbol="AAPL", **{field: "440,50"}), field)
     assert message == "A valid number is required: use a dot as the decimal mark, e.g. 440.50."
+
+
+def test_a_huge_rate_is_a_400_on_the_rate(api, portfolio, apple):
+    error = assert_error(
+        api.post(URL, payload(portfolio, symbol="AAPL", exchange_rate="1e80"), format="json"), 400
+    )
+    assert list(error["details"]) == ["exchange_rate"]
+    assert not Transaction.objects.exists()

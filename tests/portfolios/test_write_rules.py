@@ -207,6 +207,19 @@ def test_a_rate_that_rounds_to_0_is_refused(portfolio, apple):
     assert errors(caught) == {"exchange_rate": ["The exchange rate must be greater than 0."]}
 
 
+@pytest.mark.parametrize("rate", ["100000", "1" + "0" * 80])
+def test_a_rate_too_large_for_its_column_is_an_error_on_the_rate(portfolio, apple, rate):
+    # RATE stores |x| < 10^5; an 81-digit one must not break the rounding either
+    with pytest.raises(ValidationError) as caught:
+        record(portfolio, apple, quantity="1", price="1", exchange_rate=rate)
+    assert errors(caught) == {
+        "exchange_rate": [
+            f"The exchange rate {rate} is too large: the ledger stores rates below 100,000."
+        ]
+    }
+    assert nothing_saved()
+
+
 def test_editing_only_the_date_keeps_a_hand_entered_rate(portfolio, apple):
     HistoricalExchangeRateFactory(date=JAN, rate=D("10.5"))
     txn = record(portfolio, apple, quantity="1", price="100", exchange_rate="9.87", date=JAN)

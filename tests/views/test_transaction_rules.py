@@ -200,3 +200,10 @@ def test_an_empty_rate_nobody_has_is_an_error_on_the_rate(owner_client, add_url,
 def test_today_is_accepted(owner_client, add_url, equinor):
     today = timezone.localdate().isoformat()
     assert owner_client.post(add_url, _form(date=today)).status_code == 302
+
+
+def test_a_huge_rate_is_a_form_error_on_the_rate(owner_client, add_url):
+    priced_instrument("AAPL", "200", currency="USD")
+    response = owner_client.post(add_url, _form(symbol="AAPL", exchange_rate="1" + "0" * 80))
+    [message] = field_errors(response, "exchange_rate")
+    assert message.endswith("is too large: the ledger stores rates below 100,000.")

@@ -37,7 +37,10 @@ def non_negative() -> list[MinValueValidator]:
 
 def limit(shape: dict) -> Decimal:
     """The first magnitude a column of this shape cannot store: 10^11 for MONEY."""
-    return Decimal(10) ** (shape["max_digits"] - shape["decimal_places"])
+    return _POWERS[shape["max_digits"] - shape["decimal_places"]]
+
+
+_POWERS = [Decimal(10) ** n for n in range(16)]
 
 
 def quantum(shape: dict) -> Decimal:
@@ -46,19 +49,30 @@ def quantum(shape: dict) -> Decimal:
 
 def fits(value: Decimal, shape: dict) -> bool:
     """Whether the value, rounded to the column's decimal places, fits the column."""
+    largest = limit(shape)
+    if not -largest < value < largest:
+        return False
+    if -largest + 1 < value < largest - 1:  # the common case: no rounding can reach the limit
+        return True
     with localcontext(Context(prec=60)):
-        return abs(value.quantize(quantum(shape), ROUND_HALF_EVEN)) < limit(shape)
+        return abs(value.quantize(quantum(shape), ROUND_HALF_EVEN)) < largest
 
 
 def round_rate(value: Decimal) -> Decimal:
     """An exchange rate rounded to the stored precision (10 dp, half to even): a rate
-    pasted from a spreadsheet (0.9941099999999999) is meant, not wrong."""
+    pasted from a spreadsheet (0.9941099999999999) is meant, not wrong. One too large to
+    be any rate is left as it is, for the column's shape to refuse."""
+    if not value.is_finite() or value.adjusted() > 40:
+        return value
     with localcontext(Context(prec=60)):
         return value.quantize(quantum(RATE), ROUND_HALF_EVEN)
 
 
 def format_amount(value: Decimal) -> str:
-    """1,234,567.8 for messages: digits grouped, trailing zeros dropped."""
+    """1,234,567.8 for messages: digits grouped, at most 6 decimals, trailing zeros dropped."""
+    with localcontext(Context(prec=60)):
+        if value.as_tuple().exponent < -6:
+            value = value.quantize(Decimal("1e-6"), ROUND_HALF_EVEN)
     text = f"{value:,f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 

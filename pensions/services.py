@@ -23,7 +23,7 @@ def check_value(
     replacement would lose the first."""
     check_entry_date(day)
     if value < ZERO:
-        raise ValidationError({"value": "A pension value cannot be negative."}, code="min_value")
+        raise ValidationError({"value": "A pension value cannot be negative."})
     if account.pk is None:  # an account being created along with its values
         return
     clash = PensionValueEntry.objects.filter(account=account, date=day)
@@ -31,14 +31,16 @@ def check_value(
         clash = clash.exclude(pk=existing.pk)
     found = clash.first()
     if found is not None:
-        raise ValidationError({"date": _taken(account, found)}, code="duplicate")
+        raise _duplicate(account, found)
 
 
-def _taken(account: PensionAccount, entry: PensionValueEntry) -> str:
-    return (
+def _duplicate(account: PensionAccount, entry: PensionValueEntry) -> ValidationError:
+    """An error on the date, coded "duplicate" (the API answers it with 409)."""
+    message = (
         f"{account.name} already has a value on {entry.date.isoformat()} "
         f"({format_amount(entry.value)} {account.currency}): delete or edit that one instead."
     )
+    return ValidationError({"date": ValidationError(message, code="duplicate")})
 
 
 def record_value(account: PensionAccount, *, date: date, value: Decimal) -> PensionValueEntry:
@@ -49,7 +51,7 @@ def record_value(account: PensionAccount, *, date: date, value: Decimal) -> Pens
     except IntegrityError:
         # Another request recorded that day between the check and the insert.
         found = PensionValueEntry.objects.get(account=account, date=date)
-        raise ValidationError({"date": _taken(account, found)}, code="duplicate") from None
+        raise _duplicate(account, found) from None
 
 
 def update_value(entry: PensionValueEntry, *, date: date, value: Decimal) -> PensionValueEntry:
@@ -60,5 +62,5 @@ def update_value(entry: PensionValueEntry, *, date: date, value: Decimal) -> Pen
             entry.save()
     except IntegrityError:
         found = PensionValueEntry.objects.get(account=entry.account, date=date)
-        raise ValidationError({"date": _taken(entry.account, found)}, code="duplicate") from None
+        raise _duplicate(entry.account, found) from None
     return entry

@@ -161,12 +161,16 @@ class TransactionForm(forms.Form):
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     quantity = DecimalInput(
         **QUANTITY,
+        label="Quantity",
         min_value=Decimal("0.000001"),
         help_text="Shares (for a dividend: the shares paid on).",
     )
-    price = DecimalInput(**PRICE, min_value=0, help_text="Per share, in the instrument's currency.")
+    price = DecimalInput(
+        **PRICE, label="Price", min_value=0, help_text="Per share, in the instrument's currency."
+    )
     fees = DecimalInput(
         **MONEY,
+        label="Fees",
         min_value=0,
         required=False,
         initial=0,
@@ -174,6 +178,7 @@ class TransactionForm(forms.Form):
     )
     # Any number of decimals: the services round a rate to the stored precision.
     exchange_rate = DecimalInput(
+        label="Exchange rate",
         required=False,
         help_text="Portfolio-currency units per unit of the instrument's currency. Leave "
         "empty for the rate of the day.",
@@ -273,6 +278,9 @@ class TransactionForm(forms.Form):
             )
         except ValidationError as exc:
             _apply_errors(self, exc)
+        else:
+            # The rate the services settled (of the day, or rounded): saved as checked.
+            data["exchange_rate"] = values["exchange_rate"]
         return data
 
     def save(self) -> Transaction | None:

@@ -19,7 +19,16 @@ from django.db import transaction
 
 from financedash import versions
 from financedash.dates import check_entry_date
-from financedash.money import MONEY, PRICE, QUANTITY, fits, format_amount, limit, round_rate
+from financedash.money import (
+    MONEY,
+    PRICE,
+    QUANTITY,
+    RATE,
+    fits,
+    format_amount,
+    limit,
+    round_rate,
+)
 from marketdata import fx, history
 from marketdata.models import Instrument
 from marketdata.providers.base import MarketDataError, MissingExchangeRate
@@ -88,6 +97,14 @@ def exchange_rate_for(
     if rate <= 0:
         raise ValidationError(
             {"exchange_rate": "The exchange rate must be greater than 0."}, code="min_value"
+        )
+    if not fits(rate, RATE):
+        raise ValidationError(
+            {
+                "exchange_rate": f"The exchange rate {given.normalize():f} is too large: the "
+                f"ledger stores rates below {format_amount(limit(RATE))}."
+            },
+            code="max_value",
         )
     return rate
 

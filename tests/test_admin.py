@@ -216,3 +216,107 @@ def test_holding_page_query_count_does_not_grow_with_transactions(admin_client, 
     with CaptureQueriesContext(connection) as many:
         assert admin_client.get(url).status_code == 200
     assert len(many) == len(few)
+
+
+# -- issue 8: the admin keeps the services' rules ------------------------------------------
+
+
+def _admin_errors(response) -> dict:
+    assert response.status_code == 200  # the form again, with errors
+    return response.context["adminform"].form.errors
+
+
+def test_the_add_form_leaves_the_rate_empty_never_a_silent_1(admin_client, db):
+    body = admin_client.get(reverse("admin:portfolios_transaction_add")).content.decode()
+    assert 'name="exchange_rate"' in body
+    assert 'name="exchange_rate" value="1"' not in body
+
+
+def test_an_empty_rate_for_a_foreign_instrument_is_the_rate_of_the_day(admin_client, holding):
+    apple = InstrumentFactory(ticker="AAPL", currency="USD")
+    HistoricalExchangeRateFactory(date=dt.date(2024, 1, 31), rate=D("10.5"))
+    data = _form(holding, instrument=apple.pk, type="BUY", exchange_rate="", quantity="2")
+    response = admin_client.post(reverse("admin:portfolios_transaction_add"), data)
+    assert response.status_code == 302
+    txn = Transaction.objects.get(holding__instrument=apple)
+    assert txn.exchange_rate == D("10.5")
+    assert txn.total_amount == D("6725")  # 2 x 320 x 10.5 + 5
+
+
+def test_a_too_large_buy_is_an_admin_form_error(admin_client, holding):
+    data = _form(holding, type="BUY", quantity="2000000", price="60000", fees="0")
+    response = admin_client.post(reverse("admin:portfolios_transaction_add"), data)
+    assert _admin_errors(response)["quantity"] == [
+        "The amount 120,000,000,000 NOK exceeds the largest amount the ledger stores "
+        "(99,999,999,999.9999)."
+    ]
+    assert Transaction.objects.count() == 1
+
+
+def test_admin_refuses_a_rate_other_than_1_in_the_portfolio_currency(admin_client, holding):
+    response = admin_client.post(
+        reverse("admin:portfolios_transaction_add"), _form(holding, exchange_rate="7")
+    )
+    assert _admin_errors(response)["exchange_rate"] == [
+        "EQNR.OL trades in NOK, the portfolio's own currency: the exchange rate is 1, not 7."
+    ]
+    assert Transaction.objects.count() == 1
+
+
+def test_admin_rounds_a_16_digit_rate_and_reads_decimal_commas(admin_client, holding):
+    apple = InstrumentFactory(ticker="AAPL", currency="USD")
+    data = _form(
+        holding,
+        instrument=apple.pk,
+        type="BUY",
+        price="440,50",
+        fees="1 000,5",
+        exchange_rate="0.9941099999999999",
+    )
+    response = admin_client.post(reverse("admin:portfolios_transaction_add"), data)
+    assert response.status_code == 302
+    txn = Transaction.objects.get(holding__instrument=apple)
+    assert (txn.price, txn.fees, txn.exchange_rate) == (D("440.5"), D("1000.5"), D("0.99411"))
+    # 4 x 440.5 x 0.99411 = 1751.621820 + 1000.5 = 2752.12182 -> 2752.1218 stored
+    assert txn.total_amount == D("2752.1218")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"date": "0001-01-01"}, "date"),
+        ({"type": "DIVIDEND", "instrument": None}, "quantity"),
+    ],
+)
+def test_admin_refuses_bad_dates_and_dividends_on_shares_never_held(
+    admin_client, holding, overrides, field
+):
+    if "instrument" in overrides:
+        overrides["instrument"] = InstrumentFactory(ticker="DNB.OL").pk
+    response = admin_client.post(
+        reverse("admin:portfolios_transaction_add"), _form(holding, **overrides)
+    )
+    assert field in _admin_errors(response)
+    assert Transaction.objects.count() == 1
+
+
+def _value_form(account, **overrides):
+    return {"account": account.pk, "date": "2024-01-31", "value": "100", **overrides}
+
+
+def test_the_pension_value_admin_keeps_the_services_rules(admin_client, db):
+    entry = PensionValueEntryFactory(date=dt.date(2024, 1, 31), value=D("100000"))
+    account = entry.account
+    url = reverse("admin:pensions_pensionvalueentry_add")
+    duplicate = admin_client.post(url, _value_form(account, value="5"))
+    assert _admin_errors(duplicate)["date"] == [
+        f"{account.name} already has a value on 2024-01-31 (100,000 NOK): delete or edit that "
+        "one instead."
+    ]
+    negative = admin_client.post(url, _value_form(account, date="2024-02-29", value="-1"))
+    assert _admin_errors(negative)["value"] == ["A pension value cannot be negative."]
+    comma = admin_client.post(url, _value_form(account, date="2024-02-29", value="1 234,50"))
+    assert comma.status_code == 302
+    assert account.values.get(date=dt.date(2024, 2, 29)).value == D("1234.50")
+    entry.refresh_from_db()
+    assert entry.value == D("100000")

@@ -33,7 +33,7 @@ ROUTES = sorted(set(_api_routes()) - PUBLIC)
 
 
 def test_every_route_is_listed():
-    assert len(ROUTES) == 22  # issue 8 added GET /api/v1/performance
+    assert len(ROUTES) == 26  # issue 8: GET /api/v1/performance and the pension routes
 
 
 @pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_every_route_is_listed():
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
 def test_every_endpoint_refuses_anonymous_requests(anon_api, route, method):
     path = "/api/v1/" + route
-    for name, value in [("<int:pk>", "1"), ("<str:symbol>", "EQNR.OL")]:
+    for name, value in [("<int:pk>", "1"), ("<int:account_pk>", "1"), ("<str:symbol>", "EQNR.OL")]:
         path = path.replace(name, value)
     path = path.replace("<str:base>", "USD").replace("<str:target>", "NOK")
     response = getattr(anon_api, method)(path)

@@ -362,6 +362,72 @@ def test_an_exchange_rate_for_a_portfolio_currency_instrument_must_be_one(portfo
     assert (error.line, error.field) == (2, "exchange_rate")
 
 
+def test_a_16_digit_rate_in_the_file_is_rounded(portfolio, instruments):
+    text = (
+        "date,type,symbol,quantity,price,exchange_rate\n"
+        "2024-01-03,BUY,AAPL,10,100,0.9941099999999999\n"
+    )
+    assert run(portfolio, text).committed
+    txn = Transaction.objects.get()
+    assert txn.exchange_rate == D("0.9941100000")
+    assert txn.total_amount == D("994.11")  # 10 x 100 x 0.99411
+
+
+def test_a_missing_rate_is_fetched_from_the_provider(portfolio, instruments, provider):
+    provider.closes["USDNOK=X"] = {dt.date(2024, 1, 3): D("10.2345")}
+    result = run(portfolio, "date,type,symbol,quantity,price\n2024-01-03,BUY,AAPL,2,100\n")
+    assert result.committed
+    assert Transaction.objects.get().exchange_rate == D("10.2345")
+
+
+# -- issue 8: the services' rules, row by row --------------------------------------------
+
+
+def test_a_too_large_row_is_a_row_error_and_nothing_is_imported(portfolio, instruments):
+    text = (
+        "date,type,symbol,quantity,price\n"
+        "2024-01-02,BUY,ORK.OL,1,80\n"
+        "2024-01-03,BUY,EQNR.OL,2000000,60000\n"
+    )
+    result = run(portfolio, text)
+    assert not result.committed
+    [error] = result.errors
+    assert (error.line, error.field) == (3, "quantity")
+    assert error.message == (
+        "The amount 120,000,000,000 NOK exceeds the largest amount the ledger stores "
+        "(99,999,999,999.9999)."
+    )
+    assert not Transaction.objects.exists()
+
+
+def test_a_row_that_takes_a_stored_holding_past_the_column_is_named(portfolio, instruments):
+    record(portfolio, instruments["EQNR.OL"], quantity="600000", price="100000")
+    text = "date,type,symbol,quantity,price\n2024-02-01,BUY,EQNR.OL,600000,100000\n"
+    [error] = run(portfolio, text).errors
+    assert (error.line, error.field) == (2, "quantity")
+    assert error.message.startswith("The total cost 120,000,000,000 NOK exceeds")
+    assert Transaction.objects.count() == 1
+
+
+def test_a_dividend_on_shares_never_held_is_a_row_error(portfolio, instruments):
+    text = "date,type,symbol,quantity,price\n2024-01-03,DIVIDEND,EQNR.OL,100,5\n"
+    [error] = run(portfolio, text).errors
+    assert (error.line, error.field) == (2, "quantity")
+    assert error.message == (
+        "Cannot book a dividend on 100 shares on 2024-01-03: no shares were held at that date."
+    )
+    assert not Transaction.objects.exists()
+
+
+@pytest.mark.parametrize("day", ["1899-12-31", "0001-01-01", "2999-01-01"])
+def test_a_date_outside_1900_to_today_is_a_row_error(portfolio, instruments, day):
+    # A foreign row too: no rate is looked up for a date no trade may have.
+    text = f"date,type,symbol,quantity,price\n{day},BUY,AAPL,1,100\n{day},BUY,EQNR.OL,1,100\n"
+    result = run(portfolio, text)
+    assert [(e.line, e.field) for e in result.errors] == [(2, "date"), (3, "date")]
+    assert not Transaction.objects.exists()
+
+
 def test_an_unknown_format_is_refused(portfolio):
     with pytest.raises(ValueError, match="Unknown format 'avanza'"):
         run(portfolio, b"", format="avanza")

@@ -13,6 +13,9 @@ from tests.factories import (
     record,
 )
 
+# The fake market-data provider, for the tests that need a remote-looking one.
+from tests.marketdata.conftest import _fresh_breakers, provider  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def _offline_market_data(settings):

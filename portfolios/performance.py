@@ -156,7 +156,7 @@ DEFINITIONS = {
     "value": "Market value at that day's close: quantity held x the last close on or "
     "before the day x the last exchange rate on or before the day. Today's point is the "
     "live valuation, the same as the holdings table.",
-    "net_deposits": "Net deposits: cumulative external flows since the first transaction "
+    "net_deposits": "Cumulative external flows since the first transaction "
     "(buys in, sales and dividends out), not the cost basis. Value minus net deposits is "
     "the all-time gain.",
     "flow": "External flow that day: money in (+, buys incl. fees) or out (−, sale "
@@ -165,15 +165,16 @@ DEFINITIONS = {
     "before start.",
     "opening_value": "Value at the close of the day before start.",
     "closing_value": "Value at the close of end (live when end is today).",
-    "gain": "Gain in period: closing value − opening value − net flows in the period "
+    "gain": "Closing value − opening value − net flows in the period "
     "(the chart's last point minus its first minus the flows).",
-    "twr": "Time-weighted return: daily sub-period returns chained over the period "
+    "twr": "Daily sub-period returns chained over the period "
     "(inflows at the start of a day, outflows at its end); 0.1 = 10 %. Not annualised.",
-    "twr_annualized": "The time-weighted return per year: (1 + twr)^(365 / days) − 1; "
-    "null for periods under 365 days.",
+    "twr_annualized": "The time-weighted return per year: (1 + twr)^(365 / days) − 1 with "
+    "days = end − start; null (—) for periods under 365 days.",
     "mwr": "Money-weighted return of the period (the internal rate of return of the "
     "opening value, the flows and the closing value, over the period, not annualised).",
-    "xirr": "The money-weighted return per year (XIRR, ACT/365); null for periods under 365 days.",
+    "xirr": "The money-weighted return per year (XIRR, ACT/365); null (—) for periods "
+    "under 365 days.",
     "simple_return": "Gain / (opening value + deposits).",
     "currency_effect": "The part of the time-weighted return that came from exchange "
     "rates: twr − twr at the opening exchange rates.",
@@ -186,7 +187,7 @@ DEFINITIONS = {
     "pensions": "Pension accounts at their latest value on or before each day, converted "
     "at that day's rate: a line of their own, not in the value or the returns (their "
     "contributions are not recorded, so their growth cannot be told from money paid in).",
-    "total_return": "Total return: unrealized + realized (+ dividends when they do not "
+    "total_return": "Total return = unrealized + realized (+ dividends when they do not "
     "reduce the cost basis; when they do, they are already in the other two).",
 }
 

@@ -18,7 +18,8 @@ MANAGE := $(PY) manage.py
 
 help:
 	@echo "make run     install, migrate and serve on http://$(HOST):$(PORT)"
-	@echo "make demo    the same with generated market data and a demo household (login demo/demo)"
+	@echo "make demo    the same with generated market data and a demo household (login demo/demo),"
+	@echo "             in its own database demo.sqlite3"
 	@echo "make test    the whole suite (SQLite; set DATABASE_URL/REDIS_URL for PostgreSQL+Redis)"
 	@echo "make lint    ruff check + format check"
 	@echo "make bench   timing benchmarks in tests/benchmarks"
@@ -40,9 +41,14 @@ migrate: install
 run: migrate
 	DEBUG=$${DEBUG:-true} $(MANAGE) runserver $(HOST):$(PORT)
 
-demo: migrate
-	MARKETDATA_PROVIDER=demo $(MANAGE) load_demo
-	MARKETDATA_PROVIDER=demo DEBUG=$${DEBUG:-true} $(MANAGE) runserver $(HOST):$(PORT)
+# The demo has a database of its own (and no Redis): its generated prices never reach the
+# one `make run` uses, and its demo user never stands in for the owner there.
+DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 REDIS_URL= MARKETDATA_PROVIDER=demo
+
+demo: install
+	$(DEMO_ENV) $(MANAGE) migrate --noinput
+	$(DEMO_ENV) $(MANAGE) load_demo
+	$(DEMO_ENV) DEBUG=$${DEBUG:-true} $(MANAGE) runserver $(HOST):$(PORT)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

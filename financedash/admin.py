@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from financedash.models import Profile
+from financedash.money import ADMIN_DECIMALS
 
 admin.site.site_header = "financedash admin"
 admin.site.site_title = "financedash admin"
@@ -13,6 +14,7 @@ admin.site.site_title = "financedash admin"
 class ProfileInline(admin.StackedInline):
     model = Profile
     can_delete = False
+    formfield_overrides = ADMIN_DECIMALS
 
 
 User = get_user_model()
@@ -28,6 +30,7 @@ class UserWithProfileAdmin(UserAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
+    formfield_overrides = ADMIN_DECIMALS
     list_display = (
         "user",
         "base_currency",

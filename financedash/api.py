@@ -19,7 +19,9 @@ from financedash import overview, throttle
 from financedash.accounts import create_account, profile_for, registration_open
 from financedash.api_params import PERIOD_PARAMETERS, period
 from financedash.models import Profile
+from portfolios import backfill
 from portfolios.api import HouseholdPerformanceSerializer, PerformancePeriodSerializer
+from portfolios.models import Portfolio
 
 User = get_user_model()
 
@@ -159,8 +161,11 @@ def household_performance(request):
     returns."""
     dates = period(request, PerformancePeriodSerializer)
     currency = profile_for(request.user).base_currency
+    history = backfill.ensure_window(
+        Portfolio.objects.owned_by(request.user), **dates, base_currency=currency
+    )
     result = overview.household_performance(request.user, currency=currency, **dates)
-    return Response(HouseholdPerformanceSerializer(result).data)
+    return Response(HouseholdPerformanceSerializer(result, context={"history": history}).data)
 
 
 urlpatterns = [

@@ -3,10 +3,12 @@ from __future__ import annotations
 from django import forms
 
 from financedash.models import Profile
+from financedash.money import decimal_formfield
 
 
 class ProfileForm(forms.ModelForm):
     class Meta:
+        formfield_callback = decimal_formfield
         model = Profile
         fields = (
             "base_currency",
@@ -35,7 +37,6 @@ class ProfileForm(forms.ModelForm):
             "base_currency": forms.TextInput(
                 attrs={"maxlength": 3, "autocapitalize": "characters", "class": "short"}
             ),
-            "retirement_goal_amount": forms.NumberInput(attrs={"step": "1", "min": "0"}),
         }
 
     def clean_base_currency(self) -> str:

@@ -22,3 +22,15 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+
+class VersionStamp(models.Model):
+    """The current version of a body of data (financedash.versions). In the database, not
+    the cache: a stamp changes in the same transaction as the rows it stands for, every
+    process sees it, and it cannot be lost while Redis is away."""
+
+    name = models.CharField(max_length=64, unique=True)
+    value = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

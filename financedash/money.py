@@ -6,8 +6,11 @@ significant digits; every field stays within that so both databases round-trip e
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
@@ -30,3 +33,137 @@ def CurrencyField(**kwargs) -> models.CharField:  # noqa: N802 - reads like a fi
 
 def non_negative() -> list[MinValueValidator]:
     return [MinValueValidator(ZERO)]
+
+
+def limit(shape: dict) -> Decimal:
+    """The first magnitude a column of this shape cannot store: 10^11 for MONEY."""
+    return Decimal(10) ** (shape["max_digits"] - shape["decimal_places"])
+
+
+def quantum(shape: dict) -> Decimal:
+    return Decimal(1).scaleb(-shape["decimal_places"])
+
+
+def fits(value: Decimal, shape: dict) -> bool:
+    """Whether the value, rounded to the column's decimal places, fits the column."""
+    with localcontext(Context(prec=60)):
+        return abs(value.quantize(quantum(shape), ROUND_HALF_EVEN)) < limit(shape)
+
+
+def round_rate(value: Decimal) -> Decimal:
+    """An exchange rate rounded to the stored precision (10 dp, half to even): a rate
+    pasted from a spreadsheet (0.9941099999999999) is meant, not wrong."""
+    with localcontext(Context(prec=60)):
+        return value.quantize(quantum(RATE), ROUND_HALF_EVEN)
+
+
+def format_amount(value: Decimal) -> str:
+    """1,234,567.8 for messages: digits grouped, trailing zeros dropped."""
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# -- reading numbers people type ---------------------------------------------------------
+
+
+class NumberFormatError(ValueError):
+    """Text that is not a number, or whose meaning is ambiguous."""
+
+
+# Spaces of every width are digit grouping: Norwegian writes 1 234,50, often with a
+# non-breaking (U+00A0) or narrow non-breaking (U+202F) space.
+_SPACES = re.compile(r"[ \t\u00a0\u2007\u202f]")
+_PLAIN = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
+_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+$")
+
+
+def parse_decimal(text: str, *, single_mark_is_decimal: bool = False) -> Decimal:
+    """A number as people write it: 440.50, 440,50, 1 234,50, 1,234.50 or 1.234,50.
+
+    With both marks the last one is the decimal mark and the other groups digits; a mark
+    repeated in the whole part groups digits (1.234.567); spaces group digits. A single
+    comma is the decimal mark (440,50), except where it could as well group thousands:
+    "1,234" is 1234 to an English reader and 1.234 to a Norwegian one, so it is refused
+    rather than guessed, unless the caller knows its source writes decimal commas
+    (single_mark_is_decimal). A single dot is always the decimal mark.
+    """
+    original = text.strip()
+    value = original.replace("\u2212", "-")
+    sign = ""
+    if value[:1] in ("+", "-"):
+        sign, value = value[0], value[1:].lstrip()
+    spaced = bool(_SPACES.search(value))
+    if spaced:
+        whole = re.split(r"[.,]", value, maxsplit=1)[0]
+        if not re.fullmatch(r"\d{1,3}([ \t\u00a0\u2007\u202f]\d{3})+", whole):
+            raise NumberFormatError(f"{original!r} has misplaced digit grouping.")
+        value = _SPACES.sub("", value)
+    if "," in value and "." in value:
+        decimal_mark = "," if value.rfind(",") > value.rfind(".") else "."
+        grouping = "." if decimal_mark == "," else ","
+        whole, _, fraction = value.rpartition(decimal_mark)
+        value = _ungroup(original, whole, grouping) + "." + fraction
+    elif value.count(",") > 1 or value.count(".") > 1:
+        grouping = "," if "," in value else "."
+        value = _ungroup(original, value, grouping)
+    elif "," in value:
+        whole, _, fraction = value.partition(",")
+        if (
+            not (single_mark_is_decimal or spaced)
+            and len(fraction) == 3
+            and _GROUPED.match(value)
+            and whole.lstrip("0")
+        ):
+            raise NumberFormatError(
+                f"{original!r} is ambiguous: write {whole}{fraction} or {whole}.{fraction}."
+            )
+        value = f"{whole}.{fraction}"
+    if not _PLAIN.match(value):
+        raise NumberFormatError(f"{original!r} is not a number.")
+    return Decimal(sign + value)
+
+
+def _ungroup(original: str, whole: str, grouping: str) -> str:
+    if not _GROUPED.match(whole.replace(grouping, ",")):
+        raise NumberFormatError(f"{original!r} has misplaced digit grouping.")
+    return whole.replace(grouping, "")
+
+
+class DecimalInput(forms.DecimalField):
+    """A decimal form field that reads what people type (parse_decimal) in a text input:
+    a browser's number input drops a decimal comma, or the whole value, before the
+    server sees it. `decimal_places=None` leaves rounding to the service (exchange rates)."""
+
+    def __init__(self, *, max_digits=None, decimal_places=None, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Decimal):
+            return value
+        try:
+            return parse_decimal(str(value))
+        except NumberFormatError as exc:
+            label = f"{self.label}: " if self.label else ""
+            raise ValidationError(f"{label}{exc}", code="invalid") from exc
+
+    def widget_attrs(self, widget):
+        # No min/max/step: they belong to a number input; this one is text.
+        attrs = super().widget_attrs(widget)
+        for name in ("min", "max", "step"):
+            attrs.pop(name, None)
+        attrs.update(inputmode="decimal", autocomplete="off")
+        return attrs
+
+
+def decimal_formfield(db_field, **kwargs) -> forms.Field | None:
+    """A ModelForm's formfield_callback: decimal fields as DecimalInput, the rest as usual."""
+    if isinstance(db_field, models.DecimalField):
+        kwargs["form_class"] = DecimalInput
+    return db_field.formfield(**kwargs)
+
+
+# For a ModelAdmin's formfield_overrides: the admin reads numbers as every form does.
+ADMIN_DECIMALS = {models.DecimalField: {"form_class": DecimalInput}}

@@ -17,11 +17,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from financedash import versions
+from financedash.cache import results
 from marketdata import fx
 from marketdata.models import HistoricalStockPrice
 from pensions.models import PensionAccount, PensionValueEntry
@@ -258,7 +258,7 @@ def household_performance(user, *, currency: str, start: date, end: date) -> Hou
     if end == timezone.localdate():
         summaries = {s.portfolio.pk: s for s in valuation.summarize(portfolios)}
     key = _household_key(portfolios, pensions, summaries, currency, start, end)
-    result = cache.get(key)
+    result = results.get(key)
     if result is None:
         result = performance_data.household_performance(
             portfolios, pensions, currency=currency, start=start, end=end, summaries=summaries
@@ -266,7 +266,7 @@ def household_performance(user, *, currency: str, start: date, end: date) -> Hou
         # The daily arrays behind the sum are not read again: a ten-year household
         # unpickles in a third of the time without them.
         result = replace(result, flows=None)
-        cache.set(key, result, settings.HISTORY_CACHE_TTL)
+        results.set(key, result, settings.HISTORY_CACHE_TTL)
     return result
 
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from financedash import overview
 from financedash.accounts import profile_for
 from financedash.forms import ProfileForm
-from portfolios import charts
+from portfolios import backfill, charts
 from portfolios.models import Portfolio
 from portfolios.performance import DEFINITIONS
 from portfolios.views import (
@@ -30,6 +30,10 @@ def _chart_context(request: HttpRequest, base_currency: str) -> dict:
     context = {"chart_range": key, "chart_currency": base_currency, "ranges": RANGE_LABELS}
     if first is None:
         return {**context, "chart": charts.LineChart(), "chart_missing": []}
+    context["history"] = backfill.ensure_window(portfolios, start, end, base_currency=base_currency)
+    if not context["history"].complete:
+        # Closes not stored yet would be drawn at the trade price: a flat, false line.
+        return {**context, "chart_missing": [], "performance": None}
     household = overview.household_performance(
         request.user, currency=base_currency, start=start, end=end
     )

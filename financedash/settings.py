@@ -114,17 +114,41 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# The cache holds what every process must agree on (quotes, login lockouts, the provider's
+# rate limit and breaker, history coverage), so it is never per-process memory: Redis when
+# there is one, else a table in the database (created by financedash's migration 0002).
+CACHE_TABLE = "financedash_cache"
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "financedash"),
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+            # Redis down must not take the site down: a failed read is a miss, a failed
+            # write is dropped (and logged). Nothing that decides an answer relies on a
+            # write having landed: version stamps live in the database (financedash.versions).
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+                "IGNORE_EXCEPTIONS": True,
+            },
         }
     }
+    CACHES["results"] = CACHES["default"]
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "financedash.cache.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+            # Culling counts the table on every write; quotes and markers stay well below.
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        },
+        # Computed results (performance series) under keys that carry the version stamps
+        # of their inputs: an entry can only be right or unused, so each process may keep
+        # its own, and the large series stay out of the database.
+        "results": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -209,6 +233,9 @@ SPECTACULAR_SETTINGS = {
 MARKETDATA_PROVIDER = os.environ.get("MARKETDATA_PROVIDER", "yahoo")
 QUOTE_CACHE_TTL = envint("QUOTE_CACHE_TTL", 60)
 HISTORY_CACHE_TTL = envint("HISTORY_CACHE_TTL", 900)
+# Seconds a request (a new transaction, a chart) may spend fetching missing history from a
+# remote provider; the rest is fetched by the worker or the next view (marketdata.backfill).
+HISTORY_FETCH_BUDGET = float(os.environ.get("HISTORY_FETCH_BUDGET") or 3)
 LIVE_REFRESH_SECONDS = envint("LIVE_REFRESH_SECONDS", 30)
 
 YNAB_ACCESS_TOKEN = os.environ.get("YNAB_ACCESS_TOKEN", "")

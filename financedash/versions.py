@@ -1,38 +1,41 @@
 """Version stamps for cached computations: a cached result's key carries the stamps of the
-data it was computed from, and every write bumps its stamp (after commit), so stale
-entries are never read and simply expire."""
+data it was computed from, and every write bumps its stamp, so stale entries are never
+read and simply expire.
+
+Stamps are rows (VersionStamp), written in the writer's own transaction: another process
+sees the new stamp exactly when it can see the new rows, and a stamp cannot be missed
+because a cache was unreachable at the moment of the write. Reading one is one small
+query by a unique key.
+"""
 
 from __future__ import annotations
 
-from functools import partial
 from uuid import uuid4
 
-from django.core.cache import cache
-from django.db import transaction
-
-
-def _key(name: str) -> str:
-    return f"version:{name}"
+from financedash.models import VersionStamp
 
 
 def current(name: str) -> str:
-    stamp = cache.get(_key(name))
+    stamp = VersionStamp.objects.filter(name=name).values_list("value", flat=True).first()
     if stamp is None:
-        cache.add(_key(name), uuid4().hex, None)
-        stamp = cache.get(_key(name)) or "unversioned"
+        # Never a fixed first value: results cached for a database that was since reset
+        # (or another one sharing the cache) must not match.
+        VersionStamp.objects.bulk_create(
+            [VersionStamp(name=name, value=uuid4().hex)], ignore_conflicts=True
+        )
+        stamp = VersionStamp.objects.filter(name=name).values_list("value", flat=True).get()
     return stamp
 
 
-def _set(name: str) -> None:
-    cache.set(_key(name), uuid4().hex, None)
-
-
 def bump(name: str) -> None:
-    """Invalidate now, and again on commit: between the two, another process may read the
-    old rows and cache its result under the first new stamp; the second discards that.
-    (Outside a transaction on_commit runs at once.)"""
-    _set(name)
-    transaction.on_commit(partial(_set, name))
+    """Invalidate: results keyed by the old stamp are never read again. Inside a
+    transaction it takes effect with the commit, together with the change itself."""
+    VersionStamp.objects.bulk_create(
+        [VersionStamp(name=name, value=uuid4().hex)],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["value"],
+    )
 
 
 MARKET_DATA = "marketdata"

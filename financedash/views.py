@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
@@ -16,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from financedash import throttle
-from financedash.accounts import create_account, registration_open
+from financedash.accounts import create_account, real_users, registration_open
 from financedash.errors import error_json
 
 log = logging.getLogger(__name__)
@@ -50,7 +49,7 @@ class LoginView(auth_views.LoginView):
         return super().form_valid(form)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(registration_open=settings.ALLOW_REGISTRATION, **kwargs)
+        return super().get_context_data(registration_open=registration_open(), **kwargs)
 
 
 class RegistrationForm(UserCreationForm):
@@ -63,7 +62,7 @@ class RegistrationForm(UserCreationForm):
 def register(request: HttpRequest) -> HttpResponse:
     if not registration_open():
         raise Http404("Registration is closed.")
-    first_run = not get_user_model().objects.exists()
+    first_run = not real_users().exists()
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

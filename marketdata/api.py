@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
@@ -115,6 +115,15 @@ class StoredSerializer(serializers.Serializer):
     stored = serializers.IntegerField()
 
 
+def _staff_only(request, what: str) -> None:
+    """Closes, rates and instruments are shared by every user of the installation: one
+    user's typo (or worse) would change everyone's figures."""
+    if not request.user.is_staff:
+        raise exceptions.PermissionDenied(
+            f"Market data is shared by every user: only staff can enter {what}."
+        )
+
+
 @extend_schema(parameters=[SYMBOL_PARAM], responses=QuoteSerializer)
 @api_view(["GET"])
 def quote(request, symbol):
@@ -158,10 +167,17 @@ def search(request):
 
 
 @extend_schema(methods=["GET"], parameters=PERIOD_PARAMETERS, responses=PriceHistorySerializer)
-@extend_schema(methods=["POST"], request=ManualPricesSerializer, responses={201: StoredSerializer})
+@extend_schema(
+    methods=["POST"],
+    request=ManualPricesSerializer,
+    responses={201: StoredSerializer},
+    description="Manual closes (creates the instrument if new). Staff only (403 otherwise): "
+    "market data is shared by every user.",
+)
 @api_view(["GET", "POST"])
 def stock_history(request, symbol):
     if request.method == "POST":
+        _staff_only(request, "closes")
         serializer = ManualPricesSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -183,12 +199,19 @@ def stock_history(request, symbol):
 
 
 @extend_schema(methods=["GET"], parameters=PERIOD_PARAMETERS, responses=RateHistorySerializer)
-@extend_schema(methods=["POST"], request=ManualRatesSerializer, responses={201: StoredSerializer})
+@extend_schema(
+    methods=["POST"],
+    request=ManualRatesSerializer,
+    responses={201: StoredSerializer},
+    description="Manual exchange rates (units of `to` per `from`). Staff only (403 otherwise): "
+    "market data is shared by every user.",
+)
 @api_view(["GET", "POST"])
 def rate_history(request, base, target):
     base = history.clean_currency(base, "from")
     target = history.clean_currency(target, "to")
     if request.method == "POST":
+        _staff_only(request, "exchange rates")
         serializer = ManualRatesSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         rows = [(r["date"], r["rate"]) for r in serializer.validated_data["rates"]]

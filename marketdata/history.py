@@ -98,6 +98,56 @@ def _coverage_key(key: str) -> str:
     return f"history-covered:{key}"
 
 
+def _tail_key(key: str, piece: Range) -> str:
+    return f"history-tail:{key}:{piece[1].isoformat()}"
+
+
+def _is_recent(piece: Range, today: date) -> bool:
+    return piece[1] > today - timedelta(days=SETTLE_DAYS)
+
+
+def prices_key(provider: Provider, ticker: str) -> str:
+    return f"prices:{provider.name}:{ticker}"
+
+
+def fx_key(provider: Provider, base: str, target: str) -> str:
+    return f"fx:{provider.name}:{base}{target}"
+
+
+def unfetched_many(
+    wanted: dict[str, tuple[date, date, Range | None]], provider
+) -> dict[str, list[Range]]:
+    """key -> the pieces of its [start, end] that a sync would ask the provider for now:
+    what is neither stored (the given range) nor known to be empty, without weekends and
+    without recent days asked for within HISTORY_CACHE_TTL (those may simply not be
+    published yet). Empty once a sync has succeeded; what is left after one failed, or was
+    never tried, is missing. Two cache reads however many keys: with the database cache
+    each read is a query."""
+    if provider.stored_only or not wanted:
+        return {}
+    today = timezone.localdate()
+    known = cache.get_many([_coverage_key(key) for key in wanted])
+    pieces = {}
+    for key, (start, end, stored) in wanted.items():
+        covered = hull(stored, known.get(_coverage_key(key)))
+        pieces[key] = [
+            piece
+            for piece in missing_ranges(start, min(end, today - ONE_DAY), covered)
+            if not only_weekend(piece)
+        ]
+    tails = {
+        _tail_key(key, piece)
+        for key, found in pieces.items()
+        for piece in found
+        if _is_recent(piece, today)
+    }
+    asked = set(cache.get_many(list(tails))) if tails else set()
+    return {
+        key: [p for p in found if not (_is_recent(p, today) and _tail_key(key, p) in asked)]
+        for key, found in pieces.items()
+    }
+
+
 def _sync(key: str, start: date, end: date, stored: Range | None, fetch, insert, provider):
     if provider.stored_only:
         return 0
@@ -110,8 +160,8 @@ def _sync(key: str, start: date, end: date, stored: Range | None, fetch, insert,
         if only_weekend(piece):
             covered = hull(covered, piece)
             continue
-        tail_key = f"history-tail:{key}:{piece[1].isoformat()}"
-        recent = piece[1] > today - timedelta(days=SETTLE_DAYS)
+        tail_key = _tail_key(key, piece)
+        recent = _is_recent(piece, today)
         if recent and cache.get(tail_key):
             continue
         try:
@@ -157,7 +207,7 @@ def sync_prices(
         HistoricalStockPrice.objects.bulk_create(objects, ignore_conflicts=True)
         return len(objects)
 
-    key = f"prices:{provider.name}:{instrument.ticker}"
+    key = prices_key(provider, instrument.ticker)
     return _sync(key, start, end, stored, fetch, insert, provider)
 
 
@@ -188,7 +238,7 @@ def sync_fx(
         HistoricalExchangeRate.objects.bulk_create(objects, ignore_conflicts=True)
         return len(objects)
 
-    key = f"fx:{provider.name}:{base}{target}"
+    key = fx_key(provider, base, target)
     return _sync(key, start, end, stored, fetch, insert, provider)
 
 
@@ -199,6 +249,10 @@ def price_history(instrument: Instrument, start: date, end: date) -> list[tuple[
         sync_prices(instrument, start, end)
     except ProviderUnavailable as exc:
         logger.warning("Price history of %s not synced: %s", instrument.ticker, exc)
+    return stored_closes(instrument, start, end)
+
+
+def stored_closes(instrument: Instrument, start: date, end: date) -> list[tuple[date, Decimal]]:
     return list(
         instrument.prices.filter(date__gte=start, date__lte=end)
         .order_by("date")
@@ -297,7 +351,8 @@ def store_prices(
         if currency:
             _check_currency(instrument, clean_currency(currency))
     else:
-        instrument = resolve_instrument(instrument_or_symbol, currency)
+        # Staff and operators only (the API checks; import_prices is a shell command).
+        instrument = resolve_instrument(instrument_or_symbol, currency, trusted=True)
     HistoricalStockPrice.objects.bulk_create(
         [HistoricalStockPrice(instrument=instrument, date=d, close=c) for d, c in cleaned],
         update_conflicts=True,
@@ -352,13 +407,23 @@ def _create(info: InstrumentInfo) -> Instrument:
 
 
 def resolve_instrument(
-    symbol: str, currency: str | None = None, *, provider: Provider | None = None
+    symbol: str,
+    currency: str | None = None,
+    *,
+    provider: Provider | None = None,
+    trusted: bool = False,
 ) -> Instrument:
     """The instrument for a symbol: the stored one, else the provider's description of it
-    (stored for next time), else, when the provider does not know it or cannot be asked,
-    a new instrument in the currency given. Raises UnknownSymbol when there is nothing to
-    go on, ProviderUnavailable when the provider is down and no currency is given, and
-    ValidationError when the given currency contradicts what is known."""
+    (stored for next time), else, when the provider does not know it, a new instrument in
+    the currency given. Raises UnknownSymbol when there is nothing to go on,
+    ProviderUnavailable when the provider cannot be asked, and ValidationError when the
+    given currency contradicts what is known (a stored instrument's currency never changes
+    here).
+
+    Instruments are shared by every user: while the provider is unavailable a symbol it
+    may well know (NVDA) is created from a given currency only for `trusted` callers
+    (staff, operator commands); anyone else could otherwise fix its currency for everyone,
+    e.g. by exhausting the rate limit first."""
     ticker = normalize_symbol(symbol or "")
     if not is_valid_symbol(ticker):
         raise ValidationError(
@@ -373,6 +438,8 @@ def resolve_instrument(
     try:
         info = resilience.call(provider, "get_info", ticker)
     except (UnknownSymbol, ProviderUnavailable) as exc:
+        if isinstance(exc, ProviderUnavailable) and not trusted:
+            raise
         if currency is None:
             if isinstance(exc, UnknownSymbol):
                 raise UnknownSymbol(

@@ -212,8 +212,11 @@ def quote_batch(
             elif unknown_key(symbol) in cached:
                 known_unknown.add(symbol)
         misses = [s for s in symbols if s not in batch.quotes and s not in known_unknown]
-        resilience.incr(HITS_KEY, len(symbols) - len(misses))
-        resilience.incr(MISSES_KEY, len(misses))
+        # Only non-zero counts: each is a cache write, on every page.
+        if len(symbols) > len(misses):
+            resilience.incr(HITS_KEY, len(symbols) - len(misses))
+        if misses:
+            resilience.incr(MISSES_KEY, len(misses))
     fresh, unknown, failure = _fetch(misses, provider) if misses else ({}, set(), None)
     batch.quotes.update(fresh)
     missing = [s for s in symbols if s not in batch.quotes]

@@ -37,11 +37,13 @@ def incr(key: str, delta: int = 1, timeout: int | None = None) -> int:
     """Atomic counter in the cache (INCR on Redis), created at 0 when missing."""
     cache.add(key, 0, timeout)
     try:
-        return cache.incr(key, delta)
+        value = cache.incr(key, delta)
     except ValueError:
         # Expired or evicted between add and incr.
         cache.set(key, delta, timeout)
         return delta
+    # None: Redis is down and its errors are ignored (settings.CACHES); nothing was counted.
+    return 0 if value is None else value
 
 
 class CacheBreakerStorage(pybreaker.CircuitBreakerStorage):

@@ -1,12 +1,50 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
+from financedash.money import ADMIN_DECIMALS
+from pensions import services
 from pensions.models import PensionAccount, PensionValueEntry
+
+
+class PensionValueEntryForm(forms.ModelForm):
+    """Checks a value by the rules of pensions.services, so a bad one is a form error."""
+
+    class Meta:
+        model = PensionValueEntry
+        fields = ("account", "date", "value")
+
+    def clean(self):
+        data = super().clean()
+        account = data.get("account") or getattr(self.instance, "account", None)
+        if account is None or data.get("date") is None or data.get("value") is None:
+            return data
+        try:
+            services.check_value(account, data["date"], data["value"], existing=self.instance)
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                self.add_error(name if name in self.fields else None, messages)
+        return data
+
+    def validate_unique(self):
+        # The service checks (account, date), naming the date and the value it has.
+        pass
+
+
+def _save(entry: PensionValueEntry) -> PensionValueEntry:
+    if entry.pk:
+        return services.update_value(entry, date=entry.date, value=entry.value)
+    saved = services.record_value(entry.account, date=entry.date, value=entry.value)
+    entry.pk = saved.pk
+    return entry
 
 
 class PensionValueEntryInline(admin.TabularInline):
     model = PensionValueEntry
+    form = PensionValueEntryForm
+    formfield_overrides = ADMIN_DECIMALS
     fields = ("date", "value")
     ordering = ("-date",)
     extra = 1
@@ -21,11 +59,27 @@ class PensionAccountAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "updated_at")
     inlines = [PensionValueEntryInline]
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not PensionValueEntry:
+            return super().save_formset(request, form, formset, change)
+        entries = formset.save(commit=False)
+        for entry in formset.deleted_objects:
+            entry.delete()
+        for entry in entries:
+            entry.account = form.instance
+            _save(entry)
+        return None
+
 
 @admin.register(PensionValueEntry)
 class PensionValueEntryAdmin(admin.ModelAdmin):
+    form = PensionValueEntryForm
+    formfield_overrides = ADMIN_DECIMALS
     list_display = ("account", "date", "value")
     list_filter = ("account__user", "account")
     search_fields = ("account__name",)
     list_select_related = ("account",)
     date_hierarchy = "date"
+
+    def save_model(self, request, obj, form, change):
+        _save(obj)

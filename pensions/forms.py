@@ -5,6 +5,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from financedash.accounts import profile_for
+from financedash.dates import check_entry_date
+from financedash.money import decimal_formfield
+from pensions import services
 from pensions.models import PensionAccount, PensionValueEntry
 
 
@@ -56,15 +59,14 @@ def _base_currency(user) -> str:
 
 
 class PensionValueForm(forms.ModelForm):
-    """A value on a date; a second value for the same date replaces the first."""
+    """A value on a date, by the rules of pensions.services (a date that has a value
+    already is an error on the date, never a silent replacement)."""
 
     class Meta:
+        formfield_callback = decimal_formfield
         model = PensionValueEntry
         fields = ("date", "value")
-        widgets = {
-            "date": forms.DateInput(attrs={"type": "date"}),
-            "value": forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
-        }
+        widgets = {"date": forms.DateInput(attrs={"type": "date"})}
 
     def __init__(self, *args, account: PensionAccount, **kwargs):
         super().__init__(*args, **kwargs)
@@ -74,17 +76,34 @@ class PensionValueForm(forms.ModelForm):
 
     def clean_date(self):
         day = self.cleaned_data["date"]
-        if day > timezone.localdate():
-            raise ValidationError("The date is in the future.")
+        try:
+            check_entry_date(day)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["date"]) from exc
         return day
 
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        if data.get("date") is not None and data.get("value") is not None:
+            try:
+                services.check_value(self.account, data["date"], data["value"])
+            except ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    self.add_error(name, messages)
+        return data
+
     def validate_unique(self):
-        # The (account, date) pair is upserted in save(), not refused.
+        # The service checks (account, date), naming the date and the value it has.
         pass
 
-    def save(self, commit: bool = True) -> tuple[PensionValueEntry, bool]:
-        return PensionValueEntry.objects.update_or_create(
-            account=self.account,
-            date=self.cleaned_data["date"],
-            defaults={"value": self.cleaned_data["value"]},
-        )
+    def save(self, commit: bool = True) -> PensionValueEntry | None:
+        try:
+            return services.record_value(
+                self.account, date=self.cleaned_data["date"], value=self.cleaned_data["value"]
+            )
+        except ValidationError as exc:  # another request took the date meanwhile
+            for name, messages in exc.message_dict.items():
+                self.add_error(name, messages)
+        return None

@@ -111,15 +111,14 @@ def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def value_add(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account_for(request, pk)
     form = PensionValueForm(request.POST, account=account)
-    if not form.is_valid():
+    entry = form.save() if form.is_valid() else None
+    if entry is None:
         if request.htmx:
             context = _detail_context(request, account, form)
             return render(request, "pensions/detail.html#entries", context, status=INVALID)
         context = _detail_context(request, account, form)
         return render(request, "pensions/detail.html", context, status=INVALID)
-    entry, created = form.save()
-    verb = "Recorded" if created else "Replaced"
-    note = f"{verb} the value of {entry.date.isoformat()}."
+    note = f"Recorded the value of {entry.date.isoformat()}."
     if not request.htmx:
         messages.success(request, note)
         return redirect("pensions:detail", pk=pk)

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from financedash.money import ADMIN_DECIMALS, DecimalInput
 from marketdata.models import Instrument
 from portfolios import services
 from portfolios.models import Holding, Portfolio, Transaction
@@ -58,6 +59,7 @@ class PortfolioAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     readonly_fields = ("created_at", "updated_at")
     inlines = [HoldingInline]
+    formfield_overrides = ADMIN_DECIMALS
 
     def save_model(self, request, obj, form, change):
         services.save_portfolio(obj)
@@ -119,6 +121,13 @@ class HoldingAdmin(admin.ModelAdmin):
 class TransactionAdminForm(forms.ModelForm):
     portfolio = forms.ModelChoiceField(queryset=Portfolio.objects.select_related("user"))
     instrument = forms.ModelChoiceField(queryset=Instrument.objects.all())
+    # Empty by default, never a silent 1: the services fill in the rate of the day (1 when
+    # the currencies match) and round a long one to the stored precision.
+    exchange_rate = DecimalInput(
+        required=False,
+        help_text="Portfolio-currency units per instrument-currency unit. Leave empty for "
+        "the rate of the day (1 when the currencies match).",
+    )
 
     class Meta:
         model = Transaction
@@ -137,6 +146,7 @@ class TransactionAdminForm(forms.ModelForm):
         needed = ("portfolio", "instrument", "type", "date", "quantity", "price")
         if self.errors or any(data.get(name) is None for name in needed):
             return data
+        # Settles data["exchange_rate"] too: the rate of the day when left empty, rounded.
         services.check_change(
             services.Change(
                 portfolio=data["portfolio"],
@@ -184,6 +194,7 @@ class TransactionAdmin(admin.ModelAdmin):
     )
     readonly_fields = ("total_amount", "average_cost_at_transaction", "import_key", "created_at")
     actions = ["delete_with_replay"]
+    formfield_overrides = ADMIN_DECIMALS
 
     @admin.display(ordering="holding__instrument__ticker")
     def instrument(self, obj):

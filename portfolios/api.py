@@ -15,11 +15,10 @@ from rest_framework.response import Response
 from financedash.api_fields import DecimalField
 from financedash.api_params import PERIOD_PARAMETERS, PeriodSerializer, period
 from financedash.errors import Conflict
-from financedash.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
-from marketdata import fx
+from financedash.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE, round_rate
 from marketdata.history import resolve_instrument
-from marketdata.providers.base import MissingExchangeRate, UnknownSymbol
-from portfolios import services, valuation
+from marketdata.providers.base import UnknownSymbol
+from portfolios import backfill, services, valuation
 from portfolios.importers import FORMATS
 from portfolios.imports import STATUSES, import_transactions
 from portfolios.models import Holding, Portfolio, Transaction
@@ -30,8 +29,23 @@ MONEY_OUT = {"max_digits": 17, "decimal_places": 2}
 PERCENT_OUT = {"max_digits": 12, "decimal_places": 2}
 
 
+# JSON numbers are strict: a decimal comma ("440,50") is an error, never reinterpreted.
+_DECIMAL_ERRORS = {
+    "invalid": "A valid number is required: use a dot as the decimal mark, e.g. 440.50."
+}
+
+
 def _decimal(shape: dict, **kwargs) -> serializers.DecimalField:
+    kwargs.setdefault("error_messages", _DECIMAL_ERRORS)
     return DecimalField(**shape, **kwargs)
+
+
+class RateField(serializers.DecimalField):
+    """An exchange rate: digits past the stored precision are not an error, the services
+    round them (money.round_rate), as for a rate pasted from a spreadsheet."""
+
+    def validate_precision(self, value):
+        return super().validate_precision(round_rate(value))
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -239,11 +253,14 @@ class TransactionSerializer(serializers.ModelSerializer):
     quantity = _decimal(QUANTITY)
     price = _decimal(PRICE, min_value=0)
     fees = _decimal(MONEY, min_value=0, required=False)
-    exchange_rate = _decimal(
-        RATE,
+    exchange_rate = RateField(
+        **RATE,
         required=False,
-        help_text="Portfolio-currency units per instrument-currency unit. Defaults to the "
-        "stored rate of the transaction date (1 when the currencies match).",
+        error_messages=_DECIMAL_ERRORS,
+        help_text="Portfolio-currency units per instrument-currency unit, rounded to 10 "
+        "decimals. 1, and only 1, when the currencies match. Defaults to the rate of the "
+        "transaction date (stored, or fetched from the provider); an edit that leaves it "
+        "out keeps the stored rate.",
     )
     holding = serializers.PrimaryKeyRelatedField(read_only=True)
     total_amount = _decimal(MONEY, read_only=True)
@@ -282,11 +299,6 @@ class TransactionSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("Must be greater than 0.")
         return value
 
-    def validate_exchange_rate(self, value):
-        if value is not None and value <= 0:
-            raise serializers.ValidationError("Must be greater than 0.")
-        return value
-
     def validate(self, attrs):
         instrument_data = attrs.pop("holding", {}).get("instrument", {})
         symbol = instrument_data.get("ticker")
@@ -298,29 +310,7 @@ class TransactionSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError({"symbol": [str(exc)]}) from exc
         elif self.instance is not None:
             attrs["instrument"] = self.instance.holding.instrument
-        portfolio = attrs.get("portfolio") or self.instance.portfolio
-        txn_date = attrs.get("date") or self.instance.date
-        if attrs.get("exchange_rate") is None and (
-            self.instance is None or "instrument" in attrs or "date" in attrs
-        ):
-            attrs["exchange_rate"] = self._default_rate(
-                attrs["instrument"].currency, portfolio.currency, txn_date
-            )
         return attrs
-
-    def _default_rate(self, instrument_currency, portfolio_currency, on):
-        try:
-            return fx.rate(instrument_currency, portfolio_currency, on)
-        except MissingExchangeRate as exc:
-            raise serializers.ValidationError(
-                {
-                    "exchange_rate": [
-                        f"{exc} Give exchange_rate, or store the rate "
-                        f"(POST /api/v1/exchange-rates/{instrument_currency}/"
-                        f"{portfolio_currency}/history)."
-                    ]
-                }
-            ) from exc
 
     def create(self, validated_data):
         values = {k: v for k, v in validated_data.items() if k not in ("portfolio", "instrument")}
@@ -332,6 +322,9 @@ class TransactionSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         changes = {k: v for k, v in validated_data.items() if k in services.EDITABLE_FIELDS}
+        if not self.partial:
+            # A PUT states the whole transaction: no rate means the rate of its date.
+            changes.setdefault("exchange_rate", None)
         return services.update_transaction(
             instance, instrument=validated_data.get("instrument"), **changes
         )
@@ -430,6 +423,23 @@ class PerformanceSerializer(serializers.Serializer):
     )
     series = PerformancePointSerializer(many=True, help_text=DEFINITIONS["series"])
 
+    history_complete = serializers.SerializerMethodField(
+        help_text="True when every close and exchange rate the period is valued with is "
+        "stored. False while some are still being fetched from the market-data provider: "
+        "until then the holdings named in `history_missing` are valued at their last trade "
+        "price, so the figures are provisional; ask again in a few seconds."
+    )
+    history_missing = serializers.SerializerMethodField(
+        help_text="Tickers (EQNR.OL) and exchange-rate symbols (USDNOK=X) whose history for "
+        "the period is still being fetched; empty when `history_complete` is true."
+    )
+
+    def get_history_complete(self, obj) -> bool:
+        return self.context.get("history", backfill.COMPLETE).complete
+
+    def get_history_missing(self, obj) -> list[str]:
+        return list(self.context.get("history", backfill.COMPLETE).missing)
+
 
 class HouseholdPointSerializer(PerformancePointSerializer):
     pensions = _money("pensions")
@@ -458,8 +468,10 @@ class PerformancePeriodSerializer(PeriodSerializer):
 @api_view(["GET"])
 def performance(request, pk):
     portfolio = _portfolio_for(request, pk)
-    result = performance_for(portfolio, **period(request, PerformancePeriodSerializer))
-    return Response(PerformanceSerializer(result).data)
+    span = period(request, PerformancePeriodSerializer)
+    history = backfill.ensure_window([portfolio], span["start"], span["end"])
+    result = performance_for(portfolio, **span)
+    return Response(PerformanceSerializer(result, context={"history": history}).data)
 
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024

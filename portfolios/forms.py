@@ -11,10 +11,10 @@ from django.db import IntegrityError
 from django.urls import reverse_lazy
 from django.utils import timezone
 
-from financedash.money import MONEY, PRICE, QUANTITY, RATE
-from marketdata import fx
+from financedash.dates import check_entry_date
+from financedash.money import MONEY, PRICE, QUANTITY, DecimalInput, decimal_formfield
 from marketdata.history import resolve_instrument
-from marketdata.providers.base import MissingExchangeRate, ProviderUnavailable, UnknownSymbol
+from marketdata.providers.base import ProviderUnavailable, UnknownSymbol
 from portfolios import services
 from portfolios.importers import FORMATS
 from portfolios.models import Portfolio, Transaction
@@ -47,6 +47,7 @@ def _currency(value: str) -> str:
 
 class PortfolioForm(forms.ModelForm):
     class Meta:
+        formfield_callback = decimal_formfield
         model = Portfolio
         fields = (
             "name",
@@ -70,7 +71,6 @@ class PortfolioForm(forms.ModelForm):
             "currency": forms.TextInput(
                 attrs={"maxlength": 3, "autocapitalize": "characters", "class": "short"}
             ),
-            "used_credit": forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
         }
 
     def __init__(self, *args, user, **kwargs):
@@ -113,9 +113,9 @@ class PortfolioForm(forms.ModelForm):
 
 class UsedCreditForm(forms.ModelForm):
     class Meta:
+        formfield_callback = decimal_formfield
         model = Portfolio
         fields = ("used_credit",)
-        widgets = {"used_credit": forms.NumberInput(attrs={"step": "0.01", "min": "0"})}
 
     def save(self, commit: bool = True) -> Portfolio | None:
         try:
@@ -129,10 +129,11 @@ class TransactionForm(forms.Form):
     """One form for adding and editing a transaction, on its own page or inline.
 
     The symbol is resolved through the market data (an unknown one is a field error; its
-    currency lets a symbol the provider does not know be added by hand), the exchange rate
-    defaults to the stored rate of the day (a missing one is an error on that field, which
-    the template then shows), and the change is replayed through the ledger before saving,
-    so that an oversell is an error on quantity rather than a failed save.
+    currency lets a symbol the provider does not know be added by hand), an empty exchange
+    rate is the rate of the day (services.exchange_rate_for; none anywhere is an error on
+    that field, which the template then shows), and the change is replayed through the
+    ledger before saving, so that an oversell is an error on quantity rather than a failed
+    save. Numbers are read as people type them (money.parse_decimal: 440,50 is 440.50).
     """
 
     symbol = forms.CharField(
@@ -158,33 +159,24 @@ class TransactionForm(forms.Form):
     )
     type = forms.ChoiceField(choices=Transaction.Type.choices, initial=Transaction.Type.BUY)
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    quantity = forms.DecimalField(
+    quantity = DecimalInput(
         **QUANTITY,
         min_value=Decimal("0.000001"),
         help_text="Shares (for a dividend: the shares paid on).",
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
-    price = forms.DecimalField(
-        **PRICE,
-        min_value=0,
-        help_text="Per share, in the instrument's currency.",
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
-    )
-    fees = forms.DecimalField(
+    price = DecimalInput(**PRICE, min_value=0, help_text="Per share, in the instrument's currency.")
+    fees = DecimalInput(
         **MONEY,
         min_value=0,
         required=False,
         initial=0,
         help_text="Commission (dividends: tax withheld), in the portfolio's currency.",
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )
-    exchange_rate = forms.DecimalField(
-        **RATE,
-        min_value=Decimal("0.0000000001"),
+    # Any number of decimals: the services round a rate to the stored precision.
+    exchange_rate = DecimalInput(
         required=False,
         help_text="Portfolio-currency units per unit of the instrument's currency. Leave "
-        "empty for the stored rate of the day.",
-        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+        "empty for the rate of the day.",
     )
     currency = forms.CharField(
         label="Instrument currency",
@@ -238,8 +230,10 @@ class TransactionForm(forms.Form):
 
     def clean_date(self):
         day = self.cleaned_data["date"]
-        if day > timezone.localdate():
-            raise ValidationError("The date is in the future.")
+        try:
+            check_entry_date(day)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["date"]) from exc
         return day
 
     def clean(self):
@@ -256,7 +250,7 @@ class TransactionForm(forms.Form):
             self.add_error(
                 "symbol",
                 f"The market data is unavailable, so {symbol} cannot be looked up. "
-                "Give its currency below to add it by hand, or try again later.",
+                "Try again later.",
             )
             return data
         except ValidationError as exc:
@@ -266,8 +260,6 @@ class TransactionForm(forms.Form):
             return data
         if data.get("date") is None:
             return data
-        if data.get("exchange_rate") is None:
-            data["exchange_rate"] = self._default_rate(data["date"])
         if self.errors or any(data.get(f) is None for f in ("type", "quantity", "price")):
             return data
         values = {
@@ -282,21 +274,6 @@ class TransactionForm(forms.Form):
         except ValidationError as exc:
             _apply_errors(self, exc)
         return data
-
-    def _default_rate(self, day) -> Decimal | None:
-        instrument_currency = self.instrument.currency
-        if instrument_currency == self.portfolio.currency:
-            return Decimal(1)
-        try:
-            return fx.rate(instrument_currency, self.portfolio.currency, day)
-        except MissingExchangeRate:
-            self.add_error(
-                "exchange_rate",
-                f"No {instrument_currency}→{self.portfolio.currency} rate is stored for "
-                f"{day.isoformat()} or before. Enter the rate you traded at "
-                f"({self.portfolio.currency} per {instrument_currency}).",
-            )
-            return None
 
     def save(self) -> Transaction | None:
         """Record or update through the ledger; on a rejection (another change got in

@@ -5,8 +5,9 @@
 2. Leave out rows whose import_key the portfolio already has, or that repeat an earlier
    row of the file: re-importing a file, or an overlapping export, adds nothing twice.
 3. Resolve each symbol to an Instrument, falling back to an instrument already stored
-   with the row's ISIN, and settle the exchange rate: the file's, else 1 for the
-   portfolio's own currency, else the stored rate of the day (marketdata.fx). This runs
+   with the row's ISIN, and settle the exchange rate by the services' rule
+   (services.exchange_rate_for: the file's, rounded; 1 for the portfolio's own currency;
+   else the rate of the day, stored or fetched). This runs
    before the database transaction because resolving may ask the market-data provider,
    and no write lock should wait on the network; instruments it creates stay, even after
    a dry run, as shared reference data rather than part of the import.
@@ -34,15 +35,13 @@ from decimal import Decimal
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
-from marketdata import fx, history
+from marketdata import history
 from marketdata.models import Instrument
 from marketdata.providers.base import (
     MarketDataError,
-    MissingExchangeRate,
     UnknownSymbol,
-    as_rate,
 )
-from portfolios import services
+from portfolios import backfill, ledger, services
 from portfolios.importers import FORMATS, ParsedRow, RowError
 from portfolios.importers.base import SELL
 from portfolios.models import Portfolio, Transaction
@@ -53,8 +52,6 @@ SKIPPED = "skipped"
 ERROR = "error"
 UNCHECKED = "unchecked"
 STATUSES = (CREATED, DUPLICATE, SKIPPED, ERROR, UNCHECKED)
-
-_ONE = Decimal(1)
 
 
 @dataclass
@@ -155,9 +152,16 @@ def import_transactions(
         for group in groups:
             _record(portfolio, group, existing, report)
         committed = not dry_run and not report.has_errors()
-        if not committed:
+        if committed:
+            backfill.after_commit(portfolio, _first_dates(groups))
+        else:
             transaction.set_rollback(True)
     return report.finish(committed=committed)
+
+
+def _first_dates(groups: list[list[_Planned]]) -> dict[Instrument, date]:
+    """Each imported instrument's earliest row: its history is fetched once, from there."""
+    return {group[0].instrument: group[0].row.date for group in groups if group}
 
 
 def _import_keys(portfolio: Portfolio) -> set[str]:
@@ -294,30 +298,20 @@ def _currency_errors(portfolio: Portfolio, row: ParsedRow, instrument: Instrumen
 def _exchange_rate(
     portfolio: Portfolio, row: ParsedRow, instrument: Instrument, cache: dict
 ) -> Decimal | RowError:
-    if instrument.currency == portfolio.currency:
-        if row.exchange_rate not in (None, _ONE):
-            return RowError(
-                row.line,
-                "exchange_rate",
-                f"Exchange rate {row.exchange_rate} given, but {instrument.ticker} trades in "
-                f"the portfolio's own currency {portfolio.currency}: it must be 1.",
-            )
-        return _ONE
-    if row.exchange_rate is not None:
-        return as_rate(row.exchange_rate)
-    key = (instrument.currency, row.date)
+    """The row's rate by the services' rule (services.exchange_rate_for), asked once per
+    currency, day and rate in the file."""
+    key = (instrument.pk, row.date, row.exchange_rate)
     if key not in cache:
         try:
-            cache[key] = fx.rate(instrument.currency, portfolio.currency, row.date)
-        except MissingExchangeRate as exc:
-            cache[key] = (
-                f"{exc} Give exchange_rate in the file, or enter the "
-                f"{instrument.currency}/{portfolio.currency} rate for that day."
+            cache[key] = services.exchange_rate_for(
+                portfolio, instrument, row.date, row.exchange_rate
             )
+        except ValidationError as exc:
+            cache[key] = exc
     found = cache[key]
-    if isinstance(found, str):
-        return RowError(row.line, "exchange_rate", f"Line {row.line}: {found}")
-    return as_rate(found)
+    if isinstance(found, ValidationError):
+        return next(iter(_row_errors(row.line, found)))
+    return found
 
 
 def _record(portfolio: Portfolio, group: list[_Planned], existing: set, report: _Report) -> None:
@@ -389,19 +383,23 @@ def _oversell(portfolio, holding, planned: list[_Planned], txns, report) -> _Pla
     stored = [services.entry_for(txn) for txn in holding.transactions.all()]
     try:
         services.replay_or_reject(
-            [*stored, *new], dividends_reduce_cost_basis=portfolio.dividends_reduce_cost_basis
+            [*stored, *new],
+            dividends_reduce_cost_basis=portfolio.dividends_reduce_cost_basis,
+            currency=portfolio.currency,
         )
     except ValidationError as exc:
         # replay_or_reject words the message as record_transaction would; its cause holds
-        # the entry that oversold. When that is a stored sale, the culprit is the last
-        # imported sale before it.
+        # the entry at fault. When that is a stored one, the culprit is the last imported
+        # sale before it (an oversell), or the last imported row before it (a figure grown
+        # too large).
         oversold = exc.__cause__.entry
         by_entry = {id(entry): item for entry, item in zip(new, planned, strict=True)}
+        sells_only = isinstance(exc.__cause__, ledger.OversellError)
         culprit = by_entry.get(id(oversold)) or next(
             (
                 item
                 for item in reversed(planned)
-                if item.row.type == SELL and item.row.date <= oversold.date
+                if (item.row.type == SELL or not sells_only) and item.row.date <= oversold.date
             ),
             planned[0],
         )

@@ -44,10 +44,13 @@ class Entry:
 
 @dataclass(frozen=True)
 class Applied:
-    """What a transaction stores after replay."""
+    """What a transaction stores after replay, and the holding's state just after it (the
+    services check every running figure against the columns that store it)."""
 
     total_amount: Decimal
     average_cost_at_transaction: Decimal
+    gross: Decimal = ZERO
+    state: HoldingState | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,11 @@ class OversellError(ValueError):
         )
 
 
+class NothingHeldError(OversellError):
+    """A dividend on shares never held up to its date: nothing it could be paid on. (One
+    after everything was sold is fine: a dividend is paid weeks after its ex-date.)"""
+
+
 def ordered(entries: Iterable[Entry]) -> list[Entry]:
     """Replay order: by date, then by id (entries not saved yet come last that day)."""
     return sorted(entries, key=lambda e: (e.date, e.id is None, e.id or 0))
@@ -84,17 +92,20 @@ def ordered(entries: Iterable[Entry]) -> list[Entry]:
 def replay(entries: Iterable[Entry], *, dividends_reduce_cost_basis: bool = True) -> Replay:
     """Replay entries (sorted here) and return the final state and per-entry results.
 
-    Raises OversellError for the first SELL that exceeds the quantity held at that point.
+    Raises OversellError for the first SELL that exceeds the quantity held at that point,
+    and NothingHeldError (one of them) for a DIVIDEND before any shares were bought.
     """
     with localcontext(_CONTEXT):
         quantity = total_cost = realized = dividends = fees = ZERO
         average_cost = ZERO
+        bought = False
         applied: list[Applied] = []
         for entry in ordered(entries):
             gross = entry.gross
             fees += entry.fees
             if entry.type == BUY:
                 amount = gross + entry.fees
+                bought = True
                 quantity += entry.quantity
                 total_cost += amount
                 average_cost = total_cost / quantity
@@ -116,6 +127,8 @@ def replay(entries: Iterable[Entry], *, dividends_reduce_cost_basis: bool = True
                 if quantity == 0:
                     average_cost = ZERO
             elif entry.type == DIVIDEND:
+                if not bought:
+                    raise NothingHeldError(entry, quantity)
                 amount = gross - entry.fees
                 dividends += amount
                 if dividends_reduce_cost_basis:
@@ -127,16 +140,16 @@ def replay(entries: Iterable[Entry], *, dividends_reduce_cost_basis: bool = True
                     average_cost = total_cost / quantity if quantity else ZERO
             else:
                 raise ValueError(f"Unknown transaction type {entry.type!r}")
-            applied.append(Applied(total_amount=amount, average_cost_at_transaction=average_cost))
-        state = HoldingState(
-            quantity=quantity,
-            average_cost=average_cost,
-            total_cost=total_cost,
-            realized_gain=realized,
-            dividends=dividends,
-            fees=fees,
-        )
-        return Replay(state=state, applied=applied)
+            state = HoldingState(
+                quantity=quantity,
+                average_cost=average_cost,
+                total_cost=total_cost,
+                realized_gain=realized,
+                dividends=dividends,
+                fees=fees,
+            )
+            applied.append(Applied(amount, average_cost, gross=gross, state=state))
+        return Replay(state=applied[-1].state if applied else HoldingState(), applied=applied)
 
 
 @dataclass(frozen=True)

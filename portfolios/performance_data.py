@@ -26,11 +26,11 @@ from itertools import groupby
 from operator import itemgetter
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from financedash import versions
+from financedash.cache import results
 from marketdata import history
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from marketdata.providers.base import MarketDataError
@@ -115,10 +115,10 @@ def performance_for(
             live.stamp() if live else "-",
         ]
     )
-    result = cache.get(key)
+    result = results.get(key)
     if result is None:
         result = compute_for(portfolio, start, end, live=live)
-        cache.set(key, result, settings.HISTORY_CACHE_TTL)
+        results.set(key, result, settings.HISTORY_CACHE_TTL)
     return result
 
 

@@ -8,23 +8,33 @@ transaction, and nothing is saved.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from financedash import versions
-from financedash.money import MONEY, PRICE, QUANTITY
+from financedash.dates import check_entry_date
+from financedash.money import MONEY, PRICE, QUANTITY, fits, format_amount, limit, round_rate
+from marketdata import fx, history
 from marketdata.models import Instrument
-from portfolios import ledger
+from marketdata.providers.base import MarketDataError, MissingExchangeRate
+from portfolios import backfill, ledger
 from portfolios.models import Holding, Portfolio, Transaction
 
 # Fields a caller may set on a transaction; the rest is derived.
 EDITABLE_FIELDS = ("type", "date", "quantity", "price", "fees", "exchange_rate", "notes")
 _DERIVED = ("holding", "portfolio", "total_amount", "average_cost_at_transaction")
+ONE = Decimal(1)
+# How far before a trade the provider is asked for rates when none is stored: the last
+# close on or before the trade date is its rate (weekends and holidays included).
+RATE_LOOKBACK = timedelta(days=10)
+
+logger = logging.getLogger(__name__)
 
 
 def _quantum(shape: dict) -> Decimal:
@@ -51,12 +61,152 @@ def _describe(entry: ledger.Entry) -> str:
     return f"the {entry.type.lower()} of {entry.quantity.normalize():f} on {entry.date.isoformat()}"
 
 
-def replay_or_reject(
-    entries: Iterable[ledger.Entry], *, dividends_reduce_cost_basis: bool, changed_id=None
-) -> ledger.Replay:
-    """Replay, turning an oversell into a ValidationError on the `quantity` field."""
+def exchange_rate_for(
+    portfolio: Portfolio, instrument: Instrument, day: date, given: Decimal | None
+) -> Decimal:
+    """The exchange rate a transaction is recorded at: the one rule for every entry point.
+
+    1, and only 1, when the instrument trades in the portfolio's currency. Otherwise the
+    rate given, rounded to the stored precision (a rate pasted from a spreadsheet has more
+    digits than any rate means), or, when none is given, the rate of that date (default_rate).
+    The date is checked first: no rate is looked up for a date no transaction may have.
+    """
+    check_entry_date(day)
+    if instrument.currency == portfolio.currency:
+        if given is not None and given != ONE:
+            raise ValidationError(
+                {
+                    "exchange_rate": f"{instrument.ticker} trades in {portfolio.currency}, the "
+                    f"portfolio's own currency: the exchange rate is 1, not {given.normalize():f}."
+                },
+                code="exchange_rate_not_one",
+            )
+        return ONE
+    if given is None:
+        return default_rate(instrument.currency, portfolio.currency, day)
+    rate = round_rate(given)
+    if rate <= 0:
+        raise ValidationError(
+            {"exchange_rate": "The exchange rate must be greater than 0."}, code="min_value"
+        )
+    return rate
+
+
+def default_rate(base: str, target: str, day: date) -> Decimal:
+    """`target` per `base` on a date: the stored rate, else the provider's for that date
+    (stored for next time). Only when neither has one is it an error on exchange_rate:
+    never a silent 1."""
     try:
-        return ledger.replay(entries, dividends_reduce_cost_basis=dividends_reduce_cost_basis)
+        return fx.rate(base, target, day)
+    except MissingExchangeRate:
+        pass
+    try:
+        history.sync_fx(base, target, day - RATE_LOOKBACK, day)
+    except MarketDataError as exc:
+        logger.warning("Rates %s->%s for %s not fetched: %s", base, target, day, exc)
+    try:
+        return fx.rate(base, target, day)
+    except MissingExchangeRate as exc:
+        raise ValidationError(
+            {
+                "exchange_rate": f"{exc} Enter the rate you traded at "
+                f"({target} per {base}), or store the rates of that day."
+            },
+            code="missing_exchange_rate",
+        ) from exc
+
+
+class FigureTooLarge(ValueError):
+    """The cause of a too-large ValidationError: which entry took a figure past its column."""
+
+    def __init__(self, entry: ledger.Entry):
+        super().__init__(entry)
+        self.entry = entry
+
+
+# What each running figure of a replay is stored in, and what to call it in a message.
+_FIGURES = (
+    ("gross", "amount", MONEY),
+    ("total_amount", "amount", MONEY),
+    ("total_cost", "total cost", MONEY),
+    ("realized_gain", "realized gain", MONEY),
+    ("dividends", "dividends", MONEY),
+    ("fees", "fees", MONEY),
+    ("average_cost", "average cost", PRICE),
+    ("quantity", "quantity held", QUANTITY),
+)
+
+
+def _figures(applied: ledger.Applied) -> dict[str, Decimal]:
+    state = applied.state
+    return {
+        "gross": applied.gross,
+        "total_amount": applied.total_amount,
+        "total_cost": state.total_cost,
+        "realized_gain": state.realized_gain,
+        "dividends": state.dividends,
+        "fees": state.fees,
+        "average_cost": state.average_cost,
+        "quantity": state.quantity,
+    }
+
+
+def _check_shapes(
+    entries: list[ledger.Entry], result: ledger.Replay, changed_id, currency: str
+) -> None:
+    """Every figure the replay derives must fit the column that stores it: a sum past the
+    money shape would be saved, then make every page that reads it fail."""
+    for entry, applied in zip(entries, result.applied, strict=True):
+        figures = _figures(applied)
+        for name, label, shape in _FIGURES:
+            if fits(figures[name], shape):
+                continue
+            largest = format_amount(limit(shape) - Decimal(1).scaleb(-shape["decimal_places"]))
+            unit = f" {currency}" if currency and shape is not QUANTITY else ""
+            kind = "quantity" if shape is QUANTITY else "amount"
+            problem = (
+                f"the {label} {format_amount(figures[name])}{unit} exceeds the largest "
+                f"{kind} the ledger stores ({largest})"
+            )
+            # Fees too large on their own are the fees' fault; anything else grows from
+            # quantity x price x rate.
+            field = "fees" if name == "fees" and not fits(entry.fees, shape) else "quantity"
+            if entry.id is not None and entry.id != changed_id:
+                message = (
+                    f"This change would make {_describe(entry)} (transaction #{entry.id}) "
+                    f"too large to store: {problem}."
+                )
+            else:
+                message = f"{problem[0].upper()}{problem[1:]}."
+            raise ValidationError({field: message}, code="amount_too_large") from (
+                FigureTooLarge(entry)
+            )
+
+
+def replay_or_reject(
+    entries: Iterable[ledger.Entry],
+    *,
+    dividends_reduce_cost_basis: bool,
+    changed_id=None,
+    currency: str = "",
+) -> ledger.Replay:
+    """Replay, turning an oversell, a dividend on shares never held, or a figure too large
+    to store into a ValidationError on the field at fault (`quantity`, or `fees`)."""
+    entries = ledger.ordered(entries)
+    try:
+        result = ledger.replay(entries, dividends_reduce_cost_basis=dividends_reduce_cost_basis)
+    except ledger.NothingHeldError as exc:
+        if exc.entry.id is not None and exc.entry.id != changed_id:
+            message = (
+                f"This change would leave a dividend without shares: {_describe(exc.entry)} "
+                f"(transaction #{exc.entry.id}) would be paid on shares never held."
+            )
+        else:
+            message = (
+                f"Cannot book a dividend on {exc.entry.quantity.normalize():f} shares on "
+                f"{exc.entry.date.isoformat()}: no shares were held at that date."
+            )
+        raise ValidationError({"quantity": message}, code="not_held") from exc
     except ledger.OversellError as exc:
         held = f"{exc.held.normalize():f}"
         if exc.entry.id is not None and exc.entry.id != changed_id:
@@ -70,6 +220,8 @@ def replay_or_reject(
                 f"{exc.entry.date.isoformat()}: only {held} held at that date."
             )
         raise ValidationError({"quantity": message}, code="oversell") from exc
+    _check_shapes(entries, result, changed_id, currency)
+    return result
 
 
 @dataclass(frozen=True)
@@ -86,7 +238,14 @@ def check_change(change: Change) -> ledger.Replay:
     """Replay the holding as it would be after the change, without saving or locking.
 
     Forms call this for early, field-level errors; the services check again under the lock.
+    The exchange rate is settled as the services would (a None asks for the rate of the
+    date; left out of `values`, an edit keeps its rate) and written back into `values`, so
+    a form shows and saves the rate that will be recorded.
     """
+    values = change.values
+    rate = values["exchange_rate"] = _rate_for_change(
+        change.portfolio, change.instrument, values["date"], values, change.existing
+    )
     reduce = change.portfolio.dividends_reduce_cost_basis
     existing = change.existing
     if existing is not None and existing.holding.instrument_id != change.instrument.pk:
@@ -112,10 +271,13 @@ def check_change(change: Change) -> ledger.Replay:
         quantity=change.values["quantity"],
         price=change.values["price"],
         fees=change.values.get("fees") or ledger.ZERO,
-        exchange_rate=change.values.get("exchange_rate") or Decimal(1),
+        exchange_rate=rate,
     )
     return replay_or_reject(
-        [*others, proposed], dividends_reduce_cost_basis=reduce, changed_id=proposed.id
+        [*others, proposed],
+        dividends_reduce_cost_basis=reduce,
+        changed_id=proposed.id,
+        currency=change.portfolio.currency,
     )
 
 
@@ -128,6 +290,7 @@ def lock_holding(portfolio: Portfolio, instrument: Instrument) -> Holding:
 
 
 def validate_transaction_fields(txn: Transaction) -> None:
+    check_entry_date(txn.date)
     txn.full_clean(exclude=_DERIVED, validate_unique=False, validate_constraints=False)
 
 
@@ -147,6 +310,7 @@ def replay_holding(holding: Holding, *, changed: Transaction | None = None) -> H
         [entry_for(t) for t in txns],
         dividends_reduce_cost_basis=holding.portfolio.dividends_reduce_cost_basis,
         changed_id=changed_id,
+        currency=holding.portfolio.currency,
     )
     for txn, applied in zip(txns, result.applied, strict=True):
         txn.total_amount = _store(applied.total_amount, MONEY)
@@ -163,7 +327,6 @@ def replay_holding(holding: Holding, *, changed: Transaction | None = None) -> H
     return holding
 
 
-@transaction.atomic
 def record_transaction(
     *,
     portfolio: Portfolio,
@@ -173,49 +336,81 @@ def record_transaction(
     quantity: Decimal,
     price: Decimal,
     fees: Decimal = ledger.ZERO,
-    exchange_rate: Decimal = Decimal(1),
+    exchange_rate: Decimal | None = None,
     notes: str = "",
     import_key: str | None = None,
 ) -> Transaction:
-    holding = lock_holding(portfolio, instrument)
-    txn = Transaction(
-        holding=holding,
-        portfolio=portfolio,
-        type=type,
-        date=date,
-        quantity=quantity,
-        price=price,
-        fees=fees,
-        exchange_rate=exchange_rate,
-        notes=notes,
-        import_key=import_key,
-    )
-    validate_transaction_fields(txn)
-    txn.save()
-    replay_holding(holding, changed=txn)
+    """Record a transaction. Without an exchange rate it gets the rate of its date
+    (exchange_rate_for), settled before any lock is taken: it may ask the provider."""
+    exchange_rate = exchange_rate_for(portfolio, instrument, date, exchange_rate)
+    with transaction.atomic():
+        holding = lock_holding(portfolio, instrument)
+        txn = Transaction(
+            holding=holding,
+            portfolio=portfolio,
+            type=type,
+            date=date,
+            quantity=quantity,
+            price=price,
+            fees=fees,
+            exchange_rate=exchange_rate,
+            notes=notes,
+            import_key=import_key,
+        )
+        validate_transaction_fields(txn)
+        txn.save()
+        replay_holding(holding, changed=txn)
+        backfill.after_commit(portfolio, {instrument: date})
     return txn
 
 
-@transaction.atomic
 def update_transaction(txn: Transaction, *, instrument: Instrument | None = None, **changes):
-    """Edit a transaction; moving it to another instrument replays both holdings."""
+    """Edit a transaction; moving it to another instrument replays both holdings.
+
+    Without `exchange_rate` in the changes the stored rate is kept (a rate typed by hand
+    stays when only the date changes), unless the instrument's currency changes; an
+    `exchange_rate` of None asks for the rate of the (new) date."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
-    old_holding = Holding.objects.select_for_update().get(pk=txn.holding_id)
-    txn = Transaction.objects.get(pk=txn.pk)
-    for field, value in changes.items():
-        setattr(txn, field, value)
-    new_holding = old_holding
-    if instrument is not None and instrument.pk != old_holding.instrument_id:
-        new_holding = lock_holding(old_holding.portfolio, instrument)
-        txn.holding = new_holding
-    validate_transaction_fields(txn)
-    txn.save()
-    if new_holding.pk != old_holding.pk:
-        replay_holding(old_holding)
-    replay_holding(new_holding, changed=txn)
+    new_instrument = instrument or txn.holding.instrument
+    changes["exchange_rate"] = _rate_for_change(
+        txn.portfolio, new_instrument, changes.get("date", txn.date), changes, txn
+    )
+    with transaction.atomic():
+        old_holding = Holding.objects.select_for_update().get(pk=txn.holding_id)
+        txn = Transaction.objects.get(pk=txn.pk)
+        for field, value in changes.items():
+            setattr(txn, field, value)
+        new_holding = old_holding
+        if instrument is not None and instrument.pk != old_holding.instrument_id:
+            new_holding = lock_holding(old_holding.portfolio, instrument)
+            txn.holding = new_holding
+        validate_transaction_fields(txn)
+        txn.save()
+        if new_holding.pk != old_holding.pk:
+            replay_holding(old_holding)
+        replay_holding(new_holding, changed=txn)
+        backfill.after_commit(
+            new_holding.portfolio, {instrument or new_holding.instrument: txn.date}
+        )
     return txn
+
+
+def _rate_for_change(
+    portfolio: Portfolio,
+    instrument: Instrument,
+    day: date,
+    changes: dict,
+    existing: Transaction | None,
+) -> Decimal:
+    if "exchange_rate" in changes:
+        given = changes["exchange_rate"]
+    elif existing is not None and existing.holding.instrument.currency == instrument.currency:
+        given = existing.exchange_rate
+    else:
+        given = None
+    return exchange_rate_for(portfolio, instrument, day, given)
 
 
 @transaction.atomic

@@ -23,7 +23,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from financedash.accounts import profile_for
 from marketdata import history
-from portfolios import charts, services, valuation
+from portfolios import backfill, charts, services, valuation
 from portfolios.forms import (
     FORMAT_LABELS,
     ImportForm,
@@ -332,6 +332,10 @@ def _chart_context(request: HttpRequest, portfolio: Portfolio) -> dict:
     if first is None:
         # Nothing was ever held: an empty chart says so better than a flat zero line.
         return {**context, "chart": charts.LineChart(), "performance": None}
+    context["history"] = backfill.ensure_window([portfolio], start, end)
+    if not context["history"].complete:
+        # Closes not stored yet would be drawn at the trade price: a flat, false line.
+        return {**context, "performance": None}
     performance = performance_for(portfolio, start, end)
     chart = charts.LineChart() if performance.error else value_chart(performance)
     return {
@@ -377,7 +381,8 @@ def _transactions_page(request: HttpRequest, holding: Holding) -> dict:
 def _price_chart_context(request: HttpRequest, holding: Holding) -> dict:
     first = holding.transactions.order_by("date").values_list("date", flat=True).first()
     key, start, end = period(request, first)
-    closes = history.price_history(holding.instrument, start, end)
+    history_status = backfill.ensure_prices(holding.instrument, start, end)
+    closes = history.stored_closes(holding.instrument, start, end)
     # Plain values, not model instances: ten years of an active holding are hundreds of
     # markers, and building a Transaction for each cost more than drawing it.
     trades = (
@@ -402,6 +407,7 @@ def _price_chart_context(request: HttpRequest, holding: Holding) -> dict:
     )
     return {
         "chart": chart,
+        "history": history_status,
         "chart_range": key,
         "chart_currency": holding.instrument.currency,
         "ranges": RANGE_LABELS,

@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from financedash import money
 
 BUY = "BUY"
 SELL = "SELL"
@@ -127,46 +129,15 @@ def header_key(name: str) -> str:
 
 # -- values -----------------------------------------------------------------------------
 
-# Spaces of every width are digit grouping: Nordic exports write 10 000,00 with a
-# non-breaking (U+00A0) or narrow non-breaking (U+202F) space.
-_SPACES = re.compile(r"[\s\u00a0\u2007\u202f]+")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+$")
-
 
 def parse_decimal(text: str) -> Decimal:
-    """A number as people write it: 1234.5, 1234,5, 1 234,50, 1,234.50 or 1.234,50.
-
-    A single separator is the decimal mark, so "1,234" is 1.234. When both marks occur the
-    last one is the decimal mark and the other groups digits, and a mark repeated in the
-    whole part groups digits too (1.234.567).
-    """
-    value = _SPACES.sub("", text.strip()).replace("\u2212", "-")
-    sign = ""
-    if value[:1] in ("+", "-"):
-        sign, value = value[0], value[1:]
-    if "," in value and "." in value:
-        decimal_mark = "," if value.rfind(",") > value.rfind(".") else "."
-        grouping = "." if decimal_mark == "," else ","
-        whole, _, fraction = value.rpartition(decimal_mark)
-        value = _ungroup(whole, grouping) + "." + fraction
-    elif value.count(",") > 1 or value.count(".") > 1:
-        grouping = "," if "," in value else "."
-        value = _ungroup(value, grouping)
-    else:
-        value = value.replace(",", ".")
-    if not _NUMBER.match(value):
-        raise FieldError(f"{text.strip()!r} is not a number.")
+    """A number as a file writes it (financedash.money.parse_decimal). Broker exports and
+    spreadsheets saved as CSV write one mark per number, so a lone comma or dot is the
+    decimal mark: "1,234" is 1.234."""
     try:
-        return Decimal(sign + value)
-    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only decimals
-        raise FieldError(f"{text.strip()!r} is not a number.") from exc
-
-
-def _ungroup(whole: str, grouping: str) -> str:
-    if not _GROUPED.match(whole.replace(grouping, ",")):
-        raise FieldError(f"{whole!r} has misplaced digit grouping.")
-    return whole.replace(grouping, "")
+        return money.parse_decimal(text, single_mark_is_decimal=True)
+    except money.NumberFormatError as exc:
+        raise FieldError(str(exc)) from exc
 
 
 def parse_date(text: str) -> date:

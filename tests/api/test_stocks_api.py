@@ -82,7 +82,8 @@ def test_search_local_first_then_provider(api, provider):
     assert_error(api.get("/api/v1/stocks/search"), 400)
 
 
-def test_manual_prices_create_the_instrument_and_read_back(api, provider):
+def test_manual_prices_create_the_instrument_and_read_back(staff_api, provider):
+    api = staff_api
     provider.unknown.add("MYFUND")
     response = api.post(
         "/api/v1/stocks/MYFUND/history",
@@ -106,7 +107,8 @@ def test_manual_prices_create_the_instrument_and_read_back(api, provider):
     ]
 
 
-def test_manual_prices_are_validated_all_or_nothing(api, provider):
+def test_manual_prices_are_validated_all_or_nothing(staff_api, provider):
+    api = staff_api
     error = assert_error(
         api.post(
             "/api/v1/stocks/EQNR.OL/history",
@@ -119,7 +121,8 @@ def test_manual_prices_are_validated_all_or_nothing(api, provider):
     assert not HistoricalStockPrice.objects.exists()
 
 
-def test_fx_history_round_trip_and_inverse(api, provider):
+def test_fx_history_round_trip_and_inverse(staff_api, provider):
+    api = staff_api
     response = api.post(
         "/api/v1/exchange-rates/usd/nok/history",
         {"rates": [{"date": "2024-01-02", "rate": "10.5"}]},
@@ -131,7 +134,8 @@ def test_fx_history_round_trip_and_inverse(api, provider):
     assert body.json()["rates"] == [{"date": "2024-01-02", "rate": "0.0952380952"}]
 
 
-def test_fx_validation(api, provider):
+def test_fx_validation(staff_api, provider):
+    api = staff_api
     assert_error(api.get("/api/v1/exchange-rates/XX/NOK/history"), 400)
     error = assert_error(
         api.post(
@@ -173,3 +177,70 @@ def test_search_refuses_nul_characters(api, provider):
     # PostgreSQL cannot compare strings holding NUL: a 400, never a 500.
     error = assert_error(api.get("/api/v1/stocks/search", {"q": "a\x00b"}), 400)
     assert "q" in error["details"]
+
+
+class TestSharedMarketDataIsWrittenByStaffOnly:
+    """Issue 8, defect 9: with registration open, a second user's close of 0.01 and USD/NOK
+    rate of 0.0001 changed the first user's values."""
+
+    @pytest.fixture
+    def stored(self):
+        eqnr = InstrumentFactory(ticker="EQNR.OL", currency="NOK")
+        HistoricalStockPriceFactory(instrument=eqnr, date=dt.date(2024, 1, 2), close=D("280"))
+        HistoricalExchangeRateFactory(date=dt.date(2024, 1, 2), rate=D("10.5"))
+        return eqnr
+
+    def test_a_user_cannot_overwrite_a_close(self, outsider_api, provider, stored):
+        error = assert_error(
+            outsider_api.post(
+                "/api/v1/stocks/EQNR.OL/history",
+                {"prices": [{"date": "2024-01-02", "close": "0.01"}]},
+                format="json",
+            ),
+            403,
+            "permission_denied",
+        )
+        assert "only staff" in error["message"]
+        assert HistoricalStockPrice.objects.get().close == D("280")
+
+    def test_a_user_cannot_add_an_instrument_with_closes(self, outsider_api, provider):
+        provider.unknown.add("MYFUND")
+        response = outsider_api.post(
+            "/api/v1/stocks/MYFUND/history",
+            {"currency": "NOK", "prices": [{"date": "2024-01-02", "close": "1"}]},
+            format="json",
+        )
+        assert_error(response, 403, "permission_denied")
+        assert not Instrument.objects.filter(ticker="MYFUND").exists()
+
+    def test_a_user_cannot_overwrite_a_rate(self, outsider_api, provider, stored):
+        assert_error(
+            outsider_api.post(
+                "/api/v1/exchange-rates/USD/NOK/history",
+                {"rates": [{"date": "2024-01-02", "rate": "0.0001"}]},
+                format="json",
+            ),
+            403,
+            "permission_denied",
+        )
+        assert HistoricalExchangeRate.objects.get().rate == D("10.5")
+
+    def test_staff_can_correct_both(self, staff_api, provider, stored):
+        response = staff_api.post(
+            "/api/v1/stocks/EQNR.OL/history",
+            {"prices": [{"date": "2024-01-02", "close": "281"}]},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        response = staff_api.post(
+            "/api/v1/exchange-rates/USD/NOK/history",
+            {"rates": [{"date": "2024-01-02", "rate": "10.6"}]},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        assert HistoricalStockPrice.objects.get().close == D("281")
+        assert HistoricalExchangeRate.objects.get().rate == D("10.6")
+
+    def test_everyone_still_reads_them(self, outsider_api, provider, stored):
+        body = outsider_api.get("/api/v1/stocks/EQNR.OL/history?start=2024-01-01&end=2024-01-05")
+        assert body.json()["prices"] == [{"date": "2024-01-02", "close": "280.000000"}]

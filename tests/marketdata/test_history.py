@@ -293,8 +293,27 @@ def test_a_provider_outage_needs_a_currency_too(provider):
     provider.error = ProviderUnavailable("down")
 
     with pytest.raises(ProviderUnavailable):
-        history.resolve_instrument("EQNR.OL")
-    assert history.resolve_instrument("EQNR.OL", "NOK").currency == "NOK"
+        history.resolve_instrument("EQNR.OL", trusted=True)
+    assert history.resolve_instrument("EQNR.OL", "NOK", trusted=True).currency == "NOK"
+
+
+def test_during_an_outage_a_user_cannot_decide_a_shared_instruments_currency(provider):
+    # Issue 8, defect 9: a user who made the provider unavailable (its rate limit spent)
+    # could create NVDA in NOK, and every later USD buy of NVDA was refused.
+    provider.error = ProviderUnavailable("over the rate limit")
+
+    with pytest.raises(ProviderUnavailable):
+        history.resolve_instrument("NVDA", "NOK")
+    assert not Instrument.objects.filter(ticker="NVDA").exists()
+
+
+def test_a_stored_instruments_currency_never_changes(provider):
+    InstrumentFactory(ticker="NVDA", currency="USD")
+
+    with pytest.raises(ValidationError, match="traded in USD, not NOK"):
+        history.resolve_instrument("NVDA", "NOK", trusted=True)
+    assert history.resolve_instrument("nvda", "usd").currency == "USD"
+    assert Instrument.objects.get(ticker="NVDA").currency == "USD"
 
 
 def test_a_currency_contradicting_the_provider_is_refused(provider):

@@ -352,7 +352,7 @@ def test_an_exchange_rate_nowhere_to_be_found_is_a_row_error(portfolio, instrume
     result = run(portfolio, "date,type,symbol,quantity,price\n2024-01-03,BUY,AAPL,2,100\n")
     [error] = result.errors
     assert (error.line, error.field) == (2, "exchange_rate")
-    assert error.message.startswith("Line 2: No exchange rate USD->NOK")
+    assert error.message.startswith("No exchange rate USD->NOK")
     assert not Transaction.objects.exists()
 
 

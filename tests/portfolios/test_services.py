@@ -94,10 +94,12 @@ def test_it_replays_the_whole_holding_on_every_record(portfolio, equinor):
     assert (dividend.total_amount, dividend.average_cost_at_transaction) == (D("60"), D("97"))
 
 
-def test_it_stores_what_the_ledger_computes(portfolio, equinor):
-    record(portfolio, equinor, quantity="7", price="123.456789", fees="9.99", exchange_rate="1.1")
-    record(portfolio, equinor, quantity="3", price="99.1", fees="4.5", date=FEB)
-    record(portfolio, equinor, "SELL", quantity="4", price="150", fees="3", date=MAR)
+def test_it_stores_what_the_ledger_computes(portfolio):
+    # A foreign instrument: only there may the rate be other than 1.
+    apple = InstrumentFactory(ticker="AAPL", currency="USD")
+    record(portfolio, apple, quantity="7", price="123.456789", fees="9.99", exchange_rate="1.1")
+    record(portfolio, apple, quantity="3", price="99.1", fees="4.5", date=FEB)
+    record(portfolio, apple, "SELL", quantity="4", price="150", fees="3", date=MAR)
 
     holding = Holding.objects.get()
     txns = list(holding.transactions.order_by("date", "id"))

@@ -109,8 +109,9 @@ def test_the_household_reads_each_currency_once(owner, django_assert_max_num_que
     for name in ("US 1", "US 2"):
         portfolio = PortfolioFactory(user=owner, currency="USD", name=name)
         record(portfolio, apple, quantity="1", price="150", date=start)
-    # portfolios, pensions, the USD->NOK rates (2), and per portfolio its performance (5)
-    with django_assert_max_num_queries(4 + 2 * 5 + 2):
+    # portfolios, pensions, the USD->NOK rates (2), and per portfolio its performance (two
+    # version stamps and five loads)
+    with django_assert_max_num_queries(4 + 2 * 7):
         result = overview.household_performance(owner, currency="NOK", start=start, end=end)
     # Two shares at the last close of 200 USD, at 10 NOK per USD.
     assert result.series[-1].value == Decimal("4000")

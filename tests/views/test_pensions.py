@@ -44,16 +44,47 @@ def test_add_account_errors(owner_client, owner):
     assert full.status_code == 422 and b"<html" in full.content
 
 
-def test_record_and_replace_a_value(owner_client, owner):
-    account = PensionAccountFactory(user=owner)
+def test_a_second_value_on_a_date_is_an_error_not_a_silent_replacement(owner_client, owner):
+    account = PensionAccountFactory(user=owner, name="OTP")
     url = reverse("pensions:value_add", args=[account.pk])
     first = htmx(owner_client, url, {"date": "2024-05-31", "value": "1000"}, "post")
     assert "Recorded the value of 2024-05-31" in first.content.decode()
     second = htmx(owner_client, url, {"date": "2024-05-31", "value": "1200"}, "post")
     body = second.content.decode()
-    assert "Replaced the value of 2024-05-31" in body
+    assert second.status_code == 422
     assert "<html" not in body
-    assert PensionValueEntry.objects.get(account=account).value == Decimal("1200")
+    assert second.context["form"].errors["date"] == [
+        "OTP already has a value on 2024-05-31 (1,000 NOK): delete or edit that one instead."
+    ]
+    assert PensionValueEntry.objects.get(account=account).value == Decimal("1000")
+
+
+def test_a_negative_value_is_refused(owner_client, owner):
+    account = PensionAccountFactory(user=owner)
+    url = reverse("pensions:value_add", args=[account.pk])
+    response = htmx(owner_client, url, {"date": "2024-05-31", "value": "-5"}, "post")
+    assert response.status_code == 422
+    assert response.context["form"].errors["value"] == ["A pension value cannot be negative."]
+    assert not PensionValueEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("1 234,50", "1234.50"), ("1\u00a0234,5", "1234.50"), ("440,50", "440.50")],
+)
+def test_a_value_with_a_decimal_comma_is_read_as_written(owner_client, owner, typed, stored):
+    account = PensionAccountFactory(user=owner)
+    url = reverse("pensions:value_add", args=[account.pk])
+    response = owner_client.post(url, {"date": "2024-05-31", "value": typed})
+    assert response.status_code == 302
+    assert PensionValueEntry.objects.get(account=account).value == Decimal(stored)
+
+
+def test_the_value_input_keeps_a_decimal_comma(owner_client, owner):
+    # A number input would drop "440,50" in the browser before it is sent.
+    account = PensionAccountFactory(user=owner)
+    body = owner_client.get(reverse("pensions:detail", args=[account.pk])).content.decode()
+    assert 'type="text" name="value"' in body and 'inputmode="decimal"' in body
 
 
 def test_value_errors_are_next_to_the_fields(owner_client, owner):

@@ -97,7 +97,7 @@ def test_missing_fx_asks_for_the_exchange_rate(owner_client, portfolio):
     response = htmx(owner_client, url, _form(symbol="AAPL", price="180"), method="post")
     body = response.content.decode()
     assert response.status_code == 422
-    assert "No USD→NOK rate is stored" in body
+    assert "No exchange rate USD-&gt;NOK" in body
     # The optional fields, the exchange rate among them, are open to fill in.
     assert '<details class="more" open>' in body
     response = owner_client.post(url, _form(symbol="AAPL", price="180", exchange_rate="10.5"))

@@ -4,18 +4,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
 from django.utils import timezone
 
+from financedash.accounts import DEMO_USERNAME, real_users
 from financedash.models import Profile
 from marketdata import history
 from marketdata.providers import demo
 from portfolios import services
 from portfolios.models import Portfolio
 
-USERNAME = PASSWORD = "demo"
+USERNAME = PASSWORD = DEMO_USERNAME
 CENT = Decimal("0.01")
 # Withholding tax on dividends, as the demo household's broker would deduct it (the
 # Norwegian treaty rate); none at home or from the UK.
@@ -157,6 +159,18 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, years: int, **options):
+        # Generated closes are shared market data: in a real database they would value
+        # real portfolios. `make demo` gives the demo a database of its own.
+        if str(connection.settings_dict["NAME"]) == str(settings.BASE_DIR / "db.sqlite3"):
+            raise CommandError(
+                "Not in the database `make run` uses: the demo's generated prices would mix "
+                "with real ones. Run `make demo` (its own demo.sqlite3), or set DATABASE_URL."
+            )
+        if real_users().exists():
+            raise CommandError(
+                "This database has real accounts: the demo's generated prices would mix "
+                "with their data. Give the demo a database of its own (DATABASE_URL)."
+            )
         provider = demo.DemoProvider()
         today = timezone.localdate()
         user_model = get_user_model()

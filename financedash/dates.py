@@ -1,0 +1,26 @@
+"""The one rule for the date of anything a person records (a trade, a pension value)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+# Nothing this app tracks is older, and a date far in the past makes every daily series
+# from it (the "max" chart range) take minutes to build.
+EARLIEST = date(1900, 1, 1)
+
+
+def check_entry_date(day: date, field: str = "date") -> None:
+    """Refuse a date before 1900-01-01 or after today (the local date)."""
+    if day < EARLIEST:
+        raise ValidationError(
+            {field: f"{day.isoformat()} is before {EARLIEST.isoformat()}: check the year."},
+            code="date_too_early",
+        )
+    if day > timezone.localdate():
+        raise ValidationError(
+            {field: f"The date is in the future. Today is {timezone.localdate().isoformat()}."},
+            code="date_in_future",
+        )

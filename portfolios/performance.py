@@ -408,7 +408,7 @@ def _returns(
                 None if twr is None or twr_constant_fx is None else twr - twr_constant_fx
             ),
             currency_effect_amount=gain - constant_gain,
-            mwr=simple if period_days == 0 else period_rate(rate, period_days),
+            mwr=simple if period_days == 0 else money_weighted(payments, start, end),
             xirr=rate if period_days >= YEAR else None,
             simple_return=simple,
             dividends=sum(flows.dividends, ZERO),
@@ -528,12 +528,33 @@ def annualized(growth: Decimal | None, period_days: int) -> Decimal | None:
         return (ONE + growth) ** (Decimal(YEAR) / period_days) - ONE
 
 
-def period_rate(yearly: Decimal | None, period_days: int) -> Decimal | None:
-    """A yearly rate (ACT/365) as the growth over `period_days`."""
-    if yearly is None:
+def money_weighted(
+    payments: Sequence[tuple[date, Decimal]], start: date, end: date
+) -> Decimal | None:
+    """The rate r over the whole period at which the payments (negative: into the
+    portfolio) are worth nothing: sum of amount x (1 + r)^-(days from start / period days)
+    = 0. The same rate as XIRR, taken over the period instead of a year; solved here
+    rather than de-annualised from XIRR, whose yearly figure for a short period is so
+    large or so close to -100 % that floats lose it (a 50 % fall over two days annualises
+    to -100 %). None when there is no root (not both signs) or the period has no length."""
+    span = (end - start).days
+    flows = [((day - start).days / span, float(amount)) for day, amount in payments if amount]
+    if span <= 0 or not any(a < 0 for _, a in flows) or not any(a > 0 for _, a in flows):
         return None
-    with localcontext(_CONTEXT):
-        return (ONE + yearly) ** (Decimal(period_days) / YEAR) - ONE
+
+    def worth(log_growth: float) -> float:
+        return sum(a * math.exp(-t * log_growth) for t, a in flows)
+
+    low, high = -40.0, 40.0  # growth factors from e^-40 to e^40 over the period
+    if (worth(low) > 0) == (worth(high) > 0):
+        return None
+    for _ in range(200):
+        middle = (low + high) / 2
+        if (worth(middle) > 0) == (worth(low) > 0):
+            low = middle
+        else:
+            high = middle
+    return Decimal(repr(math.expm1((low + high) / 2)))
 
 
 def _add_value_changes(

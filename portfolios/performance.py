@@ -156,7 +156,7 @@ DEFINITIONS = {
     "value": "Market value at that day's close: quantity held x the last close on or "
     "before the day x the last exchange rate on or before the day. Today's point is the "
     "live valuation, the same as the holdings table.",
-    "net_deposits": "Net deposits: cumulative external flows since the first transaction "
+    "net_deposits": "Cumulative external flows since the first transaction "
     "(buys in, sales and dividends out), not the cost basis. Value minus net deposits is "
     "the all-time gain.",
     "flow": "External flow that day: money in (+, buys incl. fees) or out (−, sale "
@@ -165,15 +165,16 @@ DEFINITIONS = {
     "before start.",
     "opening_value": "Value at the close of the day before start.",
     "closing_value": "Value at the close of end (live when end is today).",
-    "gain": "Gain in period: closing value − opening value − net flows in the period "
+    "gain": "Closing value − opening value − net flows in the period "
     "(the chart's last point minus its first minus the flows).",
-    "twr": "Time-weighted return: daily sub-period returns chained over the period "
+    "twr": "Daily sub-period returns chained over the period "
     "(inflows at the start of a day, outflows at its end); 0.1 = 10 %. Not annualised.",
-    "twr_annualized": "The time-weighted return per year: (1 + twr)^(365 / days) − 1; "
-    "null for periods under 365 days.",
+    "twr_annualized": "The time-weighted return per year: (1 + twr)^(365 / days) − 1 with "
+    "days = end − start; null (—) for periods under 365 days.",
     "mwr": "Money-weighted return of the period (the internal rate of return of the "
     "opening value, the flows and the closing value, over the period, not annualised).",
-    "xirr": "The money-weighted return per year (XIRR, ACT/365); null for periods under 365 days.",
+    "xirr": "The money-weighted return per year (XIRR, ACT/365); null (—) for periods "
+    "under 365 days.",
     "simple_return": "Gain / (opening value + deposits).",
     "currency_effect": "The part of the time-weighted return that came from exchange "
     "rates: twr − twr at the opening exchange rates.",
@@ -186,7 +187,7 @@ DEFINITIONS = {
     "pensions": "Pension accounts at their latest value on or before each day, converted "
     "at that day's rate: a line of their own, not in the value or the returns (their "
     "contributions are not recorded, so their growth cannot be told from money paid in).",
-    "total_return": "Total return: unrealized + realized (+ dividends when they do not "
+    "total_return": "Total return = unrealized + realized (+ dividends when they do not "
     "reduce the cost basis; when they do, they are already in the other two).",
 }
 
@@ -407,7 +408,7 @@ def _returns(
                 None if twr is None or twr_constant_fx is None else twr - twr_constant_fx
             ),
             currency_effect_amount=gain - constant_gain,
-            mwr=simple if period_days == 0 else period_rate(rate, period_days),
+            mwr=simple if period_days == 0 else money_weighted(payments, start, end),
             xirr=rate if period_days >= YEAR else None,
             simple_return=simple,
             dividends=sum(flows.dividends, ZERO),
@@ -527,12 +528,33 @@ def annualized(growth: Decimal | None, period_days: int) -> Decimal | None:
         return (ONE + growth) ** (Decimal(YEAR) / period_days) - ONE
 
 
-def period_rate(yearly: Decimal | None, period_days: int) -> Decimal | None:
-    """A yearly rate (ACT/365) as the growth over `period_days`."""
-    if yearly is None:
+def money_weighted(
+    payments: Sequence[tuple[date, Decimal]], start: date, end: date
+) -> Decimal | None:
+    """The rate r over the whole period at which the payments (negative: into the
+    portfolio) are worth nothing: sum of amount x (1 + r)^-(days from start / period days)
+    = 0. The same rate as XIRR, taken over the period instead of a year; solved here
+    rather than de-annualised from XIRR, whose yearly figure for a short period is so
+    large or so close to -100 % that floats lose it (a 50 % fall over two days annualises
+    to -100 %). None when there is no root (not both signs) or the period has no length."""
+    span = (end - start).days
+    flows = [((day - start).days / span, float(amount)) for day, amount in payments if amount]
+    if span <= 0 or not any(a < 0 for _, a in flows) or not any(a > 0 for _, a in flows):
         return None
-    with localcontext(_CONTEXT):
-        return (ONE + yearly) ** (Decimal(period_days) / YEAR) - ONE
+
+    def worth(log_growth: float) -> float:
+        return sum(a * math.exp(-t * log_growth) for t, a in flows)
+
+    low, high = -40.0, 40.0  # growth factors from e^-40 to e^40 over the period
+    if (worth(low) > 0) == (worth(high) > 0):
+        return None
+    for _ in range(200):
+        middle = (low + high) / 2
+        if (worth(middle) > 0) == (worth(low) > 0):
+            low = middle
+        else:
+            high = middle
+    return Decimal(repr(math.expm1((low + high) / 2)))
 
 
 def _add_value_changes(

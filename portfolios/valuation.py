@@ -45,6 +45,15 @@ class HoldingRow:
     allocation_percent: Decimal | None = None
     error: str | None = None  # why the figures could not be computed; then left out
     instrument_currency: str = ""  # what fx_rate converts from (a quote may be in GBp)
+    dividends_reduce_cost_basis: bool = True  # the portfolio's rule
+
+    @property
+    def total_return(self) -> Decimal | None:
+        """As PortfolioSummary.total_return, for one holding; None without a value."""
+        if self.unrealized_gain_loss is None:
+            return None
+        extra = ledger.ZERO if self.dividends_reduce_cost_basis else self.dividends
+        return self.unrealized_gain_loss + self.realized_gain + extra
 
 
 @dataclass
@@ -146,6 +155,7 @@ def _row(holding: Holding, portfolio: Portfolio, prices: dict, rates: dict) -> H
         dividends=holding.dividends,
         price_currency=instrument.currency,
         instrument_currency=instrument.currency,
+        dividends_reduce_cost_basis=portfolio.dividends_reduce_cost_basis,
     )
     quote = prices.get(instrument.ticker)
     rate = rates.get((instrument.currency, portfolio.currency))

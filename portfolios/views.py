@@ -368,6 +368,7 @@ def _holding_context(request: HttpRequest, holding: Holding) -> dict:
         "portfolio": holding.portfolio,
         "instrument": holding.instrument,
         "row": row,
+        "total_return_definition": DEFINITIONS["total_return"],
     }
 
 

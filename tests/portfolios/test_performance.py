@@ -653,3 +653,45 @@ class TestCache:
         other = PortfolioFactory(user=owner)
         record(other, eqnr, quantity="1", price="100", date=self.START)
         assert performance_for(portfolio, self.START, self.END).closing_value == D("1000")
+
+
+def test_mwr_is_the_periods_own_rate_and_xirr_needs_a_year():
+    # Buy 10 x 100 on Jan 1; the close halves to 50 by Jan 2. Over two days the money-
+    # weighted return is -50 %; XIRR would annualise it to -100 %, so it is left out.
+    jan2 = dt.date(2023, 1, 2)
+    fall = run(
+        [trade(BUY, JAN1, "10", "100")],
+        {"EQNR": daily((JAN1, "100"), (jan2, "50"))},
+        start=JAN1,
+        end=jan2,
+    )
+    assert fall.mwr == pytest.approx(D("-0.5"), abs=D("1e-12"))
+    assert fall.xirr is None and fall.twr_annualized is None
+    assert fall.twr == D("-0.5")
+    # Over exactly a year, the period's rate and the yearly one are the same: 1100 / 1000.
+    year = run(
+        [trade(BUY, JAN1, "10", "100")],
+        {"EQNR": daily((JAN1, "100"), (DEC31, "110"))},
+        start=JAN1,
+        end=NEXT_JAN1,
+    )
+    assert year.mwr == pytest.approx(D("0.1"), abs=D("1e-12"))
+    assert year.xirr == pytest.approx(D("0.1"), abs=D("1e-9"))
+    assert year.twr_annualized == year.twr == D("0.1")
+
+
+def test_a_later_deposit_weighs_in_the_mwr_but_not_the_twr():
+    # 1000 in on Jan 1, worth 1100 on Jul 2 when 1100 more goes in; 2200 -> 1980 by the
+    # end. TWR: 1.1 x 0.9 - 1 = -1 %. The late money took the whole fall: MWR is worse,
+    # and over this exact year it equals XIRR.
+    mid = dt.date(2023, 7, 2)
+    closes = {"EQNR": daily((JAN1, "100"), (mid - dt.timedelta(days=1), "110"), (DEC31, "99"))}
+    result = run(
+        [trade(BUY, JAN1, "10", "100"), trade(BUY, mid, "10", "110")],
+        closes,
+        start=JAN1,
+        end=NEXT_JAN1,
+    )
+    assert result.twr == D("-0.01")
+    assert result.mwr < result.twr
+    assert result.mwr == pytest.approx(result.xirr, abs=D("1e-9"))

@@ -68,9 +68,11 @@ def test_the_total_return_adds_dividends_only_when_they_keep_the_cost_basis(owne
             instrument=instrument, date=TODAY() - dt.timedelta(days=1), close=D("120")
         )
         day = TODAY() - dt.timedelta(days=10)
-        record(portfolio, instrument, quantity="10", price="100", date=day)
+        buy = record(portfolio, instrument, quantity="10", price="100", date=day)
         record(portfolio, instrument, "DIVIDEND", quantity="10", price="5", date=day)
         text = owner_client.get(reverse("portfolios:detail", args=[portfolio.pk])).content
+        assert 'id="total-return" class="gain">+250.00 NOK<' in text.decode()
+        text = owner_client.get(reverse("portfolios:holding", args=[buy.holding_id])).content
         assert 'id="total-return" class="gain">+250.00 NOK<' in text.decode()
     dashboard = owner_client.get(reverse("home")).content.decode()
     assert 'id="total-return" class="gain">+500.00 NOK<' in dashboard

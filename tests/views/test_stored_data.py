@@ -9,7 +9,6 @@ from decimal import Context, Decimal, InvalidOperation
 
 import pytest
 from django.db import connection
-from django.db.backends.sqlite3.operations import DatabaseOperations as StockOperations
 from django.urls import reverse
 from django.utils import timezone
 
@@ -51,6 +50,9 @@ def broken(portfolio, equinor, buy):
 @sqlite_only
 def test_django_alone_cannot_read_such_a_row(broken):
     # The reproduction: Django's stock SQLite converter quantizes to the column's shape.
+    # (Imported here: on its own, outside an SQLite run, the module is a circular import.)
+    from django.db.backends.sqlite3.base import DatabaseOperations as StockOperations
+
     column = Transaction._meta.get_field("total_amount").get_col("t")
     strict = StockOperations.get_decimalfield_converter(connection.ops, column)
     with pytest.raises(InvalidOperation):

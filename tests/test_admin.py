@@ -320,3 +320,33 @@ def test_the_pension_value_admin_keeps_the_services_rules(admin_client, db):
     assert account.values.get(date=dt.date(2024, 2, 29)).value == D("1234.50")
     entry.refresh_from_db()
     assert entry.value == D("100000")
+
+
+def test_the_pension_account_inline_keeps_the_services_rules(admin_client, db):
+    entry = PensionValueEntryFactory(date=dt.date(2024, 1, 31), value=D("100000"))
+    account = entry.account
+    url = reverse("admin:pensions_pensionaccount_change", args=[account.pk])
+    data = {
+        "user": account.user_id,
+        "name": account.name,
+        "currency": "NOK",
+        "ynab_account_id": "",
+        "values-TOTAL_FORMS": "2",
+        "values-INITIAL_FORMS": "1",
+        "values-MIN_NUM_FORMS": "0",
+        "values-MAX_NUM_FORMS": "1000",
+        "values-0-id": entry.pk,
+        "values-0-account": account.pk,
+        "values-0-date": "2024-01-31",
+        "values-0-value": "100000",
+        "values-1-account": account.pk,
+        "values-1-date": "2024-02-29",
+        "values-1-value": "-1",
+    }
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "A pension value cannot be negative." in response.content.decode()
+    assert account.values.count() == 1
+    data["values-1-value"] = "2 500,75"
+    assert admin_client.post(url, data).status_code == 302
+    assert account.values.get(date=dt.date(2024, 2, 29)).value == D("2500.75")

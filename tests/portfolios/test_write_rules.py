@@ -5,14 +5,17 @@ tests/portfolios/test_imports.py check that each entry point reports them its ow
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from financedash.money import MONEY, PRICE, QUANTITY
 from marketdata.models import HistoricalExchangeRate
-from portfolios import services
+from portfolios import ledger, services
 from portfolios.models import Holding, Transaction
 from tests.factories import (
     HistoricalExchangeRateFactory,
@@ -333,3 +336,63 @@ def test_a_dividend_paid_after_everything_was_sold_is_still_accepted(portfolio, 
     record(portfolio, equinor, "DIVIDEND", quantity="10", price="1", date=FEB)
     holding = Holding.objects.get()
     assert (holding.dividends, holding.realized_gain) == (D("10"), D("30"))
+
+
+# -- property: whatever the replay accepts, every column can store and read back ------------
+
+_big_quantities = st.decimals(D("0.000001"), D("999999999.999999"), places=6)
+_big_prices = st.decimals(D("0"), D("999999999.999999"), places=6)
+_big_rates = st.decimals(D("0.0000000001"), D("99999.9999999999"), places=10)
+
+
+@st.composite
+def _large_ledgers(draw):
+    entries, held = [], D(0)
+    for n in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["BUY", "SELL", "DIVIDEND"] if held else ["BUY"]))
+        quantity = draw(_big_quantities)
+        if kind == "SELL":
+            quantity = min(quantity, held)
+            held -= quantity
+        elif kind == "BUY":
+            held += quantity
+        entries.append(
+            ledger.Entry(
+                kind,
+                JAN + dt.timedelta(days=n),
+                quantity,
+                draw(_big_prices),
+                fees=draw(st.decimals(D("0"), D("99999999999.9999"), places=4)),
+                exchange_rate=draw(_big_rates),
+                id=n + 1,
+            )
+        )
+    return entries
+
+
+def _reads_back(value: Decimal, shape: dict) -> None:
+    # What Django does when it reads a DecimalField (SQLite stores REAL): quantize in a
+    # context of max_digits digits, which raises InvalidOperation for a number too large.
+    stored = value.quantize(D(1).scaleb(-shape["decimal_places"]), ROUND_HALF_EVEN)
+    stored.quantize(
+        D(1).scaleb(-shape["decimal_places"]), context=Context(prec=shape["max_digits"])
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(entries=_large_ledgers(), reduce=st.booleans())
+def test_an_accepted_ledger_always_fits_its_columns(entries, reduce):
+    try:
+        result = services.replay_or_reject(entries, dividends_reduce_cost_basis=reduce)
+    except ValidationError as exc:
+        assert set(exc.message_dict) <= {"quantity", "fees"}
+        return
+    with localcontext(Context(prec=60)):
+        for applied in result.applied:
+            _reads_back(applied.total_amount, MONEY)
+            _reads_back(applied.average_cost_at_transaction, PRICE)
+            state = applied.state
+            for value in (state.total_cost, state.realized_gain, state.dividends, state.fees):
+                _reads_back(value, MONEY)
+            _reads_back(state.average_cost, PRICE)
+            _reads_back(state.quantity, QUANTITY)

@@ -6,6 +6,8 @@ import decimal
 
 from rest_framework import serializers
 
+from financedash.money import round_rate
+
 
 class DecimalField(serializers.DecimalField):
     """DRF's DecimalField, except that writing out a value with more digits than
@@ -24,3 +26,11 @@ class DecimalField(serializers.DecimalField):
             return value.quantize(
                 decimal.Decimal(1).scaleb(-places), rounding=self.rounding, context=context
             )
+
+
+class RateField(serializers.DecimalField):
+    """An exchange rate: digits past the stored precision are not an error but rounded
+    (money.round_rate), as for a rate pasted from a spreadsheet."""
+
+    def validate_precision(self, value):
+        return super().validate_precision(round_rate(value))

@@ -1,9 +1,49 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from decimal import Decimal
 
-from financedash.money import ADMIN_DECIMALS
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+
+from financedash import versions
+from financedash.money import ADMIN_DECIMALS, DecimalInput, round_rate
+from marketdata import history
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
+
+
+class StoredThroughHistory(admin.ModelAdmin):
+    """Closes and rates are written by marketdata.history, as the API and import_prices
+    write them: one set of checks (rates rounded to the stored precision), and cached
+    valuations see the change at once (the market-data version stamp)."""
+
+    formfield_overrides = ADMIN_DECIMALS
+    show_full_result_count = False
+    ordering = ("-id",)
+
+    def key(self, obj) -> tuple:
+        raise NotImplementedError
+
+    def store(self, obj) -> None:
+        raise NotImplementedError
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        if change:
+            # The row as it was: a changed date or pair moves the value to another key.
+            type(obj).objects.filter(pk=obj.pk).delete()
+        self.store(obj)
+        obj.pk = type(obj).objects.get(**dict(zip(self.key_fields, self.key(obj), strict=True))).pk
+
+    @transaction.atomic
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        versions.bump(versions.MARKET_DATA)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        versions.bump(versions.MARKET_DATA)
 
 
 @admin.register(Instrument)
@@ -25,22 +65,45 @@ class InstrumentAdmin(admin.ModelAdmin):
 # primary key (newest first) and skip the full count and the date drill-down, each of which
 # would scan the whole table on every page.
 @admin.register(HistoricalStockPrice)
-class HistoricalStockPriceAdmin(admin.ModelAdmin):
-    formfield_overrides = ADMIN_DECIMALS
+class HistoricalStockPriceAdmin(StoredThroughHistory):
     list_display = ("instrument", "date", "close")
     list_filter = ("instrument__currency",)
     search_fields = ("instrument__ticker",)
     list_select_related = ("instrument",)
-    ordering = ("-id",)
-    show_full_result_count = False
     autocomplete_fields = ("instrument",)
+    key_fields = ("instrument", "date")
+
+    def key(self, obj) -> tuple:
+        return obj.instrument, obj.date
+
+    def store(self, obj) -> None:
+        history.store_prices(obj.instrument, None, [(obj.date, obj.close)])
+
+
+class RateForm(forms.ModelForm):
+    # Unbounded here: a rate pasted with more digits than stored is rounded, not refused
+    # (money.round_rate, as for a transaction's rate); store_rates checks what is left.
+    rate = DecimalInput(min_value=Decimal("0.0000000001"))
+
+    class Meta:
+        model = HistoricalExchangeRate
+        fields = ("base_currency", "target_currency", "date", "rate")
+
+    def clean_rate(self):
+        return round_rate(self.cleaned_data["rate"])
 
 
 @admin.register(HistoricalExchangeRate)
-class HistoricalExchangeRateAdmin(admin.ModelAdmin):
-    formfield_overrides = ADMIN_DECIMALS
+class HistoricalExchangeRateAdmin(StoredThroughHistory):
     list_display = ("base_currency", "target_currency", "date", "rate")
     list_filter = ("base_currency", "target_currency")
     search_fields = ("base_currency", "target_currency")
-    ordering = ("-id",)
-    show_full_result_count = False
+    key_fields = ("base_currency", "target_currency", "date")
+
+    def key(self, obj) -> tuple:
+        return obj.base_currency, obj.target_currency, obj.date
+
+    def store(self, obj) -> None:
+        history.store_rates(obj.base_currency, obj.target_currency, [(obj.date, obj.rate)])
+
+    form = RateForm

@@ -8,6 +8,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from financedash.api_fields import RateField
 from financedash.api_params import PERIOD_PARAMETERS, period
 from financedash.errors import market_data_status
 from financedash.money import PRICE, RATE
@@ -93,7 +94,7 @@ class ManualPricesSerializer(serializers.Serializer):
 
 class RatePointSerializer(serializers.Serializer):
     date = serializers.DateField()
-    rate = serializers.DecimalField(**RATE)
+    rate = RateField(**RATE)
 
     def validate_rate(self, value):
         if value <= 0:

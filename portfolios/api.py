@@ -12,10 +12,10 @@ from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from financedash.api_fields import DecimalField
+from financedash.api_fields import DecimalField, RateField
 from financedash.api_params import PERIOD_PARAMETERS, PeriodSerializer, period
 from financedash.errors import Conflict
-from financedash.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE, round_rate
+from financedash.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import UnknownSymbol
 from portfolios import backfill, services, valuation
@@ -38,14 +38,6 @@ _DECIMAL_ERRORS = {
 def _decimal(shape: dict, **kwargs) -> serializers.DecimalField:
     kwargs.setdefault("error_messages", _DECIMAL_ERRORS)
     return DecimalField(**shape, **kwargs)
-
-
-class RateField(serializers.DecimalField):
-    """An exchange rate: digits past the stored precision are not an error, the services
-    round them (money.round_rate), as for a rate pasted from a spreadsheet."""
-
-    def validate_precision(self, value):
-        return super().validate_precision(round_rate(value))
 
 
 @extend_schema_field(OpenApiTypes.INT)

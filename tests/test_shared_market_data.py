@@ -210,3 +210,75 @@ class TestAdmin:
         )
         assert response.status_code == 403
         assert not HistoricalExchangeRate.objects.exists()
+
+
+class TestManualMarketDataThroughOneService:
+    """Staff write closes and rates through marketdata.history whichever way they come in:
+    a rate with more digits than stored is rounded (half to even, 10 dp) in the API and the
+    admin alike, and an admin edit moves the market-data stamp, so cached valuations and
+    charts see it at once."""
+
+    PASTED = "10.12345678904999"  # rounds to 10.1234567890 (the 11th digit is 4)
+
+    def test_the_api_rounds_a_pasted_rate(self, staff_api):
+        response = staff_api.post(
+            "/api/v1/exchange-rates/USD/NOK/history",
+            {"rates": [{"date": "2024-01-02", "rate": self.PASTED}]},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        assert HistoricalExchangeRate.objects.get().rate == D("10.1234567890")
+
+    def test_the_admin_rounds_a_pasted_rate(self, admin_client):
+        response = admin_client.post(
+            reverse("admin:marketdata_historicalexchangerate_add"),
+            {
+                "base_currency": "USD",
+                "target_currency": "NOK",
+                "date": "2024-01-02",
+                "rate": self.PASTED.replace(".", ","),
+            },
+        )
+        assert response.status_code == 302, response.content
+        assert HistoricalExchangeRate.objects.get().rate == D("10.1234567890")
+
+    def test_the_admin_refuses_a_rate_of_zero_naming_the_field(self, admin_client):
+        response = admin_client.post(
+            reverse("admin:marketdata_historicalexchangerate_add"),
+            {"base_currency": "USD", "target_currency": "NOK", "date": "2024-01-02", "rate": "0"},
+        )
+        assert response.status_code == 200
+        assert "rate" in response.context["adminform"].form.errors
+        assert not HistoricalExchangeRate.objects.exists()
+
+    def test_an_admin_edit_of_a_close_is_seen_by_cached_figures(self, admin_client, nvda):
+        from financedash import versions
+
+        close = HistoricalStockPrice.objects.create(
+            instrument=nvda, date=dt.date(2024, 1, 2), close=D("100")
+        )
+        before = versions.current(versions.MARKET_DATA)
+        response = admin_client.post(
+            reverse("admin:marketdata_historicalstockprice_change", args=[close.pk]),
+            {"instrument": nvda.pk, "date": "2024-01-03", "close": "120,5"},
+        )
+        assert response.status_code == 302, response.content
+        # Moved to the new date, with the typed value, and the stamp moved on.
+        assert list(HistoricalStockPrice.objects.values_list("date", "close")) == [
+            (dt.date(2024, 1, 3), D("120.5"))
+        ]
+        assert versions.current(versions.MARKET_DATA) != before
+
+    def test_an_admin_delete_moves_the_stamp(self, admin_client, nvda):
+        from financedash import versions
+
+        close = HistoricalStockPrice.objects.create(
+            instrument=nvda, date=dt.date(2024, 1, 2), close=D("100")
+        )
+        before = versions.current(versions.MARKET_DATA)
+        admin_client.post(
+            reverse("admin:marketdata_historicalstockprice_delete", args=[close.pk]),
+            {"post": "yes"},
+        )
+        assert not HistoricalStockPrice.objects.exists()
+        assert versions.current(versions.MARKET_DATA) != before

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from financedash import versions
-from financedash.cache import results
+from financedash.lib import versions
+from financedash.lib.cache import results
 from marketdata import fx
 from marketdata.models import HistoricalStockPrice
 from pensions.models import PensionAccount, PensionValueEntry

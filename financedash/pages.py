@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from financedash import overview
 from financedash.accounts import profile_for
 from financedash.forms import ProfileForm
-from portfolios import backfill, charts
+from financedash.lib import charts
+from portfolios import backfill
 from portfolios.models import Portfolio
 from portfolios.performance import DEFINITIONS
 from portfolios.views import (

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from financedash.money import ADMIN_DECIMALS
+from financedash.lib.money import ADMIN_DECIMALS
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
 
 

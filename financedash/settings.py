@@ -295,13 +295,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "refresh-quotes": {
-        "task": "marketdata.tasks.refresh_quotes",
+        "task": "portfolios.tasks.refresh_quotes",
         "schedule": float(QUOTE_REFRESH_SECONDS),
         # A refresh that waited past the next one is worthless.
         "options": {"expires": QUOTE_REFRESH_SECONDS},
     },
     "sync-history": {
-        "task": "marketdata.tasks.sync_history",
+        "task": "portfolios.tasks.sync_history",
         "schedule": float(HISTORY_SYNC_SECONDS),
         "options": {"expires": HISTORY_SYNC_SECONDS},
     },

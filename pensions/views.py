@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from financedash.lib import charts
-from financedash.overview import pension_balances
+from pensions.balances import pension_balances
 from pensions.forms import PensionAccountForm, PensionValueForm
 from pensions.models import PensionAccount, PensionValueEntry
 

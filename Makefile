@@ -21,7 +21,7 @@ help:
 	@echo "make demo    the same with generated market data and a demo household (login demo/demo),"
 	@echo "             in its own database demo.sqlite3"
 	@echo "make test    the whole suite (SQLite; set DATABASE_URL/REDIS_URL for PostgreSQL+Redis)"
-	@echo "make lint    ruff check + format check"
+	@echo "make lint    ruff check + format check + the import layers (lint-imports)"
 	@echo "make bench   timing benchmarks in tests/benchmarks"
 
 .tools/bin/uv:
@@ -56,6 +56,7 @@ test: install
 lint: install
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 format: install
 	.venv/bin/ruff check --fix .

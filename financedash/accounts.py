@@ -35,14 +35,3 @@ def create_account(user):
     user.is_staff = user.is_superuser = owner
     user.save()
     return user
-
-
-def profile_for(user):
-    """The user's profile; users made before profiles existed (or by a raw fixture) get one
-    on first use."""
-    from financedash.models import Profile
-
-    profile, _ = Profile.objects.get_or_create(
-        user=user, defaults={"base_currency": settings.DEFAULT_BASE_CURRENCY}
-    )
-    return profile

@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from financedash.lib.money import ADMIN_DECIMALS
 from financedash.models import Profile
-from financedash.money import ADMIN_DECIMALS
 
 admin.site.site_header = "financedash admin"
 admin.site.site_title = "financedash admin"

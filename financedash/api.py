@@ -15,9 +15,11 @@ from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
-from financedash import overview, throttle
-from financedash.accounts import create_account, profile_for, registration_open
-from financedash.api_params import PERIOD_PARAMETERS, period
+from financedash import overview
+from financedash.accounts import create_account, registration_open
+from financedash.lib import throttle
+from financedash.lib.api_params import PERIOD_PARAMETERS, period
+from financedash.lib.profiles import profile_for
 from financedash.models import Profile
 from portfolios import backfill
 from portfolios.api import HouseholdPerformanceSerializer, PerformancePeriodSerializer

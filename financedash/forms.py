@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
+from financedash.lib.money import decimal_formfield
 from financedash.models import Profile
-from financedash.money import decimal_formfield
 
 
 class ProfileForm(forms.ModelForm):

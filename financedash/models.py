@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from financedash.money import ENTERED_MONEY, CurrencyField, non_negative
+from financedash.lib.money import ENTERED_MONEY, CurrencyField, non_negative
 
 
 class Profile(models.Model):
@@ -25,7 +25,7 @@ class Profile(models.Model):
 
 
 class VersionStamp(models.Model):
-    """The current version of a body of data (financedash.versions). In the database, not
+    """The current version of a body of data (financedash.lib.versions). In the database, not
     the cache: a stamp changes in the same transaction as the rows it stands for, every
     process sees it, and it cannot be lost while Redis is away."""
 

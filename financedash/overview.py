@@ -17,14 +17,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from financedash import versions
-from financedash.cache import results
+from financedash.lib import versions
+from financedash.lib.cache import results
 from marketdata import fx
 from marketdata.models import HistoricalStockPrice
-from pensions.models import PensionAccount, PensionValueEntry
+from pensions.balances import PensionBalance, pension_balances
+from pensions.models import PensionValueEntry
 from portfolios import ledger, performance_data, valuation
 from portfolios.models import Portfolio
 from portfolios.performance import Household
@@ -33,14 +33,6 @@ from portfolios.valuation import HoldingRow, PortfolioSummary
 ZERO = ledger.ZERO
 HUNDRED = Decimal(100)
 ONE_DAY = timedelta(days=1)
-
-
-@dataclass
-class PensionBalance:
-    account: PensionAccount
-    value: Decimal | None  # the latest entry, in the account's currency
-    as_of: date | None
-    value_base: Decimal | None = None  # None: no entry yet, or no rate into the base currency
 
 
 @dataclass
@@ -88,16 +80,6 @@ class Overview:
         if self.goal_percent is None:
             return None
         return max(ZERO, min(HUNDRED, self.goal_percent))
-
-
-def pension_balances(user) -> list[PensionBalance]:
-    """Every pension account of the user with its latest value, in one query."""
-    latest = PensionValueEntry.objects.filter(account=OuterRef("pk")).order_by("-date")
-    accounts = PensionAccount.objects.owned_by(user).annotate(
-        latest_date=Subquery(latest.values("date")[:1]),
-        latest_value=Subquery(latest.values("value")[:1]),
-    )
-    return [PensionBalance(a, a.latest_value, a.latest_date) for a in accounts]
 
 
 def _previous_closes(rows: list[HoldingRow]) -> dict[tuple[str, date], Decimal]:

@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from financedash import overview
-from financedash.accounts import profile_for
 from financedash.forms import ProfileForm
-from portfolios import backfill, charts
+from financedash.lib import charts
+from financedash.lib.profiles import profile_for
+from portfolios import backfill
 from portfolios.models import Portfolio
 from portfolios.performance import DEFINITIONS
 from portfolios.views import (

@@ -126,7 +126,7 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "financedash"),
             # Redis down must not take the site down: a failed read is a miss, a failed
             # write is dropped (and logged). Nothing that decides an answer relies on a
-            # write having landed: version stamps live in the database (financedash.versions).
+            # write having landed: version stamps live in the database (financedash.lib.versions).
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
@@ -139,7 +139,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "financedash.cache.DatabaseCache",
+            "BACKEND": "financedash.lib.cache.DatabaseCache",
             "LOCATION": CACHE_TABLE,
             # Culling counts the table on every write; quotes and markers stay well below.
             "OPTIONS": {"MAX_ENTRIES": 20000},
@@ -198,8 +198,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "financedash.errors.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "financedash.api_pagination.PageNumberPagination",
+    "EXCEPTION_HANDLER": "financedash.lib.errors.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "financedash.lib.api_pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -225,7 +225,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "financedash.api_schema.add_error_responses",
+        "financedash.lib.api_schema.add_error_responses",
     ],
 }
 
@@ -295,13 +295,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "refresh-quotes": {
-        "task": "marketdata.tasks.refresh_quotes",
+        "task": "portfolios.tasks.refresh_quotes",
         "schedule": float(QUOTE_REFRESH_SECONDS),
         # A refresh that waited past the next one is worthless.
         "options": {"expires": QUOTE_REFRESH_SECONDS},
     },
     "sync-history": {
-        "task": "marketdata.tasks.sync_history",
+        "task": "portfolios.tasks.sync_history",
         "schedule": float(HISTORY_SYNC_SECONDS),
         "options": {"expires": HISTORY_SYNC_SECONDS},
     },

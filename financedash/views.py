@@ -14,9 +14,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from financedash import throttle
 from financedash.accounts import create_account, real_users, registration_open
-from financedash.errors import error_json
+from financedash.lib import throttle
+from financedash.lib.errors import error_json
 
 log = logging.getLogger(__name__)
 

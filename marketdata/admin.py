@@ -6,8 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 
-from financedash import versions
-from financedash.money import ADMIN_DECIMALS, DecimalInput, round_rate
+from financedash.lib import versions
+from financedash.lib.money import ADMIN_DECIMALS, DecimalInput, round_rate
 from marketdata import history
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
 

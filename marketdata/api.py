@@ -8,10 +8,9 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from financedash.api_fields import RateField
-from financedash.api_params import PERIOD_PARAMETERS, period
-from financedash.errors import market_data_status
-from financedash.money import PRICE, RATE
+from financedash.lib.api_fields import RateField
+from financedash.lib.api_params import PERIOD_PARAMETERS, period
+from financedash.lib.money import PRICE, RATE
 from marketdata import history, quotes
 from marketdata.providers.base import (
     SYMBOL_PATTERN,
@@ -138,7 +137,7 @@ def batch(request):
     serializer.is_valid(raise_exception=True)
     result = quotes.quote_batch(serializer.validated_data["symbols"])
     errors = {
-        symbol: {"code": _error_code(exc), "message": str(exc)}
+        symbol: {"code": exc.error_code, "message": str(exc)}
         for symbol, exc in result.errors.items()
     }
     return Response(
@@ -147,10 +146,6 @@ def batch(request):
             "errors": errors,
         }
     )
-
-
-def _error_code(exc) -> str:
-    return market_data_status(exc)[1]
 
 
 @extend_schema(

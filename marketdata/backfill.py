@@ -179,10 +179,9 @@ def fetch(
 def _queue(left: Wanted) -> None:
     """Hand what is left to the Celery worker, once a minute at most for the same items.
     Without a worker (tasks run eagerly in the caller) the next page view fetches it."""
-    from financedash.celery import app
     from marketdata import tasks
 
-    if app.conf.task_always_eager:
+    if tasks.fetch_history.app.conf.task_always_eager:
         return
     digest = hashlib.blake2b("\n".join(left.labels()).encode(), digest_size=16).hexdigest()
     if not cache.add(f"history-queued:{digest}", True, QUEUED_FOR):

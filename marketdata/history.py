@@ -24,8 +24,8 @@ from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
-from financedash import versions
-from financedash.money import PRICE, RATE
+from financedash.lib import versions
+from financedash.lib.money import PRICE, RATE
 from marketdata import providers, resilience
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
 from marketdata.providers.base import (

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from financedash.money import PRICE, RATE, CurrencyField
+from financedash.lib.money import PRICE, RATE, CurrencyField
 
 # Latest-on-or-before reads first look this far back, which finds nearly every value with a
 # small index range; only what is older falls through to a full per-key lookup.

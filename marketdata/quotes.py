@@ -68,6 +68,10 @@ class StockDataException(MarketDataError):
             message += f" The last good price is from {last_good.isoformat()}."
         super().__init__(message)
 
+    def details(self) -> dict:
+        last_good = self.last_good.isoformat() if self.last_good else None
+        return {"symbol": self.symbol, "last_good": last_good}
+
 
 @dataclass
 class QuoteBatch:

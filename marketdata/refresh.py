@@ -1,78 +1,37 @@
 """What the periodic jobs do, callable from Celery, from management commands (cron) and on
-demand: refresh the quotes of everything held, and sync the closes and exchange rates that
-valuations and performance history need."""
+demand: sync the closes and exchange rates asked for. What is asked for (the instruments and
+currency pairs the portfolios use) is the caller's to say (portfolios.market): market data
+knows nothing of portfolios."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
 
-from django.db.models import Min
 from django.utils import timezone
 
-from marketdata import history, quotes, resilience
+from marketdata import history, resilience
 from marketdata.models import Instrument
 from marketdata.providers.base import MarketDataError, Provider
-from portfolios.models import Transaction
 
 logger = logging.getLogger(__name__)
 
 
-def held_symbols() -> list[str]:
-    return list(
-        Instrument.objects.filter(holdings__quantity__gt=0)
-        .distinct()
-        .order_by("ticker")
-        .values_list("ticker", flat=True)
-    )
-
-
-def refresh_held_quotes(*, provider: Provider | None = None) -> quotes.QuoteBatch:
-    """One provider call for every held instrument, bypassing (and refilling) the cache."""
-    return quotes.quote_batch(held_symbols(), provider=provider, refresh=True)
-
-
-def _earliest(pairs: dict, key, day: date) -> None:
-    pairs[key] = min(day, pairs.get(key, day))
-
-
-def currency_pairs_in_use() -> dict[tuple[str, str], date]:
-    """(base, target) -> first date it is needed: each instrument's currency against its
-    portfolio's (what transactions convert at), and each portfolio's currency against its
-    owner's base currency (what the totals are shown in)."""
-    pairs: dict[tuple[str, str], date] = {}
-    by_instrument = Transaction.objects.values(
-        "holding__instrument__currency", "portfolio__currency"
-    ).annotate(first=Min("date"))
-    for row in by_instrument:
-        base, target = row["holding__instrument__currency"], row["portfolio__currency"]
-        if base != target:
-            _earliest(pairs, (base, target), row["first"])
-    by_owner = Transaction.objects.values(
-        "portfolio__currency", "portfolio__user__profile__base_currency"
-    ).annotate(first=Min("date"))
-    for row in by_owner:
-        base, target = row["portfolio__currency"], row["portfolio__user__profile__base_currency"]
-        if target and base != target:
-            _earliest(pairs, (base, target), row["first"])
-    return pairs
-
-
-def sync_held_history(*, provider: Provider | None = None) -> dict:
-    """Closes up to yesterday for every instrument with transactions, and rates for every
-    pair in use, each from the first date it is needed. One failure does not stop the rest.
+def sync_history(
+    firsts: dict[int, date],
+    pairs: dict[tuple[str, str], date],
+    *,
+    provider: Provider | None = None,
+) -> dict:
+    """Closes up to yesterday for each instrument (by pk) and rates for each (base, target)
+    pair, each from the first date it is needed. One failure does not stop the rest.
     A background job: it waits for the rate limiter rather than skip instruments."""
     with resilience.patient():
-        return _sync_held_history(provider)
+        return _sync_history(firsts, pairs, provider)
 
 
-def _sync_held_history(provider: Provider | None) -> dict:
+def _sync_history(firsts, pairs, provider: Provider | None) -> dict:
     yesterday = timezone.localdate() - timedelta(days=1)
-    firsts = dict(
-        Transaction.objects.values("holding__instrument")
-        .annotate(first=Min("date"))
-        .values_list("holding__instrument", "first")
-    )
     summary = {"instruments": 0, "prices": 0, "pairs": 0, "rates": 0, "errors": []}
     for instrument in Instrument.objects.filter(pk__in=firsts).order_by("ticker"):
         start = min(firsts[instrument.pk], yesterday)
@@ -84,7 +43,7 @@ def _sync_held_history(provider: Provider | None) -> dict:
         except MarketDataError as exc:
             logger.warning("Closes of %s not synced: %s", instrument.ticker, exc)
             summary["errors"].append(f"{instrument.ticker}: {exc}")
-    for (base, target), first in sorted(currency_pairs_in_use().items()):
+    for (base, target), first in sorted(pairs.items()):
         try:
             summary["rates"] += history.sync_fx(
                 base, target, min(first, yesterday), yesterday, provider=provider

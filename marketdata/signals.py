@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from financedash import versions
+from financedash.lib import versions
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 
 

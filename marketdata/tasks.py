@@ -1,4 +1,5 @@
-"""Celery tasks; the work itself is in marketdata.refresh, shared with the commands."""
+"""Celery tasks of market data itself; the periodic refresh of what is held is in
+portfolios.tasks."""
 
 from __future__ import annotations
 
@@ -6,18 +7,7 @@ from datetime import date
 
 from celery import shared_task
 
-from marketdata import backfill, refresh, resilience
-
-
-@shared_task(ignore_result=True)
-def refresh_quotes() -> dict:
-    batch = refresh.refresh_held_quotes()
-    return {"quotes": len(batch.quotes), "errors": {s: str(e) for s, e in batch.errors.items()}}
-
-
-@shared_task(ignore_result=True)
-def sync_history() -> dict:
-    return refresh.sync_held_history()
+from marketdata import backfill, resilience
 
 
 @shared_task(ignore_result=True)

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from financedash.money import ADMIN_DECIMALS
+from financedash.lib.money import ADMIN_DECIMALS
 from pensions import services
 from pensions.models import PensionAccount, PensionValueEntry
 

@@ -8,8 +8,8 @@ from django.db import IntegrityError
 from django.db.models import OuterRef, Subquery
 from rest_framework import generics, serializers
 
-from financedash.errors import Conflict
-from financedash.money import ENTERED_MONEY
+from financedash.lib.errors import Conflict
+from financedash.lib.money import ENTERED_MONEY
 from pensions import services
 from pensions.models import PensionAccount, PensionValueEntry
 

@@ -4,9 +4,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from financedash.accounts import profile_for
-from financedash.dates import check_entry_date
-from financedash.money import decimal_formfield
+from financedash.lib.dates import check_entry_date
+from financedash.lib.money import decimal_formfield
+from financedash.lib.profiles import profile_for
 from pensions import services
 from pensions.models import PensionAccount, PensionValueEntry
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from financedash.money import ENTERED_MONEY, CurrencyField
+from financedash.lib.money import ENTERED_MONEY, CurrencyField
 
 
 class PensionAccountQuerySet(models.QuerySet):

@@ -10,8 +10,8 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from financedash.dates import check_entry_date
-from financedash.money import ZERO, format_amount
+from financedash.lib.dates import check_entry_date
+from financedash.lib.money import ZERO, format_amount
 from pensions.models import PensionAccount, PensionValueEntry
 
 

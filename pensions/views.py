@@ -9,10 +9,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from financedash.overview import pension_balances
+from financedash.lib import charts
+from pensions.balances import pension_balances
 from pensions.forms import PensionAccountForm, PensionValueForm
 from pensions.models import PensionAccount, PensionValueEntry
-from portfolios import charts
 
 INVALID = 422
 

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from financedash.money import ADMIN_DECIMALS, DecimalInput
+from financedash.lib.money import ADMIN_DECIMALS, DecimalInput
 from marketdata.models import Instrument
 from portfolios import services
 from portfolios.models import Holding, Portfolio, Transaction

@@ -12,10 +12,10 @@ from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from financedash.api_fields import DecimalField, RateField
-from financedash.api_params import PERIOD_PARAMETERS, PeriodSerializer, period
-from financedash.errors import Conflict
-from financedash.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
+from financedash.lib.api_fields import DecimalField, RateField
+from financedash.lib.api_params import PERIOD_PARAMETERS, PeriodSerializer, period
+from financedash.lib.errors import Conflict
+from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import UnknownSymbol
 from portfolios import backfill, services, valuation

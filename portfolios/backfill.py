@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from financedash import versions
+from financedash.lib import versions
 from marketdata import backfill, providers
 from marketdata.models import Instrument
 from portfolios.models import Portfolio, Transaction

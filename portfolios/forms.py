@@ -11,8 +11,8 @@ from django.db import IntegrityError
 from django.urls import reverse_lazy
 from django.utils import timezone
 
-from financedash.dates import check_entry_date
-from financedash.money import MONEY, PRICE, QUANTITY, DecimalInput, decimal_formfield
+from financedash.lib.dates import check_entry_date
+from financedash.lib.money import MONEY, PRICE, QUANTITY, DecimalInput, decimal_formfield
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import ProviderUnavailable, UnknownSymbol
 from portfolios import services

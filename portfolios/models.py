@@ -7,7 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from financedash.money import (
+from financedash.lib.money import (
     ENTERED_MONEY,
     MONEY,
     PRICE,

@@ -29,8 +29,8 @@ from django.conf import settings
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from financedash import versions
-from financedash.cache import results
+from financedash.lib import versions
+from financedash.lib.cache import results
 from marketdata import history
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from marketdata.providers.base import MarketDataError
@@ -94,7 +94,7 @@ def performance_for(
     summary: valuation.PortfolioSummary | None = None,
 ) -> Performance:
     """The portfolio's performance, cached until its transactions, any stored price or
-    rate, or (for a period ending today) a live quote change (financedash.versions): a
+    rate, or (for a period ending today) a live quote change (financedash.lib.versions): a
     ten-year series takes a second or two to load. `summary` is the portfolio's live
     valuation when the caller has it already."""
     live = None

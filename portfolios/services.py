@@ -17,9 +17,9 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from financedash import versions
-from financedash.dates import check_entry_date
-from financedash.money import (
+from financedash.lib import versions
+from financedash.lib.dates import check_entry_date
+from financedash.lib.money import (
     MONEY,
     PRICE,
     QUANTITY,

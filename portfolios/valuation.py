@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, prefetch_related_objects
 
-from financedash.money import MONEY, QUANTITY
+from financedash.lib.money import MONEY, QUANTITY
 from marketdata import fx, quotes, refresh
 from portfolios import ledger
 from portfolios.models import Holding, Portfolio

@@ -21,9 +21,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from financedash.accounts import profile_for
+from financedash.lib import charts
+from financedash.lib.profiles import profile_for
 from marketdata import history
-from portfolios import backfill, charts, services, valuation
+from portfolios import backfill, services, valuation
 from portfolios.forms import (
     FORMAT_LABELS,
     ImportForm,

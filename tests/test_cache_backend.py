@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import caches
 
-from financedash.cache import DatabaseCache
+from financedash.lib.cache import DatabaseCache
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""portfolios.charts is pure: these run without a database."""
+"""financedash.lib.charts is pure: these run without a database."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-from portfolios import charts
+from financedash.lib import charts
 
 D = Decimal
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
+from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from financedash.models import Profile
-from financedash.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from pensions.models import PensionValueEntry
 from portfolios.models import Holding, Portfolio, Transaction

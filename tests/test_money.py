@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from financedash.money import (
+from financedash.lib.money import (
     MONEY,
     PRICE,
     DecimalInput,

@@ -252,7 +252,7 @@ class TestManualMarketDataThroughOneService:
         assert not HistoricalExchangeRate.objects.exists()
 
     def test_an_admin_edit_of_a_close_is_seen_by_cached_figures(self, admin_client, nvda):
-        from financedash import versions
+        from financedash.lib import versions
 
         close = HistoricalStockPrice.objects.create(
             instrument=nvda, date=dt.date(2024, 1, 2), close=D("100")
@@ -270,7 +270,7 @@ class TestManualMarketDataThroughOneService:
         assert versions.current(versions.MARKET_DATA) != before
 
     def test_an_admin_delete_moves_the_stamp(self, admin_client, nvda):
-        from financedash import versions
+        from financedash.lib import versions
 
         close = HistoricalStockPrice.objects.create(
             instrument=nvda, date=dt.date(2024, 1, 2), close=D("100")

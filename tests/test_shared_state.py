@@ -18,7 +18,7 @@ from django.core.cache import caches
 from django.core.management import call_command
 from django.test import override_settings
 
-from financedash.cache import results
+from financedash.lib.cache import results
 from tests.conftest import bearer
 from tests.factories import (
     HistoricalStockPriceFactory,
@@ -148,7 +148,7 @@ def test_login_failures_count_across_workers(worker, settings, anon_api):
 
 def test_stamps_are_database_rows(worker, holding):
     """A stamp written while the cache was unreachable is not lost: it is a row."""
-    from financedash import versions
+    from financedash.lib import versions
     from financedash.models import VersionStamp
 
     portfolio, _ = holding

@@ -16,7 +16,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from financedash.money import PRICE, RATE
+from financedash.lib.errors import AppError
+from financedash.lib.money import PRICE, RATE
 
 _PRICE_QUANTUM = Decimal(1).scaleb(-PRICE["decimal_places"])
 _RATE_QUANTUM = Decimal(1).scaleb(-RATE["decimal_places"])
@@ -55,16 +56,25 @@ class InstrumentInfo:
     isin: str | None = None
 
 
-class MarketDataError(Exception):
+class MarketDataError(AppError):
     """Base of every market-data failure the rest of the app handles."""
+
+    status_code = 503
+    error_code = "market_data_unavailable"
 
 
 class UnknownSymbol(MarketDataError):
+    status_code = 404
+    error_code = "unknown_symbol"
+
     def __init__(self, symbol: str, message: str | None = None):
         self.symbol = symbol
         super().__init__(
             message or f"Unknown symbol {symbol!r}: the market data provider does not know it."
         )
+
+    def details(self) -> dict:
+        return {"symbol": self.symbol}
 
 
 class ProviderUnavailable(MarketDataError):
@@ -79,10 +89,16 @@ class ProviderUnavailable(MarketDataError):
 
 
 class MissingExchangeRate(MarketDataError):
+    status_code = 400
+    error_code = "missing_exchange_rate"
+
     def __init__(self, base: str, target: str, on_date: date | None = None):
         self.base, self.target, self.on_date = base, target, on_date
         when = f" on or before {on_date.isoformat()}" if on_date else ""
         super().__init__(f"No exchange rate {base}->{target}{when} is stored.")
+
+    def details(self) -> dict:
+        return {"base": self.base, "target": self.target}
 
 
 class Provider(ABC):

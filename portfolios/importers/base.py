@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from financedash import money
+from financedash.lib import money
 
 BUY = "BUY"
 SELL = "SELL"
@@ -131,7 +131,7 @@ def header_key(name: str) -> str:
 
 
 def parse_decimal(text: str) -> Decimal:
-    """A number as a file writes it (financedash.money.parse_decimal). Broker exports and
+    """A number as a file writes it (financedash.lib.money.parse_decimal). Broker exports and
     spreadsheets saved as CSV write one mark per number, so a lone comma or dot is the
     decimal mark: "1,234" is 1.234."""
     try:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from financedash.accounts import profile_for
+from financedash.lib.profiles import profile_for
 from portfolios.performance import DEFINITIONS
 from tests.factories import (
     HistoricalExchangeRateFactory,

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from financedash import versions
+from financedash.lib import versions
 from financedash.models import Profile
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
 from marketdata.providers import demo

@@ -30,7 +30,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from financedash import versions
+from financedash.lib import versions
 from tests.benchmarks.conftest import Timing
 from tests.benchmarks.household import Household
 from tests.conftest import bearer

@@ -10,9 +10,10 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from financedash.celery import app as celery_app
-from marketdata import quotes, tasks
+from marketdata import quotes
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
 from marketdata.providers.base import ProviderUnavailable
+from portfolios import tasks
 from portfolios.models import Portfolio, Transaction
 from tests.factories import InstrumentFactory, PortfolioFactory, record
 
@@ -189,5 +190,5 @@ def test_the_beat_schedule_names_real_tasks_and_celery_is_eager_without_redis(se
     broker = settings.CELERY_BROKER_URL
     assert broker == (settings.REDIS_URL or "memory://")
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert names == {"marketdata.tasks.refresh_quotes", "marketdata.tasks.sync_history"}
+    assert names == {"portfolios.tasks.refresh_quotes", "portfolios.tasks.sync_history"}
     assert names <= set(celery_app.tasks)

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from financedash import versions
+from financedash.lib import versions
 from marketdata import backfill as market_backfill
 from marketdata import tasks
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice

@@ -13,7 +13,7 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from financedash.money import MONEY, PRICE, QUANTITY
+from financedash.lib.money import MONEY, PRICE, QUANTITY
 from marketdata.models import HistoricalExchangeRate
 from portfolios import ledger, services
 from portfolios.models import Holding, Transaction

@@ -12,10 +12,17 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from financedash.models import VersionStamp
+from django.apps import apps
+
+
+def _stamps():
+    # The model stays in the shell's app (its table and migrations are there); looking it up
+    # at call time keeps the kernel from importing the shell.
+    return apps.get_model("financedash", "VersionStamp")
 
 
 def current(name: str) -> str:
+    VersionStamp = _stamps()
     stamp = VersionStamp.objects.filter(name=name).values_list("value", flat=True).first()
     if stamp is None:
         # Never a fixed first value: results cached for a database that was since reset
@@ -30,6 +37,7 @@ def current(name: str) -> str:
 def bump(name: str) -> None:
     """Invalidate: results keyed by the old stamp are never read again. Inside a
     transaction it takes effect with the commit, together with the change itself."""
+    VersionStamp = _stamps()
     VersionStamp.objects.bulk_create(
         [VersionStamp(name=name, value=uuid4().hex)],
         update_conflicts=True,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from marketdata import refresh
+from portfolios import market
 
 
 class Command(BaseCommand):
@@ -12,7 +12,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        summary = refresh.sync_held_history()
+        summary = market.sync_held_history()
         self.stdout.write(
             f"{summary['prices']} closes for {summary['instruments']} instruments, "
             f"{summary['rates']} rates for {summary['pairs']} currency pairs."

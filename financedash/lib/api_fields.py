@@ -6,7 +6,7 @@ import decimal
 
 from rest_framework import serializers
 
-from financedash.money import round_rate
+from financedash.lib.money import round_rate
 
 
 class DecimalField(serializers.DecimalField):

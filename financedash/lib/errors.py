@@ -12,13 +12,6 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
-from marketdata.providers.base import (
-    MarketDataError,
-    MissingExchangeRate,
-    UnknownSymbol,
-)
-from marketdata.quotes import StockDataException
-
 log = logging.getLogger(__name__)
 
 _CODES = {
@@ -57,25 +50,21 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-def market_data_status(exc: MarketDataError) -> tuple[int, str]:
-    if isinstance(exc, UnknownSymbol):
-        return 404, "unknown_symbol"
-    if isinstance(exc, MissingExchangeRate):
-        return 400, "missing_exchange_rate"
-    return 503, "market_data_unavailable"
+class AppError(Exception):
+    """An app's own failure that knows how the API reports it, so the handler below needs
+    no import of the app that raises it (marketdata's errors derive from this)."""
+
+    status_code = 500
+    error_code = "server_error"
+
+    def details(self) -> dict:
+        return {}
 
 
-def _market_data_response(exc: MarketDataError) -> Response:
-    status_code, code = market_data_status(exc)
-    details = {}
-    if isinstance(exc, UnknownSymbol | StockDataException):
-        details["symbol"] = exc.symbol
-    if isinstance(exc, StockDataException):
-        details["last_good"] = exc.last_good.isoformat() if exc.last_good else None
-    if isinstance(exc, MissingExchangeRate):
-        details = {"base": exc.base, "target": exc.target}
-    headers = {"Retry-After": "60"} if status_code == 503 else None
-    return Response(error_body(status_code, str(exc), details, code), status_code, headers=headers)
+def _app_error_response(exc: AppError) -> Response:
+    headers = {"Retry-After": "60"} if exc.status_code == 503 else None
+    body = error_body(exc.status_code, str(exc), exc.details(), exc.error_code)
+    return Response(body, exc.status_code, headers=headers)
 
 
 def _first_message(details) -> str:
@@ -89,8 +78,8 @@ def _first_message(details) -> str:
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, MarketDataError):
-        return _market_data_response(exc)
+    if isinstance(exc, AppError):
+        return _app_error_response(exc)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):

@@ -51,8 +51,11 @@ def _quantum(shape: dict) -> Decimal:
     return Decimal(1).scaleb(-shape["decimal_places"])
 
 
+_QUANTA = {id(shape): _quantum(shape) for shape in (MONEY, PRICE, QUANTITY)}
+
+
 def _store(value: Decimal, shape: dict) -> Decimal:
-    return value.quantize(_quantum(shape))
+    return value.quantize(_QUANTA.get(id(shape)) or _quantum(shape))
 
 
 def _entry_for(txn: Transaction) -> ledger.Entry:
@@ -191,7 +194,22 @@ def _check_shapes(
 ) -> None:
     """Every figure the replay derives must fit the column that stores it: a sum past the
     money shape would be saved, then make every page that reads it fail."""
+    # fits()'s own first test, inline: a holding of thousands of transactions is checked on
+    # every write to it, and all but a pathological figure are far from every limit.
+    money, price, quantity = (limit(shape) - 1 for shape in (MONEY, PRICE, QUANTITY))
     for entry, applied in zip(entries, result.applied, strict=True):
+        state = applied.state
+        if (
+            -money < applied.gross < money
+            and -money < applied.total_amount < money
+            and -money < state.total_cost < money
+            and -money < state.realized_gain < money
+            and -money < state.dividends < money
+            and -money < state.fees < money
+            and -price < state.average_cost < price
+            and -quantity < state.quantity < quantity
+        ):
+            continue
         figures = _figures(applied)
         for name, label, shape in _FIGURES:
             if fits(figures[name], shape):

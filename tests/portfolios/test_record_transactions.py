@@ -223,11 +223,10 @@ def ten_buys(portfolio, equinor) -> list[Transaction]:
 
 
 def updated_rows(action) -> set[int]:
-    with mock.patch.object(
-        Transaction.objects, "bulk_update", wraps=Transaction.objects.bulk_update
-    ) as bulk_update:
+    """The ids of the stored transactions the action rewrites."""
+    with mock.patch.object(services, "_update_figures", wraps=services._update_figures) as update:
         action()
-    return {txn.pk for call in bulk_update.call_args_list for txn in call.args[0]}
+    return {pk for call in update.call_args_list for _, _, pk in call.args[0]}
 
 
 def test_a_buy_after_the_last_one_rewrites_no_stored_transaction(portfolio, equinor, ten_buys):

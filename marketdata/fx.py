@@ -9,6 +9,8 @@ quietly misstate every figure built on it.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal
@@ -17,7 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from marketdata import providers
-from marketdata.models import HistoricalExchangeRate
+from marketdata.models import RECENT_WINDOW, HistoricalExchangeRate
 from marketdata.providers.base import MissingExchangeRate, as_rate
 
 ONE = Decimal(1)
@@ -85,6 +87,42 @@ def rates_on(pairs: Iterable[Pair], on_date: date) -> RateTable:
 def rate(base: str, target: str, on_date: date) -> Decimal:
     """`target` units per one `base` on a date; raises MissingExchangeRate."""
     return rates_on([(base, target)], on_date)[(base, target)]
+
+
+def recent_rates(wanted: Iterable[tuple[str, str, date]]) -> dict[tuple[str, str, date], Decimal]:
+    """Rates for many (base, target, day) at once, in one query, by the rule of rates_on
+    for each day's rate stored within RECENT_WINDOW before it (a file's every currency and
+    trade date). What has no rate that recent is left out: ask rate() for it."""
+    wanted = {(b.upper(), t.upper(), day) for b, t, day in wanted}
+    wanted = {(b, t, day) for b, t, day in wanted if b != t}
+    if not wanted:
+        return {}
+    pairs = {(b, t) for b, t, _ in wanted}
+    days = [day for _, _, day in wanted]
+    series: dict[Pair, tuple[list[date], list[Decimal]]] = defaultdict(lambda: ([], []))
+    rows = HistoricalExchangeRate.objects.for_pairs(pairs | {(t, b) for b, t in pairs}).filter(
+        date__gte=min(days) - RECENT_WINDOW, date__lte=max(days)
+    )
+    for base, target, day, value in rows.order_by("date").values_list(
+        "base_currency", "target_currency", "date", "rate"
+    ):
+        dates, values = series[(base, target)]
+        dates.append(day)
+        values.append(value)
+
+    def last(pair: Pair, day: date) -> tuple | None:
+        dates, values = series.get(pair, ((), ()))
+        index = bisect_right(dates, day) - 1
+        if index < 0 or dates[index] < day - RECENT_WINDOW:
+            return None
+        return dates[index], values[index]
+
+    found = {}
+    for base, target, day in wanted:
+        rate = choose(last((base, target), day), last((target, base), day))
+        if rate is not None:
+            found[(base, target, day)] = rate
+    return found
 
 
 def latest_rates(pairs: Iterable[Pair]) -> RateTable:

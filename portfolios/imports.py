@@ -5,20 +5,20 @@
 2. Leave out rows whose import_key the portfolio already has, or that repeat an earlier
    row of the file: re-importing a file, or an overlapping export, adds nothing twice.
 3. Resolve each symbol to an Instrument, falling back to an instrument already stored
-   with the row's ISIN, and settle the exchange rate by the services' rule
-   (services.exchange_rate_for: the file's, rounded; 1 for the portfolio's own currency;
-   else the rate of the day, stored or fetched). This runs
+   with the row's ISIN, and settle every row's exchange rate at once by the services' rule
+   (services.settle_rates: the file's, rounded; 1 for the portfolio's own currency; else
+   the rate of the day, the stored ones read in one query, others fetched). This runs
    before the database transaction because resolving may ask the market-data provider,
    and no write lock should wait on the network; instruments it creates stay, even after
    a dry run, as shared reference data rather than part of the import.
 4. Record the rows inside one transaction, with the portfolio row locked so that two
-   imports of the same file cannot both pass the duplicate check: per holding, the rows
-   in date order are validated and replayed with the holding's stored transactions
-   (the rules of services.record_transaction), then written at once and the holding
-   replayed once (see _record). A rejected row (an oversell, a value out of range) is
-   reported with its line; the other holdings are still tried, so one run names every
-   such problem, and then everything is rolled back. A dry run does all of this and
-   rolls back too, so its report is exactly what a real run would do.
+   imports of the same file cannot both pass the duplicate check, through
+   services.record_transactions: per holding, the rows are validated and replayed with
+   the holding's stored transactions before anything is written, then inserted at once
+   and the holding replayed once. A rejected row (an oversell, a value out of range) is
+   reported with its line; every holding is tried, so one run names every such problem,
+   and then everything is rolled back. A dry run does all of this and rolls back too, so
+   its report is exactly what a real run would do.
 
 Each row of the file gets one status: created (or, when nothing is committed, would be),
 duplicate, skipped (with the reason), error, or unchecked (not tried because of an error
@@ -29,8 +29,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
@@ -41,9 +39,8 @@ from marketdata.providers.base import (
     MarketDataError,
     UnknownSymbol,
 )
-from portfolios import backfill, ledger, services
+from portfolios import services
 from portfolios.importers import FORMATS, ParsedRow, RowError
-from portfolios.importers.base import SELL
 from portfolios.models import Portfolio, Transaction
 
 CREATED = "created"
@@ -91,7 +88,7 @@ class _Planned:
     order: int
     row: ParsedRow
     instrument: Instrument
-    exchange_rate: Decimal
+    settled: services.Settled
 
 
 class _Report:
@@ -149,19 +146,11 @@ def import_transactions(
         portfolio = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
         # Another import may have committed between the first check and the lock.
         existing = _import_keys(portfolio)
-        for group in groups:
-            _record(portfolio, group, existing, report)
+        _record(portfolio, groups, existing, report)
         committed = not dry_run and not report.has_errors()
-        if committed:
-            backfill.after_commit(portfolio, _first_dates(groups))
-        else:
+        if not committed:
             transaction.set_rollback(True)
     return report.finish(committed=committed)
-
-
-def _first_dates(groups: list[list[_Planned]]) -> dict[Instrument, date]:
-    """Each imported instrument's earliest row: its history is fetched once, from there."""
-    return {group[0].instrument: group[0].row.date for group in groups if group}
 
 
 def _import_keys(portfolio: Portfolio) -> set[str]:
@@ -193,13 +182,25 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
     could report oversells that are not there.
     """
     instruments: dict[tuple, Instrument | tuple[str, str]] = {}
-    rates: dict[tuple[str, date], Decimal | str] = {}
-    groups: dict[int, list[_Planned]] = defaultdict(list)
-    failed_lines: dict[object, int] = {}
-    for order, row in enumerate(rows):
+    for row in rows:
         key = (row.symbol, row.currency, row.isin)
         if key not in instruments:
             instruments[key] = _instrument(row)
+    # Every rate of the file at once: one query for the stored ones, not one per row.
+    priced = [row for row in rows if isinstance(instruments[_key(row)], Instrument)]
+    settled = dict(
+        zip(
+            (row.line for row in priced),
+            services.settle_rates(
+                portfolio, [_entry(row, instruments[_key(row)]) for row in priced]
+            ),
+            strict=True,
+        )
+    )
+    groups: dict[int, list[_Planned]] = defaultdict(list)
+    failed_lines: dict[object, int] = {}
+    for order, row in enumerate(rows):
+        key = _key(row)
         instrument = instruments[key]
         errors = []
         if isinstance(instrument, tuple):
@@ -208,9 +209,9 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
         else:
             holding_key = instrument.pk
             errors.extend(_currency_errors(portfolio, row, instrument))
-            rate = _exchange_rate(portfolio, row, instrument, rates)
-            if isinstance(rate, RowError):
-                errors.append(rate)
+            rate = settled[row.line]
+            if isinstance(rate, ValidationError):
+                errors.append(next(iter(_row_errors(row.line, rate))))
         if errors:
             for error in errors:
                 report.fail(error, row)
@@ -226,6 +227,24 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
                 planned.row,
             )
     return [sorted(group, key=lambda p: (p.row.date, p.order)) for group in groups.values()]
+
+
+def _key(row: ParsedRow) -> tuple:
+    return (row.symbol, row.currency, row.isin)
+
+
+def _entry(row: ParsedRow, instrument: Instrument) -> services.NewTransaction:
+    return services.NewTransaction(
+        instrument=instrument,
+        type=row.type,
+        date=row.date,
+        quantity=row.quantity,
+        price=row.price,
+        fees=row.fees,
+        exchange_rate=row.exchange_rate,
+        notes=row.notes,
+        import_key=row.import_key,
+    )
 
 
 def _instrument(row: ParsedRow) -> Instrument | tuple[str, str]:
@@ -295,56 +314,48 @@ def _currency_errors(portfolio: Portfolio, row: ParsedRow, instrument: Instrumen
     return errors
 
 
-def _exchange_rate(
-    portfolio: Portfolio, row: ParsedRow, instrument: Instrument, cache: dict
-) -> Decimal | RowError:
-    """The row's rate by the services' rule (services.exchange_rate_for), asked once per
-    currency, day and rate in the file."""
-    key = (instrument.pk, row.date, row.exchange_rate)
-    if key not in cache:
-        try:
-            cache[key] = services.exchange_rate_for(
-                portfolio, instrument, row.date, row.exchange_rate
-            )
-        except ValidationError as exc:
-            cache[key] = exc
-    found = cache[key]
-    if isinstance(found, ValidationError):
-        return next(iter(_row_errors(row.line, found)))
-    return found
-
-
-def _record(portfolio: Portfolio, group: list[_Planned], existing: set, report: _Report) -> None:
-    """Record one holding's new rows with one replay, not one per row.
-
-    services.record_transaction replays the whole holding and rewrites every one of its
-    transactions for each row, so n rows into one holding cost O(n^2) row updates (about
-    30 s for 2,000 rows over 20 holdings). Here the rows are validated by the same field
-    rules, checked by the same replay before anything is written, so an oversell names
-    its line, then inserted at once and the holding replayed once by services.
-    """
+def _record(
+    portfolio: Portfolio, groups: list[list[_Planned]], existing: set, report: _Report
+) -> None:
+    """Record the new rows of every holding at once (services.record_transactions: each
+    holding's rows inserted together and replayed once). When it refuses them, each
+    holding's rows are reported: the rows at fault with their errors, the rows after the
+    first of them as not checked, those before as (would be) created."""
     planned = []
-    for item in group:
-        if item.row.import_key in existing:
-            report.set(item.row.line, DUPLICATE, "Already imported into this portfolio.", item.row)
-        else:
-            planned.append(item)
+    for group in groups:
+        for item in group:
+            if item.row.import_key in existing:
+                report.set(
+                    item.row.line, DUPLICATE, "Already imported into this portfolio.", item.row
+                )
+            else:
+                planned.append(item)
     if not planned:
         return
-    holding = services.lock_holding(portfolio, planned[0].instrument)
-    txns = [_transaction(portfolio, holding, item) for item in planned]
-    failed = None
+    try:
+        txns = services.record_transactions(portfolio, [item.settled for item in planned])
+    except services.Rejected as rejected:
+        _report_rejected(planned, rejected.errors, report)
+        return
     for item, txn in zip(planned, txns, strict=True):
-        try:
-            services.validate_transaction_fields(txn)
-        except ValidationError as exc:
-            failed = failed or item
-            for error in _row_errors(item.row.line, exc):
+        report.set(item.row.line, CREATED, "", item.row, txn.pk)
+
+
+def _report_rejected(planned: list[_Planned], errors: dict, report: _Report) -> None:
+    by_holding: dict[int, list[_Planned]] = defaultdict(list)
+    for n, item in enumerate(planned):
+        if n in errors:
+            for error in _row_errors(item.row.line, errors[n]):
                 report.fail(error, item.row)
-    if failed is None:
-        failed = _oversell(portfolio, holding, planned, txns, report)
-    if failed is not None:
-        for item in planned[planned.index(failed) + 1 :]:
+        by_holding[item.instrument.pk].append(item)
+    for items in by_holding.values():
+        failed = next((item for item in items if item.row.line in report.by_line), None)
+        if failed is None:
+            for item in items:
+                report.set(item.row.line, CREATED, "", item.row)
+            continue
+        at = items.index(failed)
+        for item in items[at + 1 :]:
             if item.row.line not in report.by_line:
                 report.set(
                     item.row.line,
@@ -352,61 +363,8 @@ def _record(portfolio: Portfolio, group: list[_Planned], existing: set, report: 
                     f"Not checked: line {failed.row.line} of the same holding failed.",
                     item.row,
                 )
-        for item in planned[: planned.index(failed)]:
+        for item in items[:at]:
             report.set(item.row.line, CREATED, "", item.row)
-        return
-    Transaction.objects.bulk_create(txns)
-    services.replay_holding(holding)
-    for item, txn in zip(planned, txns, strict=True):
-        report.set(item.row.line, CREATED, "", item.row, txn.pk)
-
-
-def _transaction(portfolio: Portfolio, holding, item: _Planned) -> Transaction:
-    row = item.row
-    return Transaction(
-        holding=holding,
-        portfolio=portfolio,
-        type=row.type,
-        date=row.date,
-        quantity=row.quantity,
-        price=row.price,
-        fees=row.fees,
-        exchange_rate=item.exchange_rate,
-        notes=row.notes,
-        import_key=row.import_key,
-    )
-
-
-def _oversell(portfolio, holding, planned: list[_Planned], txns, report) -> _Planned | None:
-    """Replay the holding with the new rows; report an oversell against its line."""
-    new = [services.entry_for(txn) for txn in txns]
-    stored = [services.entry_for(txn) for txn in holding.transactions.all()]
-    try:
-        services.replay_or_reject(
-            [*stored, *new],
-            dividends_reduce_cost_basis=portfolio.dividends_reduce_cost_basis,
-            currency=portfolio.currency,
-        )
-    except ValidationError as exc:
-        # replay_or_reject words the message as record_transaction would; its cause holds
-        # the entry at fault. When that is a stored one, the culprit is the last imported
-        # sale before it (an oversell), or the last imported row before it (a figure grown
-        # too large).
-        oversold = exc.__cause__.entry
-        by_entry = {id(entry): item for entry, item in zip(new, planned, strict=True)}
-        sells_only = isinstance(exc.__cause__, ledger.OversellError)
-        culprit = by_entry.get(id(oversold)) or next(
-            (
-                item
-                for item in reversed(planned)
-                if (item.row.type == SELL or not sells_only) and item.row.date <= oversold.date
-            ),
-            planned[0],
-        )
-        for error in _row_errors(culprit.row.line, exc):
-            report.fail(error, culprit.row)
-        return culprit
-    return None
 
 
 def _row_errors_by_field(exc: ValidationError) -> dict[str, list[str]]:

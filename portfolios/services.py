@@ -9,13 +9,15 @@ transaction, and nothing is saved.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from financedash.lib import versions
 from financedash.lib.dates import check_entry_date
@@ -50,11 +52,14 @@ def _quantum(shape: dict) -> Decimal:
     return Decimal(1).scaleb(-shape["decimal_places"])
 
 
+_QUANTA = {id(shape): _quantum(shape) for shape in (MONEY, PRICE, QUANTITY)}
+
+
 def _store(value: Decimal, shape: dict) -> Decimal:
-    return value.quantize(_quantum(shape))
+    return value.quantize(_QUANTA.get(id(shape)) or _quantum(shape))
 
 
-def entry_for(txn: Transaction) -> ledger.Entry:
+def _entry_for(txn: Transaction) -> ledger.Entry:
     return ledger.Entry(
         id=txn.pk,
         type=txn.type,
@@ -71,7 +76,11 @@ def _describe(entry: ledger.Entry) -> str:
 
 
 def exchange_rate_for(
-    portfolio: Portfolio, instrument: Instrument, day: date, given: Decimal | None
+    portfolio: Portfolio,
+    instrument: Instrument,
+    day: date,
+    given: Decimal | None,
+    known: dict | None = None,
 ) -> Decimal:
     """The exchange rate a transaction is recorded at: the one rule for every entry point.
 
@@ -79,6 +88,9 @@ def exchange_rate_for(
     rate given, rounded to the stored precision (a rate pasted from a spreadsheet has more
     digits than any rate means), or, when none is given, the rate of that date (default_rate).
     The date is checked first: no rate is looked up for a date no transaction may have.
+    `known` holds rates of days already looked up, (currency, day) -> rate or the
+    ValidationError of a missing one (a batch asks for them all at once), and keeps the
+    ones this asks for.
     """
     check_entry_date(day)
     if instrument.currency == portfolio.currency:
@@ -92,7 +104,17 @@ def exchange_rate_for(
             )
         return ONE
     if given is None:
-        return default_rate(instrument.currency, portfolio.currency, day)
+        if known is None:
+            return _default_rate(instrument.currency, portfolio.currency, day)
+        key = (instrument.currency, day)
+        if key not in known:
+            try:
+                known[key] = _default_rate(instrument.currency, portfolio.currency, day)
+            except ValidationError as exc:
+                known[key] = exc
+        if isinstance(known[key], ValidationError):
+            raise known[key]
+        return known[key]
     rate = round_rate(given)
     if rate <= 0:
         raise ValidationError(
@@ -109,7 +131,7 @@ def exchange_rate_for(
     return rate
 
 
-def default_rate(base: str, target: str, day: date) -> Decimal:
+def _default_rate(base: str, target: str, day: date) -> Decimal:
     """`target` per `base` on a date: the stored rate, else the provider's for that date
     (stored for next time). Only when neither has one is it an error on exchange_rate:
     never a silent 1."""
@@ -133,7 +155,7 @@ def default_rate(base: str, target: str, day: date) -> Decimal:
         ) from exc
 
 
-class FigureTooLarge(ValueError):
+class _FigureTooLarge(ValueError):
     """The cause of a too-large ValidationError: which entry took a figure past its column."""
 
     def __init__(self, entry: ledger.Entry):
@@ -173,7 +195,22 @@ def _check_shapes(
 ) -> None:
     """Every figure the replay derives must fit the column that stores it: a sum past the
     money shape would be saved, then make every page that reads it fail."""
+    # fits()'s own first test, inline: a holding of thousands of transactions is checked on
+    # every write to it, and all but a pathological figure are far from every limit.
+    money, price, quantity = (limit(shape) - 1 for shape in (MONEY, PRICE, QUANTITY))
     for entry, applied in zip(entries, result.applied, strict=True):
+        state = applied.state
+        if (
+            -money < applied.gross < money
+            and -money < applied.total_amount < money
+            and -money < state.total_cost < money
+            and -money < state.realized_gain < money
+            and -money < state.dividends < money
+            and -money < state.fees < money
+            and -price < state.average_cost < price
+            and -quantity < state.quantity < quantity
+        ):
+            continue
         figures = _figures(applied)
         for name, label, shape in _FIGURES:
             if fits(figures[name], shape):
@@ -196,11 +233,11 @@ def _check_shapes(
             else:
                 message = f"{problem[0].upper()}{problem[1:]}."
             raise ValidationError({field: message}, code="amount_too_large") from (
-                FigureTooLarge(entry)
+                _FigureTooLarge(entry)
             )
 
 
-def replay_or_reject(
+def _replay_or_reject(
     entries: Iterable[ledger.Entry],
     *,
     dividends_reduce_cost_basis: bool,
@@ -267,8 +304,8 @@ def check_change(change: Change) -> ledger.Replay:
     existing = change.existing
     if existing is not None and existing.holding.instrument_id != change.instrument.pk:
         # Moving it to another instrument: its old holding must still balance without it.
-        replay_or_reject(
-            [entry_for(t) for t in existing.holding.transactions.exclude(pk=existing.pk)],
+        _replay_or_reject(
+            _stored(existing.holding_id, exclude=existing.pk)[0],
             dividends_reduce_cost_basis=reduce,
         )
     holding = Holding.objects.filter(
@@ -276,11 +313,7 @@ def check_change(change: Change) -> ledger.Replay:
     ).first()
     others = []
     if holding is not None:
-        others = [
-            entry_for(t)
-            for t in holding.transactions.all()
-            if change.existing is None or t.pk != change.existing.pk
-        ]
+        others, _ = _stored(holding.pk, exclude=existing.pk if existing else None)
     proposed = ledger.Entry(
         id=change.existing.pk if change.existing else None,
         type=change.values["type"],
@@ -290,7 +323,7 @@ def check_change(change: Change) -> ledger.Replay:
         fees=change.values.get("fees") or ledger.ZERO,
         exchange_rate=rate,
     )
-    return replay_or_reject(
+    return _replay_or_reject(
         [*others, proposed],
         dividends_reduce_cost_basis=reduce,
         changed_id=proposed.id,
@@ -298,7 +331,7 @@ def check_change(change: Change) -> ledger.Replay:
     )
 
 
-def lock_holding(portfolio: Portfolio, instrument: Instrument) -> Holding:
+def _lock_holding(portfolio: Portfolio, instrument: Instrument) -> Holding:
     holding, _ = Holding.objects.select_for_update().get_or_create(
         portfolio=portfolio, instrument=instrument
     )
@@ -306,33 +339,81 @@ def lock_holding(portfolio: Portfolio, instrument: Instrument) -> Holding:
     return holding
 
 
-def validate_transaction_fields(txn: Transaction) -> None:
+def _validate_fields(txn: Transaction) -> None:
     check_entry_date(txn.date)
     txn.full_clean(exclude=_DERIVED, validate_unique=False, validate_constraints=False)
 
 
-def replay_holding(holding: Holding, *, changed: Transaction | None = None) -> Holding | None:
-    """Replay a (locked) holding and store the result; delete it when nothing is left.
-    `changed`, the transaction just written, gets its derived figures set in place."""
-    versions.bump(versions.portfolio(holding.portfolio_id))
-    txns = [
-        changed if changed is not None and t.pk == changed.pk else t
-        for t in holding.transactions.order_by("date", "id")
-    ]
-    changed_id = changed.pk if changed is not None else None
-    if not txns:
-        holding.delete()
-        return None
-    result = replay_or_reject(
-        [entry_for(t) for t in txns],
-        dividends_reduce_cost_basis=holding.portfolio.dividends_reduce_cost_basis,
-        changed_id=changed_id,
-        currency=holding.portfolio.currency,
-    )
-    for txn, applied in zip(txns, result.applied, strict=True):
-        txn.total_amount = _store(applied.total_amount, MONEY)
-        txn.average_cost_at_transaction = _store(applied.average_cost_at_transaction, PRICE)
-    Transaction.objects.bulk_update(txns, ["total_amount", "average_cost_at_transaction"])
+# A stored transaction as the replay reads it: values, not model instances (a holding with
+# thousands of transactions is read on every write to it).
+_STORED = (
+    "id",
+    "type",
+    "date",
+    "quantity",
+    "price",
+    "fees",
+    "exchange_rate",
+    "total_amount",
+    "average_cost_at_transaction",
+)
+
+
+def _stored(
+    holding_id, *, exclude=None, changed: Transaction | None = None
+) -> tuple[list[ledger.Entry], dict]:
+    """The holding's stored transactions as ledger entries, and each one's stored derived
+    figures by id (a replay writes only those that differ). `changed`, just saved, enters
+    with its values as given."""
+    entries, derived = [], {}
+    rows = Transaction.objects.filter(holding_id=holding_id).order_by().values_list(*_STORED)
+    for pk, kind, day, quantity, price, fees, rate, total, average in rows:
+        if pk == exclude:
+            continue
+        if changed is not None and pk == changed.pk:
+            entries.append(_entry_for(changed))
+        else:
+            entries.append(
+                ledger.Entry(
+                    id=pk,
+                    type=kind,
+                    date=day,
+                    quantity=quantity,
+                    price=price,
+                    fees=fees,
+                    exchange_rate=rate,
+                )
+            )
+        derived[pk] = (total, average)
+    return entries, derived
+
+
+def _store_replay(
+    holding: Holding,
+    entries: list[ledger.Entry],
+    result: ledger.Replay,
+    derived: dict,
+    new: dict | None = None,
+    changed: Transaction | None = None,
+) -> None:
+    """Store a replay: set the derived figures of `new` (id(entry) -> unsaved Transaction)
+    and `changed` in place, UPDATE only the stored transactions whose figures differ (a
+    late-dated change moves the figures after it, not the years before), save the holding."""
+    updates = []
+    for entry, applied in zip(entries, result.applied, strict=True):
+        figures = (
+            _store(applied.total_amount, MONEY),
+            _store(applied.average_cost_at_transaction, PRICE),
+        )
+        txn = new.get(id(entry)) if new else None
+        if txn is None and changed is not None and entry.id == changed.pk:
+            txn = changed
+        if txn is not None:
+            txn.total_amount, txn.average_cost_at_transaction = figures
+        if entry.id is not None and derived.get(entry.id) != figures:
+            updates.append((*figures, entry.id))
+    if updates:
+        _update_figures(updates)
     state = result.state
     holding.quantity = _store(state.quantity, QUANTITY)
     holding.average_cost = _store(state.average_cost, PRICE)
@@ -341,7 +422,281 @@ def replay_holding(holding: Holding, *, changed: Transaction | None = None) -> H
     holding.dividends = _store(state.dividends, MONEY)
     holding.fees = _store(state.fees, MONEY)
     holding.save()
+
+
+def _update_figures(updates: list[tuple[Decimal, Decimal, int]]) -> None:
+    """(total_amount, average_cost_at_transaction, id) of each transaction to rewrite: one
+    plain UPDATE run for them all, which both databases execute as a batch; bulk_update's
+    CASE WHEN over thousands of ids took seconds."""
+    meta = Transaction._meta
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(meta.db_table)} SET "
+            f"{quote(meta.get_field('total_amount').column)} = %s, "
+            f"{quote(meta.get_field('average_cost_at_transaction').column)} = %s "
+            f"WHERE {quote(meta.pk.column)} = %s",
+            updates,
+        )
+
+
+def _replay_holding(holding: Holding, *, changed: Transaction | None = None) -> Holding | None:
+    """Replay a (locked) holding and store the result; delete it when nothing is left.
+    `changed`, the transaction just written, gets its derived figures set in place."""
+    versions.bump(versions.portfolio(holding.portfolio_id))
+    entries, derived = _stored(holding.pk, changed=changed)
+    if not entries:
+        holding.delete()
+        return None
+    entries = ledger.ordered(entries)
+    result = _replay_or_reject(
+        entries,
+        dividends_reduce_cost_basis=holding.portfolio.dividends_reduce_cost_basis,
+        changed_id=changed.pk if changed is not None else None,
+        currency=holding.portfolio.currency,
+    )
+    _store_replay(holding, entries, result, derived, changed=changed)
     return holding
+
+
+@dataclass(frozen=True)
+class NewTransaction:
+    """A transaction to record: what a caller sets; the rest is derived. Without an
+    exchange rate it gets the rate of its date (exchange_rate_for)."""
+
+    instrument: Instrument
+    type: str
+    date: date
+    quantity: Decimal
+    price: Decimal
+    fees: Decimal = ledger.ZERO
+    exchange_rate: Decimal | None = None
+    notes: str = ""
+    import_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A NewTransaction with its exchange rate settled (settle_rates only makes these):
+    record_transactions takes it as it is, so the rate rule runs once per entry even when
+    a caller settles the rates before taking its own locks (the import)."""
+
+    entry: NewTransaction
+    exchange_rate: Decimal
+
+
+class Rejected(ValidationError):
+    """A batch refused whole. `errors` maps the index of each entry at fault to its
+    ValidationError; every holding of the batch is checked first, so one run names every
+    problem (one entry per holding at most once its fields are valid)."""
+
+    def __init__(self, errors: dict[int, ValidationError]):
+        self.errors = dict(sorted(errors.items()))
+        super().__init__([message for exc in self.errors.values() for message in exc.messages])
+
+
+def settle_rates(
+    portfolio: Portfolio, entries: Iterable[NewTransaction]
+) -> list[Settled | ValidationError]:
+    """Each entry's exchange rate by exchange_rate_for, or the error saying why it has
+    none. The rates of all the days the entries leave to the stored rates are read in one
+    query, not one per entry; a rate not stored is asked of the provider once per currency
+    and day, so call this before taking any lock."""
+    entries = list(entries)
+    wanted = set()
+    for entry in entries:
+        if entry.exchange_rate is None and entry.instrument.currency != portfolio.currency:
+            try:
+                check_entry_date(entry.date)
+            except ValidationError:
+                continue  # refused below, before any rate is looked up
+            wanted.add((entry.instrument.currency, portfolio.currency, entry.date))
+    known: dict = {(base, day): rate for (base, _, day), rate in fx.recent_rates(wanted).items()}
+    settled: list[Settled | ValidationError] = []
+    for entry in entries:
+        try:
+            rate = exchange_rate_for(
+                portfolio, entry.instrument, entry.date, entry.exchange_rate, known
+            )
+        except ValidationError as exc:
+            settled.append(exc)
+        else:
+            settled.append(Settled(entry, rate))
+    return settled
+
+
+def record_transactions(
+    portfolio: Portfolio, entries: Iterable[NewTransaction | Settled]
+) -> list[Transaction]:
+    """Record many transactions, in one database transaction: all of them, or none
+    (Rejected). The one write path for new transactions (forms, API, imports, commands).
+
+    Each entry gets its exchange rate (settle_rates; entries already Settled keep theirs),
+    then, per holding with its row locked: its fields are validated, the holding's stored
+    transactions are replayed with its new ones (in date order; on the same date, after
+    the stored ones and in the order given) and checked for an oversell, a dividend on
+    shares never held and figures too large to store, as if they had been recorded one by
+    one, before anything is written. Then the new transactions are inserted at once, each
+    holding's figures stored by one replay, and the history of each instrument fetched
+    from its earliest new date once the transaction commits.
+    """
+    entries = list(entries)
+    to_settle = [n for n, entry in enumerate(entries) if not isinstance(entry, Settled)]
+    if to_settle:
+        settled = settle_rates(portfolio, [entries[n] for n in to_settle])
+        for n, item in zip(to_settle, settled, strict=True):
+            entries[n] = item
+        failed = {n: item for n, item in enumerate(entries) if isinstance(item, ValidationError)}
+        if failed:
+            raise Rejected(failed)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for n in sorted(range(len(entries)), key=lambda n: entries[n].entry.date):
+        groups[entries[n].entry.instrument.pk].append(n)
+    created: dict[int, Transaction] = {}
+    with transaction.atomic():
+        errors: dict[int, ValidationError] = {}
+        plans = []
+        # Holdings locked in one order, so two batches cannot wait on each other.
+        for instrument_pk in sorted(groups):
+            indices = groups[instrument_pk]
+            instrument = entries[indices[0]].entry.instrument
+            holding = _lock_holding(portfolio, instrument)
+            txns = [_transaction(portfolio, holding, entries[n]) for n in indices]
+            plan, failed = _check_holding(portfolio, holding, txns)
+            errors.update({indices[n]: exc for n, exc in failed.items()})
+            if plan is not None:
+                plans.append(plan)
+                created.update(zip(indices, txns, strict=True))
+        if errors:
+            raise Rejected(errors)
+        versions.bump(versions.portfolio(portfolio.pk))
+        for holding, ordered, result, derived, new in plans:
+            _store_replay(holding, ordered, result, derived, new=new)
+        _insert([created[n] for n in sorted(created)])
+        backfill.after_commit(
+            portfolio,
+            {
+                entries[group[0]].entry.instrument: entries[group[0]].entry.date
+                for group in groups.values()
+            },
+        )
+    return [created[n] for n in range(len(entries))]
+
+
+_INSERTED = (
+    "holding_id",
+    "portfolio_id",
+    "type",
+    "date",
+    "quantity",
+    "price",
+    "fees",
+    "exchange_rate",
+    "total_amount",
+    "average_cost_at_transaction",
+    "notes",
+    "import_key",
+)
+
+
+def _insert(txns: list[Transaction]) -> None:
+    """bulk_create, less the ORM's preparation of each value one by one, which is most of
+    a 20,000-row import's time: the values are validated, already of the columns' types,
+    and the database drivers take Decimals and dates as they are. Sets each pk."""
+    if not connection.features.can_return_rows_from_bulk_insert:
+        Transaction.objects.bulk_create(txns)
+        return
+    meta = Transaction._meta
+    columns = [meta.get_field(name).column for name in (*_INSERTED, "created_at")]
+    now = timezone.now()
+    created_at = connection.ops.adapt_datetimefield_value(now)
+    rows = [(*(getattr(txn, name) for name in _INSERTED), created_at) for txn in txns]
+    quote = connection.ops.quote_name
+    size = max(1, connection.ops.bulk_batch_size(columns, txns))
+    row = f"({', '.join(['%s'] * len(columns))})"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "
+                f"VALUES {', '.join([row] * len(batch))} RETURNING {quote(meta.pk.column)}",
+                [value for values in batch for value in values],
+            )
+            for txn, (pk,) in zip(txns[start : start + size], cursor.fetchall(), strict=True):
+                txn.pk, txn.created_at = pk, now
+                txn._state.adding = False
+                txn._state.db = connection.alias
+
+
+def _transaction(portfolio: Portfolio, holding: Holding, settled: Settled) -> Transaction:
+    entry = settled.entry
+    txn = Transaction(
+        holding_id=holding.pk,
+        portfolio_id=portfolio.pk,
+        type=entry.type,
+        date=entry.date,
+        quantity=entry.quantity,
+        price=entry.price,
+        fees=entry.fees,
+        exchange_rate=settled.exchange_rate,
+        notes=entry.notes,
+        import_key=entry.import_key,
+    )
+    # What the caller reads back (the API shows the holding), without the checks of
+    # assigning a related object, which cost a 20,000-row import a noticeable second.
+    _HOLDING.set_cached_value(txn, holding)
+    _PORTFOLIO.set_cached_value(txn, portfolio)
+    return txn
+
+
+_HOLDING = Transaction._meta.get_field("holding")
+_PORTFOLIO = Transaction._meta.get_field("portfolio")
+
+
+def _check_holding(portfolio: Portfolio, holding: Holding, txns: list[Transaction]):
+    """Validate one holding's new transactions and replay them with its stored ones.
+    Returns what _store_replay needs, or None and the errors by index into `txns`: every
+    one whose fields are invalid, else the one a failed replay is blamed on."""
+    errors = {}
+    for n, txn in enumerate(txns):
+        try:
+            _validate_fields(txn)
+        except ValidationError as exc:
+            errors[n] = exc
+    if errors:
+        return None, errors
+    stored, derived = _stored(holding.pk)
+    new = [_entry_for(txn) for txn in txns]
+    ordered = ledger.ordered([*stored, *new])
+    try:
+        result = _replay_or_reject(
+            ordered,
+            dividends_reduce_cost_basis=portfolio.dividends_reduce_cost_basis,
+            currency=portfolio.currency,
+        )
+    except ValidationError as exc:
+        return None, {_culprit(exc, new): exc}
+    by_entry = {id(entry): txn for entry, txn in zip(new, txns, strict=True)}
+    return (holding, ordered, result, derived, by_entry), {}
+
+
+def _culprit(exc: ValidationError, new: list[ledger.Entry]) -> int:
+    """Which new entry (index, in date order) a failed replay is blamed on: the entry at
+    fault when it is new; when it is a stored one, the last new sale on or before it (an
+    oversell) or the last new entry on or before it (a figure grown too large)."""
+    at_fault = exc.__cause__.entry
+    for n, entry in enumerate(new):
+        if entry is at_fault:
+            return n
+    sells_only = isinstance(exc.__cause__, ledger.OversellError)
+    return next(
+        (
+            n
+            for n in reversed(range(len(new)))
+            if (new[n].type == ledger.SELL or not sells_only) and new[n].date <= at_fault.date
+        ),
+        0,
+    )
 
 
 def record_transaction(
@@ -357,28 +712,24 @@ def record_transaction(
     notes: str = "",
     import_key: str | None = None,
 ) -> Transaction:
-    """Record a transaction. Without an exchange rate it gets the rate of its date
-    (exchange_rate_for), settled before any lock is taken: it may ask the provider."""
-    exchange_rate = exchange_rate_for(portfolio, instrument, date, exchange_rate)
-    with transaction.atomic():
-        holding = lock_holding(portfolio, instrument)
-        txn = Transaction(
-            holding=holding,
-            portfolio=portfolio,
-            type=type,
-            date=date,
-            quantity=quantity,
-            price=price,
-            fees=fees,
-            exchange_rate=exchange_rate,
-            notes=notes,
-            import_key=import_key,
-        )
-        validate_transaction_fields(txn)
-        txn.save()
-        replay_holding(holding, changed=txn)
-        backfill.after_commit(portfolio, {instrument: date})
-    return txn
+    """Record a transaction: record_transactions with one entry, its error raised as is.
+    Without an exchange rate it gets the rate of its date (exchange_rate_for), settled
+    before any lock is taken: it may ask the provider."""
+    entry = NewTransaction(
+        instrument=instrument,
+        type=type,
+        date=date,
+        quantity=quantity,
+        price=price,
+        fees=fees,
+        exchange_rate=exchange_rate,
+        notes=notes,
+        import_key=import_key,
+    )
+    try:
+        return record_transactions(portfolio, [entry])[0]
+    except Rejected as rejected:
+        raise rejected.errors[0] from rejected.errors[0].__cause__
 
 
 def update_transaction(txn: Transaction, *, instrument: Instrument | None = None, **changes):
@@ -401,13 +752,13 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
             setattr(txn, field, value)
         new_holding = old_holding
         if instrument is not None and instrument.pk != old_holding.instrument_id:
-            new_holding = lock_holding(old_holding.portfolio, instrument)
+            new_holding = _lock_holding(old_holding.portfolio, instrument)
             txn.holding = new_holding
-        validate_transaction_fields(txn)
+        _validate_fields(txn)
         txn.save()
         if new_holding.pk != old_holding.pk:
-            replay_holding(old_holding)
-        replay_holding(new_holding, changed=txn)
+            _replay_holding(old_holding)
+        _replay_holding(new_holding, changed=txn)
         backfill.after_commit(
             new_holding.portfolio, {instrument or new_holding.instrument: txn.date}
         )
@@ -435,7 +786,7 @@ def delete_transaction(txn: Transaction) -> Holding | None:
     """Delete a transaction; returns the replayed holding, or None if it is gone too."""
     holding = Holding.objects.select_for_update().get(pk=txn.holding_id)
     Transaction.objects.filter(pk=txn.pk).delete()
-    return replay_holding(holding)
+    return _replay_holding(holding)
 
 
 @transaction.atomic
@@ -449,7 +800,7 @@ def delete_transactions(txns: Iterable[Transaction]) -> None:
     )
     Transaction.objects.filter(pk__in=ids).delete()
     for holding in holdings:
-        replay_holding(holding)
+        _replay_holding(holding)
 
 
 @transaction.atomic
@@ -467,7 +818,7 @@ def replay_holdings(holdings: Iterable[Holding]) -> int:
         .filter(pk__in=[h.pk for h in holdings])
         .select_related("portfolio")
     ):
-        replay_holding(holding)
+        _replay_holding(holding)
         count += 1
     return count
 

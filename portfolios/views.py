@@ -4,13 +4,13 @@ gets the named partial ("page.html#name"), any other request the whole page."""
 
 from __future__ import annotations
 
-import base64
 import secrets
 import sys
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -568,6 +568,18 @@ def instrument_search(request: HttpRequest) -> HttpResponse:
 # Import ----------------------------------------------------------------------------------
 
 PENDING_IMPORT = "pending_import"
+# How long a previewed file waits for its commit.
+PENDING_IMPORT_TTL = 60 * 60
+
+
+def _upload_key(token: str) -> str:
+    return f"import-upload:{token}"
+
+
+def _forget_upload(request: HttpRequest) -> None:
+    pending = request.session.pop(PENDING_IMPORT, None)
+    if pending:
+        cache.delete(_upload_key(pending["token"]))
 
 
 def _format_docs() -> list[tuple[str, str]]:
@@ -583,8 +595,10 @@ def _format_docs() -> list[tuple[str, str]]:
 def import_page(request: HttpRequest) -> HttpResponse:
     """Upload, preview (a dry run: every row's status) and commit (all rows or none).
 
-    Between preview and commit the file waits in the session, so the commit imports
-    exactly the bytes that were previewed, and is checked again as it is written."""
+    Between preview and commit the file waits in the cache under a token the session
+    holds (not in the session: a 5 MB file would be read and written with it on every
+    request), so the commit imports exactly the bytes that were previewed, and is checked
+    again as it is written."""
     if request.method == "POST" and "commit" in request.POST:
         return _commit_import(request)
     owned = Portfolio.objects.owned_by(request.user)
@@ -610,13 +624,14 @@ def import_page(request: HttpRequest) -> HttpResponse:
         result = import_transactions(portfolio=portfolio, data=data, format=fmt, dry_run=True)
         context.update(result=result, portfolio=portfolio)
         if result.ok and result.counts["created"]:
+            _forget_upload(request)
             token = secrets.token_urlsafe(16)
+            cache.set(_upload_key(token), data, PENDING_IMPORT_TTL)
             request.session[PENDING_IMPORT] = {
                 "token": token,
                 "portfolio": portfolio.pk,
                 "format": fmt,
                 "name": form.cleaned_data["file"].name,
-                "data": base64.b64encode(data).decode("ascii"),
             }
             context["token"] = token
     return render(request, _partial(request, "portfolios/import.html", "panel"), context)
@@ -624,21 +639,21 @@ def import_page(request: HttpRequest) -> HttpResponse:
 
 def _commit_import(request: HttpRequest) -> HttpResponse:
     pending = request.session.get(PENDING_IMPORT)
-    if not pending or pending.get("token") != request.POST.get("commit"):
+    data = None
+    if pending and pending.get("token") == request.POST.get("commit"):
+        data = cache.get(_upload_key(pending["token"]))
+    if data is None:
         messages.error(request, "That preview has expired. Upload the file again.")
         return _go(request, reverse("portfolios:import"))
     portfolio = Portfolio.objects.owned_by(request.user).filter(pk=pending["portfolio"]).first()
     if portfolio is None:
-        del request.session[PENDING_IMPORT]
+        _forget_upload(request)
         raise Http404("No such portfolio.")
     result = import_transactions(
-        portfolio=portfolio,
-        data=base64.b64decode(pending["data"]),
-        format=pending["format"],
-        dry_run=False,
+        portfolio=portfolio, data=data, format=pending["format"], dry_run=False
     )
     if result.committed:
-        del request.session[PENDING_IMPORT]
+        _forget_upload(request)
         count = result.counts["created"]
         messages.success(
             request,

@@ -5,11 +5,11 @@ One user with 10 portfolios (NOK, USD and SEK), 200 holdings over 150 instrument
 (about 390,000 rows), ten years of daily exchange rates between every currency involved,
 and 3 pension accounts with monthly values.
 
-Everything is written with bulk_create: a service call per transaction would replay its
-holding each time and take many minutes. The stored figures are then derived the one
-way the app knows, portfolios.services.replay_holdings, so every holding and every
+Market data is written with bulk_create; the transactions go through the one write path,
+portfolios.services.record_transactions, one batch per portfolio (a call per transaction
+would replay its holding each time and take many minutes), so every holding and every
 transaction's derived columns are exactly what the ledger says. The generator never
-oversells, so that replay cannot fail.
+oversells, so no batch is refused.
 
 The data is deterministic (a seeded random walk); dates are relative to today, so the
 "last 1 year" of every page covers real data. The 32 symbols of the demo provider's
@@ -211,7 +211,7 @@ def _trades(
     days: list[date],
     closes: list[Decimal],
     fx: FxTable,
-) -> list[Transaction]:
+) -> list[services.NewTransaction]:
     portfolio, instrument = holding.portfolio, holding.instrument
     first = rng.randrange(0, len(days) * 6 // 10)
     span = len(days) - first
@@ -244,9 +244,8 @@ def _trades(
             # Withholding tax, in the portfolio's currency.
             fees = (quantity * price * rate * Decimal("0.15")).quantize(CENT)
         txns.append(
-            Transaction(
-                holding=holding,
-                portfolio=portfolio,
+            services.NewTransaction(
+                instrument=instrument,
                 type=kind,
                 date=days[index],
                 quantity=quantity,
@@ -333,11 +332,13 @@ def build(seed: int = 20250101) -> Household:
             .select_related("portfolio", "instrument")
             .order_by("pk")
         )
-        txns = []
+        entries: dict[Portfolio, list[services.NewTransaction]] = {p: [] for p in portfolios}
         for holding, count in zip(holdings, _spread(rng, len(holdings)), strict=True):
-            txns.extend(_trades(rng, holding, count, days, closes[holding.instrument_id], fx))
-        Transaction.objects.bulk_create(txns, batch_size=BATCH)
-        services.replay_holdings(holdings)
+            entries[holding.portfolio].extend(
+                _trades(rng, holding, count, days, closes[holding.instrument_id], fx)
+            )
+        for portfolio, batch in entries.items():
+            services.record_transactions(portfolio, batch)
         pensions = _pensions(rng, user, start, end)
     versions.bump(versions.MARKET_DATA)
     return _describe(user, pensions[0], start, end)

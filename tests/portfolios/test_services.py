@@ -103,7 +103,7 @@ def test_it_stores_what_the_ledger_computes(portfolio):
 
     holding = Holding.objects.get()
     txns = list(holding.transactions.order_by("date", "id"))
-    expected = ledger.replay([services.entry_for(t) for t in txns])
+    expected = ledger.replay([services._entry_for(t) for t in txns])
     assert holding.quantity == expected.state.quantity
     assert holding.total_cost == expected.state.total_cost.quantize(D("0.0001"))
     assert holding.realized_gain == expected.state.realized_gain.quantize(D("0.0001"))
@@ -475,10 +475,10 @@ def test_concurrent_sells_of_the_whole_position_let_exactly_one_through():
 
     # Hold each writer between its replay and its commit. Without the row lock both
     # would read only the BUY, both pass, and the position would be sold twice.
-    replay_holding = services.replay_holding
+    check_holding = services._check_holding
 
     def slow_replay(*args, **kwargs):
-        result = replay_holding(*args, **kwargs)
+        result = check_holding(*args, **kwargs)
         time.sleep(0.3)
         return result
 
@@ -496,7 +496,7 @@ def test_concurrent_sells_of_the_whole_position_let_exactly_one_through():
         finally:
             connection.close()
 
-    with mock.patch.object(services, "replay_holding", slow_replay):
+    with mock.patch.object(services, "_check_holding", slow_replay):
         threads = [threading.Thread(target=sell) for _ in range(2)]
         for thread in threads:
             thread.start()

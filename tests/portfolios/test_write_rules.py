@@ -383,7 +383,7 @@ def _reads_back(value: Decimal, shape: dict) -> None:
 @given(entries=_large_ledgers(), reduce=st.booleans())
 def test_an_accepted_ledger_always_fits_its_columns(entries, reduce):
     try:
-        result = services.replay_or_reject(entries, dividends_reduce_cost_basis=reduce)
+        result = services._replay_or_reject(entries, dividends_reduce_cost_basis=reduce)
     except ValidationError as exc:
         assert set(exc.message_dict) <= {"quantity", "fees"}
         return

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -69,6 +70,42 @@ def test_a_file_with_an_error_imports_nothing_and_offers_no_commit(
     assert '<span class="status error">error</span>' in body
     assert "Nothing can be imported" in body
     assert 'name="commit"' not in body
+    assert Transaction.objects.count() == 0
+
+
+def test_the_previewed_file_waits_in_the_cache_not_in_the_session(owner_client, portfolio, equinor):
+    _upload(owner_client, portfolio, GOOD)
+    session = owner_client.session
+    pending = session[PENDING_IMPORT]
+    # Only the token and what the commit needs to find the file: no bytes of it. A file in
+    # the session (base64, a third larger) was read and written on every request.
+    assert set(pending) == {"token", "portfolio", "format", "name"}
+    assert b"EQNR.OL" not in session.encode(dict(session.items())).encode()
+    assert cache.get(f"import-upload:{pending['token']}") == GOOD
+
+    htmx(owner_client, reverse("portfolios:import"), {"commit": pending["token"]}, method="post")
+    assert Transaction.objects.filter(portfolio=portfolio).count() == 2
+    assert cache.get(f"import-upload:{pending['token']}") is None
+
+
+def test_a_second_preview_replaces_the_first_file(owner_client, portfolio, equinor):
+    _upload(owner_client, portfolio, GOOD)
+    first = owner_client.session[PENDING_IMPORT]["token"]
+    _upload(owner_client, portfolio, GOOD.replace(b"10,250", b"11,250"))
+    second = owner_client.session[PENDING_IMPORT]["token"]
+    assert first != second
+    assert cache.get(f"import-upload:{first}") is None
+    response = owner_client.post(reverse("portfolios:import"), {"commit": first})
+    assert response.status_code == 302
+    assert Transaction.objects.count() == 0
+
+
+def test_a_file_gone_from_the_cache_is_refused_as_expired(owner_client, portfolio, equinor):
+    _upload(owner_client, portfolio, GOOD)
+    token = owner_client.session[PENDING_IMPORT]["token"]
+    cache.delete(f"import-upload:{token}")
+    response = owner_client.post(reverse("portfolios:import"), {"commit": token}, follow=True)
+    assert "That preview has expired" in response.content.decode()
     assert Transaction.objects.count() == 0
 
 

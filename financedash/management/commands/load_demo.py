@@ -213,18 +213,24 @@ class Command(BaseCommand):
             if portfolio.transactions.exists():
                 loaded.add(spec.name)
         trades = [t for t in plan(today, years) if t.portfolio not in loaded]
-        for trade in trades:
-            services.record_transaction(
-                portfolio=portfolios[trade.portfolio],
-                instrument=instruments[trade.symbol],
-                type=trade.type,
-                date=trade.date,
-                quantity=trade.quantity,
-                price=trade.price,
-                fees=trade.fees,
-                exchange_rate=trade.exchange_rate,
-                notes="Demo data",
-                import_key=trade.import_key,
+        for name, portfolio in portfolios.items():
+            services.record_transactions(
+                portfolio,
+                [
+                    services.NewTransaction(
+                        instrument=instruments[trade.symbol],
+                        type=trade.type,
+                        date=trade.date,
+                        quantity=trade.quantity,
+                        price=trade.price,
+                        fees=trade.fees,
+                        exchange_rate=trade.exchange_rate,
+                        notes="Demo data",
+                        import_key=trade.import_key,
+                    )
+                    for trade in trades
+                    if trade.portfolio == name
+                ],
             )
         self.stdout.write(
             f"Demo household: {len(portfolios)} portfolios ({len(loaded)} already loaded), "

@@ -180,6 +180,7 @@ urlpatterns = [
     path("performance", household_performance, name="api-household-performance"),
     path("", include("portfolios.api_urls")),
     path("", include("marketdata.api_urls")),
+    path("", include("pensions.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -14,7 +14,7 @@ from pensions.models import PensionAccount, PensionValueEntry
 class PensionAccountForm(forms.ModelForm):
     class Meta:
         model = PensionAccount
-        fields = ("name", "currency", "ynab_account_id")
+        fields = ("name", "kind", "currency", "ynab_account_id")
         labels = {"ynab_account_id": "YNAB account id"}
         help_texts = {
             "currency": "Three-letter code, e.g. NOK.",
@@ -29,11 +29,15 @@ class PensionAccountForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["kind"].required = False  # "other" when left out
         if not self.instance.pk:
             self.fields["currency"].initial = _base_currency(user)
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data["kind"] or PensionAccount.Kind.OTHER
 
     def clean_ynab_account_id(self) -> str | None:
         return (self.cleaned_data["ynab_account_id"] or "").strip() or None
@@ -50,8 +54,7 @@ class PensionAccountForm(forms.ModelForm):
     def save(self, commit: bool = True) -> PensionAccount:
         account = super().save(commit=False)
         account.user = self.user
-        account.save()
-        return account
+        return services.save_account(account)
 
 
 def _base_currency(user) -> str:

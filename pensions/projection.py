@@ -22,6 +22,7 @@ CENT = Decimal("0.01")
 _CONTEXT = Context(prec=40)
 PATHS = 1000
 DEFAULT_SEED = 1
+MAX_YEARS = 100
 
 
 class ProjectionError(ValueError):
@@ -60,6 +61,10 @@ def months_until(today: date, retirement_year: int) -> int:
     if retirement_year < today.year:
         raise ProjectionError(
             {"retirement_year": f"{retirement_year} is in the past: use {today.year} or later."}
+        )
+    if retirement_year > today.year + MAX_YEARS:
+        raise ProjectionError(
+            {"retirement_year": f"At most {MAX_YEARS} years ahead ({today.year + MAX_YEARS})."}
         )
     return (retirement_year - today.year) * 12 + (12 - today.month)
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from financedash import overview
 from financedash.accounts import profile_for
 from financedash.forms import ProfileForm
+from pensions import planning
 from portfolios import backfill, charts
 from portfolios.models import Portfolio
 from portfolios.performance import DEFINITIONS
@@ -61,6 +62,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "overview": summary,
         "profile": profile,
+        # The projection page's own calculation, from today's net worth.
+        "goal_plan": planning.goal_plan(request.user, profile, summary.net_worth, summary.missing),
         "total_return_definition": DEFINITIONS["total_return"],
         "ranges": RANGE_LABELS,
         "allocation": [

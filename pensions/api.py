@@ -367,9 +367,9 @@ def projection_view(request):
 
 class YnabSettingsSerializer(serializers.Serializer):
     budget_id = serializers.RegexField(
-        r"^[A-Za-z0-9-]{1,64}$",
+        f"^{ynab.BUDGET_ID.pattern}$",
         allow_null=True,
-        error_messages={"invalid": "A YNAB budget id: letters, digits and dashes."},
+        error_messages={"invalid": ynab.BUDGET_ID_HELP},
         help_text="The YNAB budget (plan) id, checked against YNAB before it is saved; "
         "null unlinks. The token is never sent or stored: it is YNAB_ACCESS_TOKEN.",
     )

@@ -63,6 +63,10 @@ class Inputs:
     include_portfolios: bool = False
     seed: int = projection.DEFAULT_SEED
 
+    @property
+    def annual_return_percent(self) -> Decimal:
+        return self.annual_return * 100
+
 
 @dataclass
 class Plan:
@@ -73,18 +77,23 @@ class Plan:
     result: projection.Projection
 
 
-def default_year(user, today: date | None = None) -> int:
+def plan_for(
+    user,
+    inputs: Inputs,
+    *,
+    today: date | None = None,
+    profile=None,
+    start: StartValue | None = None,
+) -> Plan:
+    """Raises projection.ProjectionError for inputs it cannot use (a past year). A caller
+    that has the profile or the start value already (the dashboard's net worth) passes it."""
     today = today or timezone.localdate()
-    year = profile_for(user).retirement_goal_year
-    return year if year else today.year + 20
-
-
-def plan_for(user, inputs: Inputs, *, today: date | None = None) -> Plan:
-    """Raises projection.ProjectionError for inputs it cannot use (a past year)."""
-    today = today or timezone.localdate()
-    profile = profile_for(user)
-    year = inputs.retirement_year or default_year(user, today)
-    start = start_value(user, profile.base_currency, include_portfolios=inputs.include_portfolios)
+    profile = profile or profile_for(user)
+    year = inputs.retirement_year or profile.retirement_goal_year or today.year + 20
+    if start is None:
+        start = start_value(
+            user, profile.base_currency, include_portfolios=inputs.include_portfolios
+        )
     result = projection.project(
         start_value=start.value,
         annual_return=inputs.annual_return,
@@ -97,3 +106,16 @@ def plan_for(user, inputs: Inputs, *, today: date | None = None) -> Plan:
         seed=inputs.seed,
     )
     return Plan(inputs, year, profile.base_currency, start, result)
+
+
+def goal_plan(user, profile, net_worth: Decimal, missing: list[str]) -> Plan | None:
+    """The dashboard's goal: today's net worth carried to the goal year at the default
+    return, without new contributions; None without a goal or with its year passed."""
+    today = timezone.localdate()
+    if not profile.retirement_goal_amount or not profile.retirement_goal_year:
+        return None
+    if profile.retirement_goal_year < today.year:
+        return None
+    start = StartValue(net_worth, profile.base_currency, list(missing))
+    inputs = Inputs(include_portfolios=True)
+    return plan_for(user, inputs, today=today, profile=profile, start=start)

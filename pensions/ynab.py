@@ -15,6 +15,7 @@ the database, and answers are reused for YNAB_CACHE_TTL seconds.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,9 @@ from pensions.models import YnabBudgetState
 log = logging.getLogger(__name__)
 
 MILLI = Decimal(1000)
+# YNAB ids are UUIDs; "last-used" and "default" name a budget too.
+BUDGET_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+BUDGET_ID_HELP = "A YNAB budget id: letters, digits and dashes, as in YNAB's web address."
 UNREADABLE = "YNAB sent an answer this app cannot read. The values shown are the last ones stored."
 HOUR = 3600
 

@@ -17,49 +17,20 @@ from pensions import ynab
 from pensions.models import PensionValueEntry, YnabBudgetState
 from tests.api.conftest import assert_error
 from tests.factories import PensionAccountFactory, PensionValueEntryFactory
+from tests.pensions.conftest import ACCOUNTS_PATH, IPS_ID, SETTINGS_PATH, serve_accounts
 from tests.pensions.ynab_fake import (
     PLAN,
     TOKEN,
     Answer,
-    FakeYnab,
     account,
     account_response,
     accounts_response,
     error_response,
-    settings_response,
 )
 
-IPS_ID = "0b6f8e2a-5c1d-4c2e-9a57-3f0e7d1c2b4a"
 EPK_ID = "1c7a9f3b-6d2e-4d3f-8b68-4a1f8e2d3c5b"
 SYNC = "/api/v1/pension/sync-ynab"
 LIST = "/api/v1/ynab/accounts"
-ACCOUNTS_PATH = f"/plans/{PLAN}/accounts"
-SETTINGS_PATH = f"/plans/{PLAN}/settings"
-
-
-@pytest.fixture
-def fake(settings):
-    server = FakeYnab().start()
-    settings.YNAB_BASE_URL = server.base_url
-    settings.YNAB_ACCESS_TOKEN = TOKEN
-    settings.YNAB_TIMEOUT = 0.5
-    settings.YNAB_REQUEST_BUDGET = 180
-    server.answers[SETTINGS_PATH] = Answer(200, settings_response("NOK"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def linked(owner):
-    """The owner's budget, and a pension account following a YNAB account."""
-    profile = profile_for(owner)
-    profile.ynab_budget_id = PLAN
-    profile.save()
-    return PensionAccountFactory(user=owner, name="IPS", currency="NOK", ynab_account_id=IPS_ID)
-
-
-def _serve_accounts(fake, rows, knowledge=10):
-    fake.answers[ACCOUNTS_PATH] = Answer(200, accounts_response(rows, knowledge))
 
 
 # -- settings --------------------------------------------------------------------------------
@@ -115,7 +86,7 @@ def test_without_a_budget_the_listing_says_where_to_choose_one(api, owner, fake)
 
 @pytest.mark.django_db
 def test_accounts_list_with_balances_from_milliunits(api, fake, linked):
-    _serve_accounts(
+    serve_accounts(
         fake,
         [
             account("Pension IPS", 1234567, id=IPS_ID),  # 1,234.567
@@ -168,7 +139,7 @@ def test_an_unknown_account_is_not_found(api, fake, linked):
 
 @pytest.mark.django_db
 def test_the_list_is_cached(api, fake, linked):
-    _serve_accounts(fake, [account("Pension IPS", 1000, id=IPS_ID)])
+    serve_accounts(fake, [account("Pension IPS", 1000, id=IPS_ID)])
     assert api.get(LIST).json() == api.get(LIST).json()
     assert len(fake.seen) == 1
 
@@ -177,13 +148,13 @@ def test_the_list_is_cached(api, fake, linked):
 def test_a_delta_request_sends_the_stored_server_knowledge(api, fake, linked):
     kept = account("Kept", 1000)
     gone = account("Gone", 2000)
-    _serve_accounts(fake, [kept, account("Pension IPS", 3000, id=IPS_ID), gone], knowledge=10)
+    serve_accounts(fake, [kept, account("Pension IPS", 3000, id=IPS_ID), gone], knowledge=10)
     api.get(LIST)
     assert fake.seen[0].query == {}
     assert YnabBudgetState.objects.get(budget_id=PLAN).server_knowledge == 10
 
     # Only what changed since 10: the IPS balance, and "Gone" deleted.
-    _serve_accounts(
+    serve_accounts(
         fake,
         [account("Pension IPS", 4500, id=IPS_ID), {**gone, "deleted": True}],
         knowledge=12,
@@ -202,7 +173,7 @@ def test_a_delta_request_sends_the_stored_server_knowledge(api, fake, linked):
 def test_sync_creates_then_updates_todays_value(api, owner, fake, linked):
     today = timezone.localdate()
     unlinked = PensionAccountFactory(user=owner, name="Employer")
-    _serve_accounts(fake, [account("Pension IPS", 150000250, id=IPS_ID)])  # 150,000.25
+    serve_accounts(fake, [account("Pension IPS", 150000250, id=IPS_ID)])  # 150,000.25
 
     first = api.post(SYNC).json()
 
@@ -210,7 +181,7 @@ def test_sync_creates_then_updates_todays_value(api, owner, fake, linked):
         "synced": [{"account": linked.pk, "date": today.isoformat(), "value": "150000.25"}],
         "errors": [],
     }
-    _serve_accounts(fake, [account("Pension IPS", 151000000, id=IPS_ID)], knowledge=11)
+    serve_accounts(fake, [account("Pension IPS", 151000000, id=IPS_ID)], knowledge=11)
     second = api.post(SYNC).json()
     assert second["synced"][0]["value"] == "151000.00"
     assert [(e.date, e.value) for e in linked.values.all()] == [(today, D("151000.00"))]
@@ -222,7 +193,7 @@ def test_sync_reports_accounts_it_cannot_store_and_stores_the_others(api, owner,
     loan = PensionAccountFactory(user=owner, name="Loan", ynab_account_id=EPK_ID)
     lost = PensionAccountFactory(user=owner, name="Lost", ynab_account_id="9" * 8)
     euro = PensionAccountFactory(user=owner, name="Euro", currency="EUR", ynab_account_id=IPS_ID)
-    _serve_accounts(
+    serve_accounts(
         fake, [account("Pension IPS", 1000, id=IPS_ID), account("Loan", -5000, id=EPK_ID)]
     )
     body = api.post(SYNC).json()
@@ -301,7 +272,7 @@ def test_ynab_failures_give_their_error_and_store_nothing(
 def test_the_request_budget_refuses_before_ynab_does(api, settings, fake, linked):
     settings.YNAB_REQUEST_BUDGET = 2
     YnabBudgetState.objects.create(budget_id=PLAN, currency="NOK")
-    _serve_accounts(fake, [account("Pension IPS", 1000, id=IPS_ID)])
+    serve_accounts(fake, [account("Pension IPS", 1000, id=IPS_ID)])
     assert api.post(SYNC).status_code == 200
     assert api.post(SYNC).status_code == 200
 
@@ -319,7 +290,7 @@ def test_the_token_appears_in_no_log_line_and_no_response(api, fake, linked, cap
     fake.answers[f"{ACCOUNTS_PATH}/{IPS_ID}"] = Answer(
         200, account_response(account("Pension IPS", 1000, id=IPS_ID))
     )
-    _serve_accounts(fake, [account("Pension IPS", 1000, id=IPS_ID)])
+    serve_accounts(fake, [account("Pension IPS", 1000, id=IPS_ID)])
     responses = [
         api.post("/api/v1/settings/ynab", {"budget_id": PLAN}, format="json"),
         api.get(LIST),
@@ -347,7 +318,7 @@ def _assert_token_hidden(caplog, *responses):
 
 @pytest.mark.django_db
 def test_the_command_syncs_every_user(fake, linked):
-    _serve_accounts(fake, [account("Pension IPS", 42000, id=IPS_ID)])
+    serve_accounts(fake, [account("Pension IPS", 42000, id=IPS_ID)])
     out = io.StringIO()
     call_command("sync_ynab", stdout=out)
     assert f"owner: IPS {timezone.localdate().isoformat()} 42.00" in out.getvalue()

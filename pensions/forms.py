@@ -43,13 +43,15 @@ class PensionAccountForm(forms.ModelForm):
         if not ynab.configured() or not budget_id:
             return
         field = self.fields["ynab_account_id"]
+        help_text = "The sync stores this account's balance as today's value."
         try:
             found = ynab.accounts(budget_id)
         except ynab.YnabError as exc:
-            field.help_text = (
-                f"{field.help_text} (The YNAB accounts could not be listed: {exc.message})"
-            )
-            return
+            found = ynab.stored_accounts(budget_id)
+            help_text = f"{field.help_text} (YNAB could not be asked now: {exc.message})"
+            field.help_text = help_text
+            if not found:
+                return
         choices = [("", "None")] + [
             (a.id, f"{a.name}{' (closed)' if a.closed else ''}") for a in found
         ]
@@ -58,7 +60,7 @@ class PensionAccountForm(forms.ModelForm):
             choices.append((current, f"{current} (not in the budget now)"))
         field.widget = forms.Select(choices=choices)
         field.label = "YNAB account"
-        field.help_text = "The sync stores this account's balance as today's value."
+        field.help_text = help_text
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()

@@ -118,4 +118,7 @@ def goal_plan(user, profile, net_worth: Decimal, missing: list[str]) -> Plan | N
         return None
     start = StartValue(net_worth, profile.base_currency, list(missing))
     inputs = Inputs(include_portfolios=True)
-    return plan_for(user, inputs, today=today, profile=profile, start=start)
+    try:
+        return plan_for(user, inputs, today=today, profile=profile, start=start)
+    except projection.ProjectionError:  # a goal year too far ahead: no line, not a failure
+        return None

@@ -143,8 +143,19 @@ def check_configured() -> None:
         )
 
 
+_DOWN_KEY = "ynab:down"
+DOWN_SECONDS = 60
+
+
 def _get(path: str, params: dict | None = None) -> dict:
     check_configured()
+    if cache.get(_DOWN_KEY):
+        # YNAB just timed out or could not be reached: a page that lists YNAB accounts
+        # must not wait for it again on every load.
+        raise YnabUnavailable(
+            "YNAB did not answer a moment ago. The values shown are the last ones stored; "
+            "try again in a minute."
+        )
     _spend()
     try:
         response = httpx.get(
@@ -155,12 +166,14 @@ def _get(path: str, params: dict | None = None) -> dict:
         )
     except httpx.TimeoutException:
         log.warning("YNAB timed out on %s", path)
+        cache.set(_DOWN_KEY, True, DOWN_SECONDS)
         raise YnabUnavailable(
             f"YNAB did not answer within {settings.YNAB_TIMEOUT:g} seconds. "
             "The values shown are the last ones stored; try again later."
         ) from None
     except httpx.HTTPError as exc:
         log.warning("YNAB unreachable on %s: %s", path, type(exc).__name__)
+        cache.set(_DOWN_KEY, True, DOWN_SECONDS)
         raise YnabUnavailable(
             "YNAB could not be reached. The values shown are the last ones stored."
         ) from None
@@ -286,6 +299,13 @@ def balance(budget_id: str, account_id: str) -> Balance:
 
 def currency_of(budget_id: str) -> str:
     return _currency(budget_id)
+
+
+def stored_accounts(budget_id: str) -> list[Account]:
+    """The accounts YNAB last listed, without asking it again (for a page while YNAB is
+    away)."""
+    state = YnabBudgetState.objects.filter(budget_id=budget_id).first()
+    return [_account(row) for row in (state.accounts if state else [])]
 
 
 def _kept(row: dict) -> dict:

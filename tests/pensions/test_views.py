@@ -176,3 +176,28 @@ def test_another_users_cannot_sync_or_see_my_projection(client, owner, outsider,
     PensionValueEntryFactory(account=PensionAccountFactory(user=owner), value=D("777777"))
     page = client.get(PAGE, _inputs(timezone.localdate().year + 1)).content.decode()
     assert money(D("777777"), "NOK") not in page
+
+
+@pytest.mark.django_db
+def test_the_account_form_offers_the_stored_ynab_accounts_while_ynab_is_down(
+    owner_client, fake, linked
+):
+    serve_accounts(fake, [account("Pension IPS", 1000, id=IPS_ID)])
+    owner_client.get(reverse("pensions:create"))  # listed once, stored
+    from django.core.cache import cache
+
+    cache.clear()
+    fake.answers[f"/plans/{PLAN}/accounts"] = Answer(
+        503, error_response(503, "service_unavailable", "Down")
+    )
+    page = owner_client.get(reverse("pensions:create")).content.decode()
+    assert f'<option value="{IPS_ID}"' in page
+    assert "YNAB could not be asked now" in page
+
+
+@pytest.mark.django_db
+def test_a_goal_year_beyond_the_projection_leaves_the_dashboard_whole(owner_client, owner):
+    _goal(owner, 1000000, 2200)
+    response = owner_client.get(reverse("home"))
+    assert response.status_code == 200
+    assert 'id="goal-projection"' not in response.content.decode()

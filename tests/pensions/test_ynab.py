@@ -341,3 +341,13 @@ def test_beat_syncs_ynab_daily():
     entry = django_settings.CELERY_BEAT_SCHEDULE["sync-ynab"]
     assert entry["task"] == "pensions.tasks.sync_ynab"
     assert tasks.sync_ynab.name == "pensions.tasks.sync_ynab"
+
+
+@pytest.mark.django_db
+def test_after_a_timeout_ynab_is_not_asked_again_for_a_minute(api, fake, linked):
+    fake.answers[ACCOUNTS_PATH] = _timeout()
+    assert_error(api.post(SYNC), 503, "ynab_unavailable")
+    serve_accounts(fake, [account("Pension IPS", 1000, id=IPS_ID)])
+    error = assert_error(api.post(SYNC), 503, "ynab_unavailable")
+    assert "a moment ago" in error["message"]
+    assert len(fake.seen) == 1

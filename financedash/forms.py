@@ -4,6 +4,7 @@ from django import forms
 
 from financedash.lib.money import decimal_formfield
 from financedash.models import Profile
+from pensions import ynab
 
 
 class ProfileForm(forms.ModelForm):
@@ -44,4 +45,13 @@ class ProfileForm(forms.ModelForm):
 
     def clean_ynab_budget_id(self) -> str | None:
         # NULL rather than "" for "none", as the model and the API have it.
-        return (self.cleaned_data["ynab_budget_id"] or "").strip() or None
+        budget_id = (self.cleaned_data["ynab_budget_id"] or "").strip() or None
+        if budget_id and not ynab.BUDGET_ID.fullmatch(budget_id):
+            raise forms.ValidationError(ynab.BUDGET_ID_HELP)
+        if budget_id and budget_id != self.instance.ynab_budget_id:
+            # Checked with YNAB now, as POST /api/v1/settings/ynab does, not at the first sync.
+            try:
+                ynab.budget_currency(budget_id)
+            except ynab.YnabError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return budget_id

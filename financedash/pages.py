@@ -12,6 +12,7 @@ from financedash import overview
 from financedash.forms import ProfileForm
 from financedash.lib import charts
 from financedash.lib.profiles import profile_for
+from pensions import planning
 from portfolios import backfill
 from portfolios.models import Portfolio
 from portfolios.performance import DEFINITIONS
@@ -62,6 +63,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "overview": summary,
         "profile": profile,
+        # The projection page's own calculation, from today's net worth.
+        "goal_plan": planning.goal_plan(request.user, profile, summary.net_worth, summary.missing),
         "total_return_definition": DEFINITIONS["total_return"],
         "ranges": RANGE_LABELS,
         "allocation": [

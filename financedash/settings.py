@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -239,7 +240,12 @@ HISTORY_FETCH_BUDGET = float(os.environ.get("HISTORY_FETCH_BUDGET") or 3)
 LIVE_REFRESH_SECONDS = envint("LIVE_REFRESH_SECONDS", 30)
 
 YNAB_ACCESS_TOKEN = os.environ.get("YNAB_ACCESS_TOKEN", "")
-YNAB_BASE_URL = os.environ.get("YNAB_BASE_URL", "https://api.ynab.com/v1")
+YNAB_BASE_URL = os.environ.get("YNAB_BASE_URL", "https://api.ynab.com/v1").rstrip("/")
+# YNAB allows 200 requests per hour per token; refuse ourselves before that, with a time
+# to retry, rather than be refused by YNAB in the middle of a sync.
+YNAB_REQUEST_BUDGET = envint("YNAB_REQUEST_BUDGET", 180)
+YNAB_CACHE_TTL = envint("YNAB_CACHE_TTL", 300)  # seconds an account list or balance is reused
+YNAB_TIMEOUT = float(os.environ.get("YNAB_TIMEOUT") or 10)
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "console")
 LOGGING = {
@@ -304,5 +310,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portfolios.tasks.sync_history",
         "schedule": float(HISTORY_SYNC_SECONDS),
         "options": {"expires": HISTORY_SYNC_SECONDS},
+    },
+    # Pension balances change slowly: once a day, early, is enough (and cheap on the budget).
+    "sync-ynab": {
+        "task": "pensions.tasks.sync_ynab",
+        "schedule": crontab(hour=5, minute=30),
+        "options": {"expires": 3600},
     },
 }

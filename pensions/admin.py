@@ -52,12 +52,15 @@ class PensionValueEntryInline(admin.TabularInline):
 
 @admin.register(PensionAccount)
 class PensionAccountAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "currency", "ynab_account_id", "updated_at")
-    list_filter = ("currency", "user")
+    list_display = ("name", "user", "kind", "currency", "ynab_account_id", "updated_at")
+    list_filter = ("kind", "currency", "user")
     search_fields = ("name", "user__username", "ynab_account_id")
     list_select_related = ("user",)
     readonly_fields = ("created_at", "updated_at")
     inlines = [PensionValueEntryInline]
+
+    def save_model(self, request, obj, form, change):
+        services.save_account(obj)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not PensionValueEntry:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -7,14 +9,14 @@ from django.utils import timezone
 from financedash.lib.dates import check_entry_date
 from financedash.lib.money import decimal_formfield
 from financedash.lib.profiles import profile_for
-from pensions import services
+from pensions import planning, services, ynab
 from pensions.models import PensionAccount, PensionValueEntry
 
 
 class PensionAccountForm(forms.ModelForm):
     class Meta:
         model = PensionAccount
-        fields = ("name", "currency", "ynab_account_id")
+        fields = ("name", "kind", "currency", "ynab_account_id")
         labels = {"ynab_account_id": "YNAB account id"}
         help_texts = {
             "currency": "Three-letter code, e.g. NOK.",
@@ -29,11 +31,42 @@ class PensionAccountForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["kind"].required = False  # "other" when left out
         if not self.instance.pk:
             self.fields["currency"].initial = _base_currency(user)
+        self._offer_ynab_accounts()
+
+    def _offer_ynab_accounts(self) -> None:
+        """A dropdown of the budget's YNAB accounts when YNAB is set up; the plain id field
+        (with the reason) when it cannot be listed."""
+        budget_id = profile_for(self.user).ynab_budget_id
+        if not ynab.configured() or not budget_id:
+            return
+        field = self.fields["ynab_account_id"]
+        help_text = "The sync stores this account's balance as today's value."
+        try:
+            found = ynab.accounts(budget_id)
+        except ynab.YnabError as exc:
+            found = ynab.stored_accounts(budget_id)
+            help_text = f"{field.help_text} (YNAB could not be asked now: {exc.message})"
+            field.help_text = help_text
+            if not found:
+                return
+        choices = [("", "None")] + [
+            (a.id, f"{a.name}{' (closed)' if a.closed else ''}") for a in found
+        ]
+        current = self.instance.ynab_account_id
+        if current and current not in {a.id for a in found}:
+            choices.append((current, f"{current} (not in the budget now)"))
+        field.widget = forms.Select(choices=choices)
+        field.label = "YNAB account"
+        field.help_text = help_text
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data["kind"] or PensionAccount.Kind.OTHER
 
     def clean_ynab_account_id(self) -> str | None:
         return (self.cleaned_data["ynab_account_id"] or "").strip() or None
@@ -50,8 +83,7 @@ class PensionAccountForm(forms.ModelForm):
     def save(self, commit: bool = True) -> PensionAccount:
         account = super().save(commit=False)
         account.user = self.user
-        account.save()
-        return account
+        return services.save_account(account)
 
 
 def _base_currency(user) -> str:
@@ -107,3 +139,68 @@ class PensionValueForm(forms.ModelForm):
             for name, messages in exc.message_dict.items():
                 self.add_error(name, messages)
         return None
+
+
+HUNDRED = Decimal(100)
+
+
+def _percent(label: str, help_text: str, **kwargs) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label, help_text=help_text, max_digits=8, decimal_places=4, **kwargs
+    )
+
+
+class ProjectionForm(forms.Form):
+    """The projection page's inputs (a GET form): rates in percent, as people say them."""
+
+    return_percent = _percent(
+        "Expected return (% a year)",
+        "After costs. 5 is a common long-run guess for a mixed fund.",
+        min_value=Decimal("-99"),
+        max_value=HUNDRED,
+    )
+    contribution = forms.DecimalField(
+        label="Monthly contribution",
+        help_text="Saved at the end of every month, in your base currency.",
+        max_digits=15,
+        decimal_places=2,
+        min_value=0,
+    )
+    year = forms.IntegerField(label="Retire in (year)", min_value=1900, max_value=2200)
+    inflation_percent = _percent(
+        "Inflation (% a year)",
+        "For the values in today's money.",
+        min_value=Decimal("-50"),
+        max_value=HUNDRED,
+    )
+    volatility_percent = _percent(
+        "Volatility (% a year)",
+        "How much returns swing; 0 for no range. About 15 for a stock fund.",
+        min_value=0,
+        max_value=200,
+        required=False,
+    )
+    include_portfolios = forms.BooleanField(label="Count the portfolios too", required=False)
+
+    def inputs(self) -> planning.Inputs:
+        data = self.cleaned_data
+        return planning.Inputs(
+            annual_return=data["return_percent"] / HUNDRED,
+            monthly_contribution=data["contribution"],
+            retirement_year=data["year"],
+            inflation=data["inflation_percent"] / HUNDRED,
+            volatility=(data["volatility_percent"] or Decimal(0)) / HUNDRED or None,
+            include_portfolios=data["include_portfolios"],
+        )
+
+    FIELDS = {
+        "annual_return": "return_percent",
+        "monthly_contribution": "contribution",
+        "retirement_year": "year",
+        "inflation": "inflation_percent",
+        "volatility": "volatility_percent",
+    }
+
+    def add_projection_errors(self, errors: dict[str, str]) -> None:
+        for name, message in errors.items():
+            self.add_error(self.FIELDS.get(name), message)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import OuterRef, Subquery
 
 from financedash.lib.money import ENTERED_MONEY, CurrencyField
 
@@ -10,6 +11,15 @@ class PensionAccountQuerySet(models.QuerySet):
     def owned_by(self, user) -> PensionAccountQuerySet:
         return self.filter(user=user)
 
+    def with_current_value(self) -> PensionAccountQuerySet:
+        """Each account with its latest entry as `current_value` and `current_value_date`,
+        in the same query."""
+        latest = PensionValueEntry.objects.filter(account=OuterRef("pk")).order_by("-date")
+        return self.annotate(
+            current_value_date=Subquery(latest.values("date")[:1]),
+            current_value=Subquery(latest.values("value")[:1]),
+        )
+
 
 class PensionValueEntryQuerySet(models.QuerySet):
     def owned_by(self, user) -> PensionValueEntryQuerySet:
@@ -17,11 +27,18 @@ class PensionValueEntryQuerySet(models.QuerySet):
 
 
 class PensionAccount(models.Model):
+    class Kind(models.TextChoices):
+        IPS = "ips", "IPS (individual pension savings)"
+        EPK = "epk", "EPK (own pension account)"
+        EMPLOYER = "employer", "Employer pension"
+        OTHER = "other", "Other"
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pension_accounts"
     )
     name = models.CharField(max_length=100)
     currency = CurrencyField(default="NOK")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OTHER)
     ynab_account_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - spec: nullable
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -54,3 +71,18 @@ class PensionValueEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.date} {self.value}"
+
+
+class YnabBudgetState(models.Model):
+    """What YNAB last told us about a budget's accounts: the merged account list and the
+    server knowledge to send as `last_knowledge_of_server`, so the next listing is a delta
+    (only what changed) and survives a cache flush or a restart."""
+
+    budget_id = models.CharField(max_length=64, unique=True)
+    server_knowledge = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)  # the budget's, "" until known
+    accounts = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"YNAB budget {self.budget_id} at {self.server_knowledge}"

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from financedash.lib import charts
+from financedash.lib.money import format_amount
+from financedash.lib.profiles import profile_for
+from pensions import planning, projection, services, ynab
 from pensions.balances import pension_balances
-from pensions.forms import PensionAccountForm, PensionValueForm
+from pensions.forms import PensionAccountForm, PensionValueForm, ProjectionForm
 from pensions.models import PensionAccount, PensionValueEntry
 
 INVALID = 422
@@ -32,6 +38,7 @@ def _list_context(request: HttpRequest, form=None) -> dict:
     return {
         "balances": pension_balances(request.user),
         "form": form or PensionAccountForm(user=request.user),
+        "ynab_ready": ynab.configured() and bool(profile_for(request.user).ynab_budget_id),
     }
 
 
@@ -136,3 +143,92 @@ def value_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "pensions/detail.html#entries", _detail_context(request, account))
     messages.success(request, f"Deleted the value of {entry.date.isoformat()}.")
     return redirect("pensions:detail", pk=account.pk)
+
+
+@require_POST
+def sync_ynab(request: HttpRequest) -> HttpResponse:
+    """The "Sync from YNAB" button: today's balances, then back to the list with what was
+    stored and what was not (a YNAB failure leaves the stored values as they were)."""
+    try:
+        result = services.sync_ynab(request.user)
+    except ynab.YnabError as exc:
+        messages.error(request, exc.message)
+    else:
+        for entry in result.synced:
+            messages.success(
+                request,
+                f"{entry.account.name}: {format_amount(entry.value)} {entry.account.currency} "
+                f"on {entry.date.isoformat()}.",
+            )
+        for error in result.errors:
+            messages.warning(request, f"{error['name']}: {error['message']}")
+        if not result.synced and not result.errors:
+            messages.info(request, "No pension account is linked to a YNAB account yet.")
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("pensions:list"))
+    return redirect("pensions:list")
+
+
+def _projection_form(request: HttpRequest) -> ProjectionForm:
+    if request.GET:
+        return ProjectionForm(request.GET)
+    # The first visit: the defaults, the profile's goal year, everything counted.
+    profile = profile_for(request.user)
+    today = timezone.localdate()
+    return ProjectionForm(
+        {
+            "return_percent": planning.DEFAULT_RETURN * 100,
+            "contribution": "0",
+            "year": profile.retirement_goal_year or today.year + 20,
+            "inflation_percent": planning.DEFAULT_INFLATION * 100,
+            "volatility_percent": "15",
+            "include_portfolios": "on",
+        }
+    )
+
+
+@require_GET
+def projection_page(request: HttpRequest) -> HttpResponse:
+    form = _projection_form(request)
+    plan = None
+    if form.is_valid():
+        try:
+            plan = planning.plan_for(request.user, form.inputs())
+        except projection.ProjectionError as exc:
+            form.add_projection_errors(exc.errors)
+    context = {
+        "form": form,
+        "plan": plan,
+        "chart": projection_chart(plan) if plan else charts.LineChart(),
+        "chart_currency": plan.currency if plan else profile_for(request.user).base_currency,
+        "last": plan.result.years[-1] if plan else None,
+    }
+    status = 200 if plan else INVALID
+    if request.htmx:
+        return render(request, "pensions/projection.html#results", context, status=status)
+    return render(request, "pensions/projection.html", context, status=status)
+
+
+def projection_chart(plan: planning.Plan) -> charts.LineChart:
+    """Each year's end: the projected value, the same in today's money, the 10th-90th
+    percentile range when there are bands, and the goal."""
+    years = plan.result.years
+    at = [(date(y.year, 12, 31), y) for y in years]
+    series = [
+        charts.Series("Projected", [(d, y.value) for d, y in at], area=True),
+        charts.Series(
+            "In today's money", [(d, y.value_real) for d, y in at], style="secondary", dashed=True
+        ),
+    ]
+    if years and years[-1].p10 is not None:
+        series += [
+            charts.Series("10th percentile", [(d, y.p10) for d, y in at], style="tertiary"),
+            charts.Series("90th percentile", [(d, y.p90) for d, y in at], style="tertiary"),
+        ]
+    if plan.result.goal is not None:
+        series.append(
+            charts.Series(
+                "Goal", [(d, plan.result.goal) for d, _ in at], style="tertiary", dashed=True
+            )
+        )
+    return charts.line_chart(series)

@@ -330,6 +330,7 @@ def test_the_pension_account_inline_keeps_the_services_rules(admin_client, db):
         "user": account.user_id,
         "name": account.name,
         "currency": "NOK",
+        "kind": "other",
         "ynab_account_id": "",
         "values-TOTAL_FORMS": "2",
         "values-INITIAL_FORMS": "1",

@@ -33,7 +33,8 @@ ROUTES = sorted(set(_api_routes()) - PUBLIC)
 
 
 def test_every_route_is_listed():
-    assert len(ROUTES) == 26  # issue 8: GET /api/v1/performance and the pension routes
+    # issue 8 added GET /api/v1/performance; issue 10 the pension, projection and YNAB routes
+    assert len(ROUTES) == 31
 
 
 @pytest.mark.django_db
@@ -41,7 +42,12 @@ def test_every_route_is_listed():
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
 def test_every_endpoint_refuses_anonymous_requests(anon_api, route, method):
     path = "/api/v1/" + route
-    for name, value in [("<int:pk>", "1"), ("<int:account_pk>", "1"), ("<str:symbol>", "EQNR.OL")]:
+    for name, value in [
+        ("<int:pk>", "1"),
+        ("<str:symbol>", "EQNR.OL"),
+        ("<int:value_id>", "1"),
+        ("<str:account_id>", "0b6f8e2a-5c1d-4c2e-9a57-3f0e7d1c2b4a"),
+    ]:
         path = path.replace(name, value)
     path = path.replace("<str:base>", "USD").replace("<str:target>", "NOK")
     response = getattr(anon_api, method)(path)

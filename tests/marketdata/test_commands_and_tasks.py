@@ -190,5 +190,10 @@ def test_the_beat_schedule_names_real_tasks_and_celery_is_eager_without_redis(se
     broker = settings.CELERY_BROKER_URL
     assert broker == (settings.REDIS_URL or "memory://")
     names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert names == {"portfolios.tasks.refresh_quotes", "portfolios.tasks.sync_history"}
+    celery_app.loader.import_default_modules()  # the worker's autodiscovery of tasks.py
+    assert names == {
+        "portfolios.tasks.refresh_quotes",
+        "portfolios.tasks.sync_history",
+        "pensions.tasks.sync_ynab",
+    }
     assert names <= set(celery_app.tasks)

@@ -18,6 +18,7 @@ PAGES = [
     "portfolios:instrument_search",
     "pensions:list",
     "pensions:create",
+    "pensions:projection",
 ]
 
 

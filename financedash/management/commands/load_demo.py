@@ -14,6 +14,8 @@ from financedash.accounts import DEMO_USERNAME, real_users
 from financedash.models import Profile
 from marketdata import history
 from marketdata.providers import demo
+from pensions import services as pension_services
+from pensions.models import PensionAccount
 from portfolios import services
 from portfolios.models import Portfolio
 
@@ -87,6 +89,25 @@ class PlannedTrade:
         return f"demo:{self.symbol}:{self.type}:{self.date.isoformat()}"
 
 
+# name, kind, value at the first month end, monthly contribution (NOK)
+PENSIONS = [
+    ("IPS (Nordnet)", "ips", Decimal(45_000), Decimal(1_250)),
+    ("Employer pension (Storebrand)", "employer", Decimal(310_000), Decimal(3_400)),
+]
+
+
+def _month_ends(first: date, last: date) -> list[date]:
+    ends = []
+    year, month = first.year, first.month
+    while True:
+        following = date(year + month // 12, month % 12 + 1, 1)
+        end = following - timedelta(days=1)
+        if end > last:
+            return ends
+        ends.append(end)
+        year, month = following.year, following.month
+
+
 def _weekday(day: date) -> date:
     while day.weekday() >= 5:
         day += timedelta(days=1)
@@ -156,6 +177,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--years", type=int, default=demo.HISTORY_YEARS)
+
+    def _pensions(self, user, first_day: date, today: date) -> int:
+        """Two pension accounts with a value at every month end: steady contributions and
+        a return that wanders, so the charts and the projection have something to show."""
+        stored = 0
+        for name, kind, start, contribution in PENSIONS:
+            account, _ = PensionAccount.objects.get_or_create(
+                user=user, name=name, defaults={"kind": kind, "currency": "NOK"}
+            )
+            if account.values.exists():
+                continue
+            value = start
+            for index, day in enumerate(_month_ends(first_day, today)):
+                pension_services.record_value(account, date=day, value=value)
+                stored += 1
+                # 0.5 % a month on average, between -1 % and +2 %, the same on every run.
+                monthly = Decimal("0.005") + Decimal((index * 37) % 11 - 5) * Decimal("0.003")
+                value = (value * (1 + monthly) + contribution).quantize(CENT)
+        return stored
 
     @transaction.atomic
     def handle(self, *args, years: int, **options):
@@ -232,8 +272,10 @@ class Command(BaseCommand):
                     if trade.portfolio == name
                 ],
             )
+        pension_values = self._pensions(user, first_day, today)
         self.stdout.write(
-            f"Demo household: {len(portfolios)} portfolios ({len(loaded)} already loaded), "
+            f"Demo household: {len(PENSIONS)} pension accounts ({pension_values} values), "
+            f"{len(portfolios)} portfolios ({len(loaded)} already loaded), "
             f"{len(trades)} transactions recorded; {closes} closes and {rates} exchange rates "
             "stored."
         )

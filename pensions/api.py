@@ -8,15 +8,11 @@ from django.db import IntegrityError
 from django.db.models import OuterRef, Subquery
 from rest_framework import generics, serializers
 
+from financedash.lib.api_fields import DECIMAL_ERRORS
 from financedash.lib.errors import Conflict
 from financedash.lib.money import ENTERED_MONEY
 from pensions import services
 from pensions.models import PensionAccount, PensionValueEntry
-
-# JSON numbers are strict: a decimal comma ("440,50") is an error, never reinterpreted.
-_DECIMAL_ERRORS = {
-    "invalid": "A valid number is required: use a dot as the decimal mark, e.g. 440.50."
-}
 
 
 def _conflict_on_duplicate(exc: ValidationError) -> None:
@@ -89,7 +85,7 @@ class AccountDetail(generics.RetrieveUpdateDestroyAPIView):
 
 
 class PensionValueSerializer(serializers.ModelSerializer):
-    value = serializers.DecimalField(**ENTERED_MONEY, error_messages=_DECIMAL_ERRORS)
+    value = serializers.DecimalField(**ENTERED_MONEY, error_messages=DECIMAL_ERRORS)
 
     class Meta:
         model = PensionValueEntry

@@ -6,6 +6,11 @@ import decimal
 
 from rest_framework import serializers
 
+# JSON numbers are strict: a decimal comma ("440,50") is an error, never reinterpreted.
+DECIMAL_ERRORS = {
+    "invalid": "A valid number is required: use a dot as the decimal mark, e.g. 440.50."
+}
+
 
 class DecimalField(serializers.DecimalField):
     """DRF's DecimalField, except that writing out a value with more digits than

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from financedash.lib import ratelimit
 from marketdata import providers, resilience
 from marketdata.models import HistoricalStockPrice, Instrument
 from marketdata.providers.base import (
@@ -218,9 +219,9 @@ def quote_batch(
         misses = [s for s in symbols if s not in batch.quotes and s not in known_unknown]
         # Only non-zero counts: each is a cache write, on every page.
         if len(symbols) > len(misses):
-            resilience.incr(HITS_KEY, len(symbols) - len(misses))
+            ratelimit.incr(HITS_KEY, len(symbols) - len(misses))
         if misses:
-            resilience.incr(MISSES_KEY, len(misses))
+            ratelimit.incr(MISSES_KEY, len(misses))
     fresh, unknown, failure = _fetch(misses, provider) if misses else ({}, set(), None)
     batch.quotes.update(fresh)
     missing = [s for s in symbols if s not in batch.quotes]

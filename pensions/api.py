@@ -14,7 +14,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from financedash.lib.api_fields import DecimalField
+from financedash.lib.api_fields import DECIMAL_ERRORS, DecimalField
 from financedash.lib.errors import Conflict
 from financedash.lib.money import ENTERED_MONEY
 from financedash.lib.profiles import profile_for
@@ -25,9 +25,6 @@ MONEY_OUT = {"max_digits": 17, "decimal_places": 2}
 # Projected figures compound: unbounded digits, as for the portfolios' return ratios.
 PROJECTED = {"max_digits": None, "decimal_places": 2}
 YNAB_MONEY = {"max_digits": 18, "decimal_places": 3}  # milliunits: three places
-_DECIMAL_ERRORS = {
-    "invalid": "A valid number is required: use a dot as the decimal mark, e.g. 440.50."
-}
 
 
 def _money(**kwargs) -> DecimalField:
@@ -173,7 +170,7 @@ class PensionValueSerializer(serializers.ModelSerializer):
     value = DecimalField(
         **ENTERED_MONEY,
         min_value=0,
-        error_messages=_DECIMAL_ERRORS,
+        error_messages=DECIMAL_ERRORS,
         help_text="In the account's currency; 0 or more.",
     )
     date = serializers.DateField(help_text="One value per account and date.")

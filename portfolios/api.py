@@ -12,7 +12,7 @@ from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from financedash.lib.api_fields import DecimalField, RateField
+from financedash.lib.api_fields import DECIMAL_ERRORS, DecimalField, RateField
 from financedash.lib.api_params import PERIOD_PARAMETERS, PeriodSerializer, period
 from financedash.lib.errors import Conflict
 from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
@@ -29,14 +29,8 @@ MONEY_OUT = {"max_digits": 17, "decimal_places": 2}
 PERCENT_OUT = {"max_digits": 12, "decimal_places": 2}
 
 
-# JSON numbers are strict: a decimal comma ("440,50") is an error, never reinterpreted.
-_DECIMAL_ERRORS = {
-    "invalid": "A valid number is required: use a dot as the decimal mark, e.g. 440.50."
-}
-
-
 def _decimal(shape: dict, **kwargs) -> serializers.DecimalField:
-    kwargs.setdefault("error_messages", _DECIMAL_ERRORS)
+    kwargs.setdefault("error_messages", DECIMAL_ERRORS)
     return DecimalField(**shape, **kwargs)
 
 
@@ -248,7 +242,7 @@ class TransactionSerializer(serializers.ModelSerializer):
     exchange_rate = RateField(
         **RATE,
         required=False,
-        error_messages=_DECIMAL_ERRORS,
+        error_messages=DECIMAL_ERRORS,
         help_text="Portfolio-currency units per instrument-currency unit, rounded to 10 "
         "decimals. 1, and only 1, when the currencies match. Defaults to the rate of the "
         "transaction date (stored, or fetched from the provider); an edit that leaves it "

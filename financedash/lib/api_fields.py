@@ -8,6 +8,11 @@ from rest_framework import serializers
 
 from financedash.lib.money import round_rate
 
+# JSON numbers are strict: a decimal comma ("440,50") is an error, never reinterpreted.
+DECIMAL_ERRORS = {
+    "invalid": "A valid number is required: use a dot as the decimal mark, e.g. 440.50."
+}
+
 
 class DecimalField(serializers.DecimalField):
     """DRF's DecimalField, except that writing out a value with more digits than

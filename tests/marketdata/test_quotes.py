@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
+from financedash.lib import ratelimit
 from marketdata import quotes, resilience
 from marketdata.providers.base import ProviderUnavailable, Quote, UnknownSymbol, close_timestamp
 from marketdata.quotes import StockDataException
@@ -226,7 +227,7 @@ def test_the_circuit_opens_after_repeated_failures_and_closes_after_the_cool_off
 
     # The cool-off passes: one trial call goes through, succeeds, and closes the circuit.
     opened = datetime.now(UTC) - timedelta(seconds=61)
-    resilience.CacheBreakerStorage("fake").opened_at = opened
+    ratelimit.CacheBreakerStorage("fake").opened_at = opened
     provider.error = None
     assert quotes.get_quote("EQNR.OL").stale is False
     assert len(provider.quote_calls) == 4
@@ -238,7 +239,7 @@ def test_a_failed_trial_call_opens_the_circuit_again(provider, settings):
     provider.error = ProviderUnavailable("Yahoo is down")
     for _ in range(2):
         quotes.get_quotes_lenient(["EQNR.OL"])
-    storage = resilience.CacheBreakerStorage("fake")
+    storage = ratelimit.CacheBreakerStorage("fake")
     storage.opened_at = datetime.now(UTC) - timedelta(seconds=settings.MARKETDATA_BREAKER_RESET + 1)
 
     quotes.get_quotes_lenient(["EQNR.OL"])
@@ -262,13 +263,13 @@ def test_unknown_symbols_do_not_count_as_failures(provider, settings):
 def test_the_rate_limiter_stops_calls_over_the_budget(provider, settings, monkeypatch):
     settings.MARKETDATA_RATE_LIMIT = 2
     settings.MARKETDATA_RATE_WINDOW = 60
-    monkeypatch.setattr(resilience, "clock", lambda: 6000.0)
+    monkeypatch.setattr(ratelimit, "clock", lambda: 6000.0)
 
     for symbol in ("A", "B", "C"):
         quotes.get_quotes_lenient([symbol])
     assert provider.quote_calls == [["A"], ["B"]]
 
-    monkeypatch.setattr(resilience, "clock", lambda: 6060.0)
+    monkeypatch.setattr(ratelimit, "clock", lambda: 6060.0)
     quotes.get_quotes_lenient(["C"])
     assert provider.quote_calls[-1] == ["C"]
     # Being over the local budget is not a provider failure.
@@ -317,13 +318,13 @@ class TestPatientBackgroundJobs:
         settings.MARKETDATA_RATE_WINDOW = 60
         now = {"t": 6000.0}
         slept = []
-        monkeypatch.setattr(resilience, "clock", lambda: now["t"])
+        monkeypatch.setattr(ratelimit, "clock", lambda: now["t"])
 
         def sleep(seconds):
             slept.append(seconds)
             now["t"] += seconds
 
-        monkeypatch.setattr(resilience, "sleep", sleep)
+        monkeypatch.setattr(ratelimit, "sleep", sleep)
         return now, slept
 
     def test_it_waits_for_the_next_window_instead_of_failing(self, provider, fake_time):

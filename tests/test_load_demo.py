@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
+from portfolios.models import Portfolio, Transaction
+
+pytestmark = pytest.mark.django_db
+
+
+def test_load_demo_creates_a_household_once(settings):
+    settings.MARKETDATA_PROVIDER = "demo"
+    out = StringIO()
+
+    call_command("load_demo", "--years", "3", stdout=out)
+    counts = (
+        Portfolio.objects.count(),
+        Transaction.objects.count(),
+        HistoricalStockPrice.objects.count(),
+        HistoricalExchangeRate.objects.count(),
+    )
+    call_command("load_demo", "--years", "3", stdout=StringIO())
+
+    assert "demo / demo" in out.getvalue()
+    assert authenticate(username="demo", password="demo") is not None
+    assert (
+        Portfolio.objects.count(),
+        Transaction.objects.count(),
+        HistoricalStockPrice.objects.count(),
+        HistoricalExchangeRate.objects.count(),
+    ) == counts
+    portfolios = Portfolio.objects.filter(user__username="demo")
+    assert portfolios.count() == 3
+    assert {p.currency for p in portfolios} == {"NOK", "USD"}
+    assert len({p.brokerage_firm for p in portfolios}) == 3
+    types = set(Transaction.objects.values_list("type", flat=True))
+    assert types == {"BUY", "SELL", "DIVIDEND"}
+    assert all(p.holdings.filter(quantity__gt=0).exists() for p in portfolios)
+    assert HistoricalStockPrice.objects.filter(instrument__ticker="EQNR.OL").count() > 700
+    foreign = Transaction.objects.filter(holding__instrument__ticker="VOLV-B.ST").first()
+    assert foreign.exchange_rate != 1

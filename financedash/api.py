@@ -18,6 +18,7 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from financedash import overview
 from financedash.accounts import create_account, registration_open
 from financedash.lib import throttle
+from financedash.lib.api_fields import DecimalField
 from financedash.lib.api_params import PERIOD_PARAMETERS, period
 from financedash.lib.profiles import profile_for
 from financedash.models import Profile
@@ -94,7 +95,7 @@ def register(request):
 
 class MeSerializer(serializers.ModelSerializer):
     base_currency = serializers.CharField(source="profile.base_currency", read_only=True)
-    retirement_goal_amount = serializers.DecimalField(
+    retirement_goal_amount = DecimalField(
         source="profile.retirement_goal_amount",
         max_digits=15,
         decimal_places=2,
@@ -124,7 +125,7 @@ def me(request):
 
 
 class RetirementGoalSerializer(serializers.ModelSerializer):
-    retirement_goal_amount = serializers.DecimalField(
+    retirement_goal_amount = DecimalField(
         max_digits=15, decimal_places=2, min_value=0, allow_null=True
     )
     retirement_goal_year = serializers.IntegerField(min_value=1900, max_value=2200, allow_null=True)

@@ -8,7 +8,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from financedash.lib.api_fields import RateField
+from financedash.lib.api_fields import DecimalField, RateField
 from financedash.lib.api_params import PERIOD_PARAMETERS, period
 from financedash.lib.money import PRICE, RATE
 from marketdata import history, quotes
@@ -35,7 +35,7 @@ def _symbol(symbol: str) -> str:
 
 class QuoteSerializer(serializers.Serializer):
     symbol = serializers.CharField()
-    price = serializers.DecimalField(**PRICE)
+    price = DecimalField(**PRICE)
     currency = serializers.CharField()
     as_of = serializers.DateTimeField()
     stale = serializers.BooleanField()
@@ -77,7 +77,7 @@ class SearchSerializer(serializers.Serializer):
 
 class PricePointSerializer(serializers.Serializer):
     date = serializers.DateField()
-    close = serializers.DecimalField(**PRICE, min_value=0)
+    close = DecimalField(**PRICE, min_value=0)
 
 
 class PriceHistorySerializer(serializers.Serializer):

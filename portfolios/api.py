@@ -447,7 +447,8 @@ class HouseholdPerformanceSerializer(PerformanceSerializer):
 
 
 class PerformancePeriodSerializer(PeriodSerializer):
-    max_days = 366 * 50
+    # Transactions and pension values may date from 1900-01-01: a period may too.
+    max_days = 366 * 130
 
 
 @extend_schema(parameters=PERIOD_PARAMETERS, responses=PerformanceSerializer)

@@ -3,7 +3,7 @@ POST and the HTMX one, and writes only through portfolios.services."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -37,8 +37,13 @@ def _apply_errors(form: forms.BaseForm, exc: ValidationError) -> None:
 
 def _plain(value: Decimal) -> Decimal:
     """Without trailing zeros and never in exponent form: 10.000000 -> 10, not 1E+1."""
+    if not value.is_finite():
+        return value
     value = value.normalize()
-    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
+    if value.as_tuple().exponent <= 0:
+        return value
+    # Enough digits for any stored value, in range or not (the page to fix it must open).
+    return value.quantize(Decimal(1), context=Context(prec=value.adjusted() + 1))
 
 
 def _currency(value: str) -> str:

@@ -80,8 +80,9 @@ class OversellError(ValueError):
 
 
 class NothingHeldError(OversellError):
-    """A dividend on shares never held up to its date: nothing it could be paid on. (One
-    after everything was sold is fine: a dividend is paid weeks after its ex-date.)"""
+    """A dividend on more shares than were ever held up to its date (`held`: the most
+    that were): nothing it could be paid on. One after everything was sold is fine, on up
+    to the shares held before: a dividend is paid weeks after its ex-date."""
 
 
 def ordered(entries: Iterable[Entry]) -> list[Entry]:
@@ -93,20 +94,21 @@ def replay(entries: Iterable[Entry], *, dividends_reduce_cost_basis: bool = True
     """Replay entries (sorted here) and return the final state and per-entry results.
 
     Raises OversellError for the first SELL that exceeds the quantity held at that point,
-    and NothingHeldError (one of them) for a DIVIDEND before any shares were bought.
+    and NothingHeldError (one of them) for a DIVIDEND on more shares than were ever held
+    up to its date.
     """
     with localcontext(_CONTEXT):
         quantity = total_cost = realized = dividends = fees = ZERO
         average_cost = ZERO
-        bought = False
+        peak = ZERO  # the most shares held so far
         applied: list[Applied] = []
         for entry in ordered(entries):
             gross = entry.gross
             fees += entry.fees
             if entry.type == BUY:
                 amount = gross + entry.fees
-                bought = True
                 quantity += entry.quantity
+                peak = max(peak, quantity)
                 total_cost += amount
                 average_cost = total_cost / quantity
             elif entry.type == SELL:
@@ -127,8 +129,8 @@ def replay(entries: Iterable[Entry], *, dividends_reduce_cost_basis: bool = True
                 if quantity == 0:
                     average_cost = ZERO
             elif entry.type == DIVIDEND:
-                if not bought:
-                    raise NothingHeldError(entry, quantity)
+                if entry.quantity > peak:
+                    raise NothingHeldError(entry, peak)
                 amount = gross - entry.fees
                 dividends += amount
                 if dividends_reduce_cost_basis:

@@ -222,9 +222,12 @@ def _check_shapes(
                 f"the {label} {format_amount(figures[name])}{unit} exceeds the largest "
                 f"{kind} the ledger stores ({largest})"
             )
-            # Fees too large on their own are the fees' fault; anything else grows from
-            # quantity x price x rate.
-            field = "fees" if name == "fees" and not fits(entry.fees, shape) else "quantity"
+            # Blame the larger part of the amount: fees bigger than quantity x price x
+            # rate are the fees' fault (a slip of the finger there); the rest grows from
+            # the quantity (or, for the average cost, shrinks with it).
+            field = (
+                "fees" if name != "average_cost" and entry.fees > abs(applied.gross) else "quantity"
+            )
             if entry.id is not None and entry.id != changed_id:
                 message = (
                     f"This change would make {_describe(entry)} (transaction #{entry.id}) "
@@ -250,15 +253,21 @@ def _replay_or_reject(
     try:
         result = ledger.replay(entries, dividends_reduce_cost_basis=dividends_reduce_cost_basis)
     except ledger.NothingHeldError as exc:
+        held = (
+            "no shares were held"
+            if not exc.held
+            else f"at most {exc.held.normalize():f} shares were held"
+        )
         if exc.entry.id is not None and exc.entry.id != changed_id:
             message = (
                 f"This change would leave a dividend without shares: {_describe(exc.entry)} "
-                f"(transaction #{exc.entry.id}) would be paid on shares never held."
+                f"(transaction #{exc.entry.id}) would be paid on more shares than held: "
+                f"{held} by then."
             )
         else:
             message = (
                 f"Cannot book a dividend on {exc.entry.quantity.normalize():f} shares on "
-                f"{exc.entry.date.isoformat()}: no shares were held at that date."
+                f"{exc.entry.date.isoformat()}: {held} by that date."
             )
         raise ValidationError({"quantity": message}, code="not_held") from exc
     except ledger.OversellError as exc:
@@ -779,7 +788,25 @@ def _rate_for_change(
         given = existing.exchange_rate
     else:
         given = None
+    if (
+        existing is not None
+        and given is not None
+        and day != existing.date
+        and given == existing.exchange_rate
+        and _was_market_rate(existing, instrument, portfolio)
+    ):
+        # The rate was its old day's market rate (not one typed in): it follows the date.
+        given = None
     return exchange_rate_for(portfolio, instrument, day, given)
+
+
+def _was_market_rate(txn: Transaction, instrument: Instrument, portfolio: Portfolio) -> bool:
+    if instrument.currency == portfolio.currency:
+        return False
+    try:
+        return fx.rate(instrument.currency, portfolio.currency, txn.date) == txn.exchange_rate
+    except MissingExchangeRate:
+        return False
 
 
 @transaction.atomic

@@ -18,14 +18,16 @@ class DecimalField(serializers.DecimalField):
     """DRF's DecimalField, except that writing out a value with more digits than
     max_digits does not fail the response: a stored row out of its column's shape
     (SQLite keeps it) or a large computed figure is answered as it is, rounded to
-    decimal_places. Input is validated exactly as DRF does."""
+    decimal_places; a stored infinity or NaN (only raw SQL makes one) is written as
+    "Infinity" or "NaN" rather than failing the whole answer. Input is validated exactly
+    as DRF does."""
 
     def quantize(self, value):
         try:
             return super().quantize(value)
         except decimal.InvalidOperation:
             if not value.is_finite():
-                raise
+                return value
             places = self.decimal_places or 0
             context = decimal.Context(prec=max(28, value.adjusted() + places + 2))
             return value.quantize(
@@ -33,7 +35,7 @@ class DecimalField(serializers.DecimalField):
             )
 
 
-class RateField(serializers.DecimalField):
+class RateField(DecimalField):
     """An exchange rate: digits past the stored precision are not an error but rounded
     (money.round_rate), as for a rate pasted from a spreadsheet."""
 

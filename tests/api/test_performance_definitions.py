@@ -112,6 +112,14 @@ def test_annualised_figures_only_for_a_year_or_more(api, household):
     assert year["mwr"] == year["xirr"] == "0.100000"
 
 
+def test_a_period_may_start_in_1900_as_the_oldest_entry_may(api, household):
+    # Found by QA: start=1900-01-01 was "at most 18300 days" though entries may date from it.
+    for path in ("/api/v1/performance", f"/api/v1/portfolios/{household[0].pk}/performance"):
+        response = api.get(path, {"start": "1900-01-01"})
+        assert response.status_code == 200, response.content
+        assert response.json()["series"][0]["date"] == "1899-12-31"
+
+
 def test_the_household_endpoint_needs_a_login(anon_api):
     assert anon_api.get("/api/v1/performance").status_code == 401
 

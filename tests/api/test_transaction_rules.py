@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from portfolios import services
 from portfolios.models import Holding, Transaction
 from tests.api.conftest import assert_error
 from tests.factories import HistoricalExchangeRateFactory, InstrumentFactory, PortfolioFactory
@@ -72,6 +73,13 @@ def test_a_too_large_foreign_buy_is_a_400(api, portfolio, apple):
     assert "999,999,999,000 NOK" in refused(api, data, "quantity")
 
 
+def test_an_amount_too_large_because_of_its_fees_names_the_fees(api, portfolio, equinor):
+    # Found by QA: 1 x 100 + fees 99,999,999,999.99 = 100,000,000,099.99 was reported on
+    # quantity; the fees are the larger part of the amount, so they are the field at fault.
+    data = payload(portfolio, quantity="1", price="100", fees="99999999999.99")
+    assert refused(api, data, "fees").startswith("The amount 100,000,000,099.99 NOK exceeds")
+
+
 @pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31"])
 def test_dates_before_1900_are_refused(api, portfolio, equinor, day):
     assert "is before 1900-01-01" in refused(api, payload(portfolio, date=day), "date")
@@ -111,6 +119,49 @@ def test_patching_only_the_date_keeps_a_hand_entered_rate(api, portfolio, apple)
     assert Transaction.objects.get().exchange_rate == D("9.87")
 
 
+def test_patching_only_the_date_moves_a_market_rate_to_the_new_day(api, portfolio, apple):
+    # Found by QA: a rate the services took from the market (10.5 on 2 January) stayed
+    # 10.5 when the date moved to 1 February, whose stored rate is 11.25. A rate that was
+    # its day's market rate follows the date; a typed one (above) stays.
+    HistoricalExchangeRateFactory(date=dt.date(2024, 1, 2), rate=D("10.5"))
+    HistoricalExchangeRateFactory(date=dt.date(2024, 2, 1), rate=D("11.25"))
+    created = api.post(URL, payload(portfolio, symbol="AAPL"), format="json").json()
+    assert created["exchange_rate"] == "10.5000000000"
+    response = api.patch(f"{URL}/{created['id']}", {"date": "2024-02-01"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["exchange_rate"] == "11.2500000000"
+
+
+def test_the_edit_form_moves_a_market_rate_with_the_date_too(owner_client, portfolio, apple):
+    from django.urls import reverse
+
+    HistoricalExchangeRateFactory(date=dt.date(2024, 1, 2), rate=D("10.5"))
+    HistoricalExchangeRateFactory(date=dt.date(2024, 2, 1), rate=D("11.25"))
+    txn = services.record_transaction(
+        portfolio=portfolio,
+        instrument=apple,
+        type="BUY",
+        date=dt.date(2024, 1, 2),
+        quantity=D("1"),
+        price=D("100"),
+        exchange_rate=None,
+    )
+    form = {
+        "symbol": "AAPL",
+        "type": "BUY",
+        "date": "2024-02-01",
+        "quantity": "1",
+        "price": "100",
+        "fees": "0",
+        "exchange_rate": "10,5",
+        "currency": "",
+        "notes": "",
+    }
+    response = owner_client.post(reverse("portfolios:transaction_edit", args=[txn.pk]), form)
+    assert response.status_code in (200, 302), response.content
+    assert Transaction.objects.get().exchange_rate == D("11.25")
+
+
 def test_a_put_without_a_rate_takes_the_rate_of_the_date(api, portfolio, apple):
     HistoricalExchangeRateFactory(date=dt.date(2024, 1, 2), rate=D("10.5"))
     created = api.post(
@@ -142,7 +193,7 @@ def test_a_missing_rate_the_provider_lacks_too_is_a_field_error(api, portfolio, 
 def test_a_dividend_on_shares_never_held_is_refused(api, portfolio, equinor):
     message = refused(api, payload(portfolio, type="DIVIDEND", price="5"), "quantity")
     assert message == (
-        "Cannot book a dividend on 10 shares on 2024-01-02: no shares were held at that date."
+        "Cannot book a dividend on 10 shares on 2024-01-02: no shares were held by that date."
     )
 
 

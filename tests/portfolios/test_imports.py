@@ -414,7 +414,7 @@ def test_a_dividend_on_shares_never_held_is_a_row_error(portfolio, instruments):
     [error] = run(portfolio, text).errors
     assert (error.line, error.field) == (2, "quantity")
     assert error.message == (
-        "Cannot book a dividend on 100 shares on 2024-01-03: no shares were held at that date."
+        "Cannot book a dividend on 100 shares on 2024-01-03: no shares were held by that date."
     )
     assert not Transaction.objects.exists()
 

@@ -350,7 +350,7 @@ def histories(draw, max_size: int = 20) -> list[Entry]:
     """
     size = draw(st.integers(1, max_size))
     day = dt.date(2020, 1, 1)
-    held = D(0)
+    held = peak = D(0)
     rows = []
     for _ in range(size):
         day += dt.timedelta(days=draw(st.integers(0, 3)))
@@ -360,10 +360,12 @@ def histories(draw, max_size: int = 20) -> list[Entry]:
             quantity = draw(st.one_of(st.just(held), st.decimals(D("0.000001"), held, places=6)))
             held -= quantity
         elif kind == DIVIDEND:
-            quantity = held if held else draw(quantities)
+            # Paid on what is held, or after a sale on up to the most ever held.
+            quantity = held if held else draw(st.decimals(D("0.000001"), peak, places=6))
         else:
             quantity = draw(quantities)
             held += quantity
+            peak = max(peak, held)
         rows.append((kind, day, quantity, draw(prices), draw(fees), draw(rates)))
     ids = draw(st.permutations(range(1, size + 1)))
     entries = []

@@ -301,7 +301,7 @@ def test_a_dividend_on_shares_never_held_is_refused(portfolio, equinor):
         record(portfolio, equinor, "DIVIDEND", quantity="100", price="5")
     assert errors(caught) == {
         "quantity": [
-            "Cannot book a dividend on 100 shares on 2024-01-02: no shares were held at that date."
+            "Cannot book a dividend on 100 shares on 2024-01-02: no shares were held by that date."
         ]
     }
     assert nothing_saved()
@@ -322,9 +322,28 @@ def test_deleting_the_buy_under_a_dividend_is_refused(portfolio, equinor):
         services.delete_transaction(buy)
     assert errors(caught)["quantity"] == [
         "This change would leave a dividend without shares: the dividend of 100 on "
-        f"2024-02-01 (transaction #{dividend.pk}) would be paid on shares never held."
+        f"2024-02-01 (transaction #{dividend.pk}) would be paid on more shares than held: "
+        "no shares were held by then."
     ]
     assert Transaction.objects.count() == 2
+
+
+def test_a_dividend_on_more_shares_than_ever_held_is_refused(portfolio, equinor):
+    # Found by QA: BUY 10, DIVIDEND on 10, then an edit to 20 booked 20 x 5 = 100 on shares
+    # nobody held. The most held by that date is 10 (a dividend after a sale may still be
+    # paid on the shares held before it, so the bound is the peak, not today's 0).
+    record(portfolio, equinor, quantity="10", price="50", date=JAN)
+    record(portfolio, equinor, "SELL", quantity="10", price="60", date=JAN)
+    dividend = record(portfolio, equinor, "DIVIDEND", quantity="10", price="5", date=FEB)
+    with pytest.raises(ValidationError) as caught:
+        services.update_transaction(dividend, quantity=D("20"))
+    assert errors(caught) == {
+        "quantity": [
+            "Cannot book a dividend on 20 shares on 2024-02-01: at most 10 shares were held "
+            "by that date."
+        ]
+    }
+    assert Transaction.objects.get(pk=dividend.pk).quantity == D("10")
 
 
 def test_a_dividend_paid_after_everything_was_sold_is_still_accepted(portfolio, equinor):

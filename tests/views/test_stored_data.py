@@ -191,3 +191,47 @@ def test_a_performance_that_cannot_be_computed_is_an_error_state(
     assert chart.status_code == 200
     assert "could not be computed" in chart.content.decode()
     assert owner_client.get(reverse("home") + "?range=1y").status_code == 200
+
+
+@sqlite_only
+def test_other_out_of_shape_rows_answer_in_the_api_and_the_edit_page(owner, portfolio, buy):
+    """Found by QA: a rate, a pension value, a goal, closes and rates of 1e20 (each outside
+    its column's shape, which only SQLite keeps), and a quantity of 1e30 on the very page
+    meant to fix it, each made one API call or the edit page answer 500."""
+    from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
+    from pensions.models import PensionValueEntry
+    from tests.factories import PensionAccountFactory
+
+    huge = D("1e20")
+    Transaction.objects.filter(pk=buy.pk).update(exchange_rate=huge)
+    account = PensionAccountFactory(user=owner)
+    PensionValueEntry.objects.create(account=account, date=TODAY(), value=D("1"))
+    PensionValueEntry.objects.filter(account=account).update(value=huge)
+    owner.profile.retirement_goal_amount = D("1")
+    owner.profile.save()
+    type(owner.profile).objects.filter(pk=owner.profile.pk).update(retirement_goal_amount=huge)
+    HistoricalStockPrice.objects.filter(instrument=buy.holding.instrument).update(close=huge)
+    HistoricalExchangeRate.objects.create(
+        base_currency="USD", target_currency="NOK", date=TODAY(), rate=D("10")
+    )
+    HistoricalExchangeRate.objects.update(rate=huge)
+    api = bearer(owner)
+    symbol = buy.holding.instrument.ticker
+    for path in (
+        f"/api/v1/transactions/portfolio/{portfolio.pk}",
+        f"/api/v1/transactions/{buy.pk}",
+        "/api/v1/pension/accounts",
+        f"/api/v1/pension/accounts/{account.pk}/values",
+        "/api/v1/auth/me",
+        f"/api/v1/stocks/{symbol}/history",
+        "/api/v1/exchange-rates/USD/NOK/history",
+    ):
+        assert api.get(path).status_code == 200, path
+
+    Transaction.objects.filter(pk=buy.pk).update(quantity=D("1e30"))
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)
+    response = client.get(reverse("portfolios:transaction_edit", args=[buy.pk]))
+    assert response.status_code == 200

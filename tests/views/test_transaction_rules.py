@@ -158,7 +158,7 @@ def test_a_16_digit_rate_is_rounded(owner_client, add_url):
 def test_a_dividend_on_shares_never_held_is_a_form_error(owner_client, add_url, equinor):
     response = owner_client.post(add_url, _form(type="DIVIDEND", price="5"))
     assert field_errors(response, "quantity") == [
-        "Cannot book a dividend on 5 shares on 2024-01-03: no shares were held at that date."
+        "Cannot book a dividend on 5 shares on 2024-01-03: no shares were held by that date."
     ]
     assert not Transaction.objects.exists()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from financedash import overview
@@ -29,7 +31,15 @@ def _chart_context(request: HttpRequest, base_currency: str) -> dict:
     portfolios = list(Portfolio.objects.owned_by(request.user))
     first = first_transaction_day(portfolios)
     key, start, end = period(request, first)
-    context = {"chart_range": key, "chart_currency": base_currency, "ranges": RANGE_LABELS}
+    context = {
+        "chart_range": key,
+        "chart_currency": base_currency,
+        "ranges": RANGE_LABELS,
+        # A period that ends today ends at the live valuation: redraw as the table refreshes.
+        "chart_refresh_seconds": settings.LIVE_REFRESH_SECONDS
+        if end == timezone.localdate()
+        else None,
+    }
     if first is None:
         return {**context, "chart": charts.LineChart(), "chart_missing": []}
     context["history"] = backfill.ensure_window(portfolios, start, end, base_currency=base_currency)

@@ -329,7 +329,15 @@ def holdings(request: HttpRequest, pk: int) -> HttpResponse:
 def _chart_context(request: HttpRequest, portfolio: Portfolio) -> dict:
     first = first_transaction_day([portfolio])
     key, start, end = period(request, first)
-    context = {"chart_range": key, "chart_currency": portfolio.currency, "ranges": RANGE_LABELS}
+    context = {
+        "chart_range": key,
+        "chart_currency": portfolio.currency,
+        "ranges": RANGE_LABELS,
+        # A period that ends today ends at the live valuation: redraw as the table refreshes.
+        "chart_refresh_seconds": settings.LIVE_REFRESH_SECONDS
+        if end == timezone.localdate()
+        else None,
+    }
     if first is None:
         # Nothing was ever held: an empty chart says so better than a flat zero line.
         return {**context, "chart": charts.LineChart(), "performance": None}

@@ -84,3 +84,14 @@ def test_dividends_by_month_and_year_are_on_the_portfolio_page(owner_client, por
     text = body.content.decode()
     assert "Dividends by month and year" in text
     assert f"{buy.date.strftime('%b')}: 20.00 NOK" in text
+
+
+def test_a_chart_ending_today_redraws_as_the_live_table_refreshes(owner_client, portfolio, buy):
+    # Found by QA: the holdings table refreshed every 30 s while the chart kept its
+    # load-time last point, so the two drifted apart on an open page. Both now refresh on
+    # the same period; a period that ended before today has nothing live and stays put.
+    chart = reverse("portfolios:chart", args=[portfolio.pk])
+    text = htmx(owner_client, chart, {"range": "1y"}).content.decode()
+    assert 'hx-trigger="ledger-changed from:body, every 30s"' in text
+    dashboard = owner_client.get(reverse("home"), {"range": "1y"}).content.decode()
+    assert f'hx-get="{reverse("dashboard_chart")}?range=1y" hx-trigger="every 30s"' in dashboard

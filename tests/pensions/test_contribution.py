@@ -1,5 +1,6 @@
-"""The optional `contribution` of a pension value in the API: stored through the service,
-0 or more, kept on an update that leaves it out, cleared with null."""
+"""The optional `contribution` of a pension value in the API and the admin: stored through
+the service, 0 or more, kept on an update that leaves it out, cleared with null. (The page's
+form: tests/pensions/test_stats.py; the paste box: test_paste.py.)"""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from django.urls import reverse
 
 from tests.api.conftest import assert_error
 from tests.factories import PensionAccountFactory, PensionValueEntryFactory
@@ -61,3 +63,14 @@ def test_another_users_value_is_404(outsider_api, owner):
     assert outsider_api.patch(_url(account, entry), {"contribution": "0"}).status_code == 404
     entry.refresh_from_db()
     assert entry.contribution == D("5")
+
+
+def test_the_admin_takes_a_contribution_by_the_same_rules(admin_client):
+    account = PensionAccountFactory()
+    url = reverse("admin:pensions_pensionvalueentry_add")
+    form = {"account": account.pk, "date": "2024-01-31", "value": "100"}
+    negative = admin_client.post(url, {**form, "contribution": "-1"})
+    assert negative.status_code == 200
+    assert negative.context["adminform"].form.errors["contribution"]
+    assert admin_client.post(url, {**form, "contribution": "1 500,50"}).status_code == 302
+    assert account.values.get().contribution == D("1500.50")

@@ -35,13 +35,7 @@ def check_value(
     """Refuse a bad date, a negative value or contribution, or a second value on a day that
     has one: a value typed for a date already recorded is more often a slip than a
     correction, and a silent replacement would lose the first."""
-    check_entry_date(day)
-    if value < ZERO:
-        raise ValidationError({"value": "A pension value cannot be negative."}, code="min_value")
-    if contribution is not None and contribution < ZERO:
-        raise ValidationError(
-            {"contribution": "A contribution cannot be negative."}, code="min_value"
-        )
+    _check_fields(day, value, contribution)
     if account.pk is None:  # an account being created along with its values
         return
     clash = PensionValueEntry.objects.filter(account=account, date=day)
@@ -50,6 +44,16 @@ def check_value(
     found = clash.first()
     if found is not None:
         raise _duplicate(account, found)
+
+
+def _check_fields(day: date, value: Decimal, contribution: Decimal | None) -> None:
+    check_entry_date(day)
+    if value < ZERO:
+        raise ValidationError({"value": "A pension value cannot be negative."}, code="min_value")
+    if contribution is not None and contribution < ZERO:
+        raise ValidationError(
+            {"contribution": "A contribution cannot be negative."}, code="min_value"
+        )
 
 
 def _duplicate(account: PensionAccount, entry: PensionValueEntry) -> ValidationError:
@@ -125,8 +129,8 @@ def check_values(account: PensionAccount, rows: list[Row]) -> list[LineError]:
         elif row.date in stored:
             reason = f"{account.name} already has a value on {row.date.isoformat()}."
         else:
-            try:
-                check_value(account, row.date, row.value, contribution=row.contribution)
+            try:  # the stored dates are known already: no query per row
+                _check_fields(row.date, row.value, row.contribution)
             except ValidationError as exc:
                 reason = " ".join(m for ms in exc.message_dict.values() for m in ms)
         seen.setdefault(row.date, row.line)
@@ -149,12 +153,12 @@ def record_values(account: PensionAccount, rows: list[Row]) -> list[PensionValue
         raise ValuesRefused(errors)
     try:
         with transaction.atomic():
-            return [
-                PensionValueEntry.objects.create(
+            return PensionValueEntry.objects.bulk_create(
+                PensionValueEntry(
                     account=account, date=r.date, value=r.value, contribution=r.contribution
                 )
                 for r in rows
-            ]
+            )
     except IntegrityError:  # a date taken by another request meanwhile
         raise ValuesRefused(check_values(account, rows)) from None
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -246,6 +247,9 @@ YNAB_BASE_URL = os.environ.get("YNAB_BASE_URL", "https://api.ynab.com/v1").rstri
 YNAB_REQUEST_BUDGET = envint("YNAB_REQUEST_BUDGET", 180)
 YNAB_CACHE_TTL = envint("YNAB_CACHE_TTL", 300)  # seconds an account list or balance is reused
 YNAB_TIMEOUT = float(os.environ.get("YNAB_TIMEOUT") or 10)
+# The yearly IPS deposit limit (in NOK) the IPS accounts' contributions are shown against;
+# a setting because Parliament changes it.
+IPS_YEARLY_CAP = Decimal(os.environ.get("IPS_YEARLY_CAP") or "15000")
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "console")
 LOGGING = {

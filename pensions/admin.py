@@ -14,7 +14,7 @@ class PensionValueEntryForm(forms.ModelForm):
 
     class Meta:
         model = PensionValueEntry
-        fields = ("account", "date", "value")
+        fields = ("account", "date", "value", "contribution")
 
     def clean(self):
         data = super().clean()
@@ -22,7 +22,13 @@ class PensionValueEntryForm(forms.ModelForm):
         if account is None or data.get("date") is None or data.get("value") is None:
             return data
         try:
-            services.check_value(account, data["date"], data["value"], existing=self.instance)
+            services.check_value(
+                account,
+                data["date"],
+                data["value"],
+                existing=self.instance,
+                contribution=data.get("contribution"),
+            )
         except ValidationError as exc:
             for name, messages in exc.message_dict.items():
                 self.add_error(name if name in self.fields else None, messages)
@@ -35,8 +41,12 @@ class PensionValueEntryForm(forms.ModelForm):
 
 def _save(entry: PensionValueEntry) -> PensionValueEntry:
     if entry.pk:
-        return services.update_value(entry, date=entry.date, value=entry.value)
-    saved = services.record_value(entry.account, date=entry.date, value=entry.value)
+        return services.update_value(
+            entry, date=entry.date, value=entry.value, contribution=entry.contribution
+        )
+    saved = services.record_value(
+        entry.account, date=entry.date, value=entry.value, contribution=entry.contribution
+    )
     entry.pk = saved.pk
     return entry
 
@@ -45,7 +55,7 @@ class PensionValueEntryInline(admin.TabularInline):
     model = PensionValueEntry
     form = PensionValueEntryForm
     formfield_overrides = ADMIN_DECIMALS
-    fields = ("date", "value")
+    fields = ("date", "value", "contribution")
     ordering = ("-date",)
     extra = 1
 
@@ -78,7 +88,7 @@ class PensionAccountAdmin(admin.ModelAdmin):
 class PensionValueEntryAdmin(admin.ModelAdmin):
     form = PensionValueEntryForm
     formfield_overrides = ADMIN_DECIMALS
-    list_display = ("account", "date", "value")
+    list_display = ("account", "date", "value", "contribution")
     list_filter = ("account__user", "account")
     search_fields = ("account__name",)
     list_select_related = ("account",)

@@ -174,10 +174,22 @@ class PensionValueSerializer(serializers.ModelSerializer):
         help_text="In the account's currency; 0 or more.",
     )
     date = serializers.DateField(help_text="One value per account and date.")
+    contribution = DecimalField(
+        **ENTERED_MONEY,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        error_messages=DECIMAL_ERRORS,
+        help_text=(
+            "Optional: what was paid in since the previous value, in the account's currency; "
+            "0 or more. An IPS account counts this year's contributions against the yearly "
+            "cap. Null when not known; left out on an update, it stays as it was."
+        ),
+    )
 
     class Meta:
         model = PensionValueEntry
-        fields = ("id", "date", "value")
+        fields = ("id", "date", "value", "contribution")
         read_only_fields = ("id",)
         validators = []  # the service checks (account, date) and answers 409
 

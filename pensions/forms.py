@@ -9,7 +9,7 @@ from django.utils import timezone
 from financedash.lib.dates import check_entry_date
 from financedash.lib.money import decimal_formfield
 from financedash.lib.profiles import profile_for
-from pensions import planning, services, ynab
+from pensions import paste, planning, services, ynab
 from pensions.models import PensionAccount, PensionValueEntry
 
 
@@ -97,7 +97,7 @@ class PensionValueForm(forms.ModelForm):
     class Meta:
         formfield_callback = decimal_formfield
         model = PensionValueEntry
-        fields = ("date", "value")
+        fields = ("date", "value", "contribution")
         widgets = {"date": forms.DateInput(attrs={"type": "date"})}
 
     def __init__(self, *args, account: PensionAccount, **kwargs):
@@ -120,7 +120,12 @@ class PensionValueForm(forms.ModelForm):
             return data
         if data.get("date") is not None and data.get("value") is not None:
             try:
-                services.check_value(self.account, data["date"], data["value"])
+                services.check_value(
+                    self.account,
+                    data["date"],
+                    data["value"],
+                    contribution=data.get("contribution"),
+                )
             except ValidationError as exc:
                 for name, messages in exc.message_dict.items():
                     self.add_error(name, messages)
@@ -133,12 +138,63 @@ class PensionValueForm(forms.ModelForm):
     def save(self, commit: bool = True) -> PensionValueEntry | None:
         try:
             return services.record_value(
-                self.account, date=self.cleaned_data["date"], value=self.cleaned_data["value"]
+                self.account,
+                date=self.cleaned_data["date"],
+                value=self.cleaned_data["value"],
+                contribution=self.cleaned_data.get("contribution"),
             )
         except ValidationError as exc:  # another request took the date meanwhile
             for name, messages in exc.message_dict.items():
                 self.add_error(name, messages)
         return None
+
+
+class PasteValuesForm(forms.Form):
+    """Many values at once, as lines of `date value` pasted from a spreadsheet or a bank
+    export: all saved, or none with every line's reason (`line_errors`)."""
+
+    lines = forms.CharField(
+        label="Paste many values",
+        max_length=200_000,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text=(
+            "One value a line: a date and a value, e.g. 31.01.2024 1 234 567,89 or "
+            "2024-01-31 1234567.89; columns may be separated by tabs or semicolons, and a "
+            "third column is the contribution."
+        ),
+    )
+
+    def __init__(self, *args, account: PensionAccount, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.rows: list[paste.Row] = []
+        self.line_errors: list[paste.LineError] = []
+
+    def clean(self):
+        data = super().clean()
+        if "lines" not in data:
+            return data
+        self.rows, errors = paste.parse_lines(data["lines"])
+        errors += services.check_values(self.account, self.rows)
+        self.line_errors = sorted(errors, key=lambda e: e.line)
+        if not self.rows and not errors:
+            self.add_error("lines", "Paste at least one line with a date and a value.")
+        elif self.line_errors:
+            self.add_error("lines", _refused(self.line_errors))
+        return data
+
+    def save(self) -> list[PensionValueEntry] | None:
+        try:
+            return services.record_values(self.account, self.rows)
+        except services.ValuesRefused as exc:  # a date taken by another request meanwhile
+            self.line_errors = exc.errors
+            self.add_error("lines", _refused(exc.errors))
+        return None
+
+
+def _refused(errors) -> str:
+    return f"Nothing was saved: {len(errors)} line(s) to fix (listed below)."
 
 
 HUNDRED = Decimal(100)

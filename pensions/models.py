@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import OuterRef, Subquery
 
-from financedash.lib.money import ENTERED_MONEY, CurrencyField
+from financedash.lib.money import ENTERED_MONEY, CurrencyField, non_negative
 
 
 class PensionAccountQuerySet(models.QuerySet):
@@ -59,6 +59,15 @@ class PensionValueEntry(models.Model):
     account = models.ForeignKey(PensionAccount, on_delete=models.CASCADE, related_name="values")
     date = models.DateField()
     value = models.DecimalField(**ENTERED_MONEY)
+    # What was paid in since the previous entry, when the statement says: the IPS yearly
+    # cap counts payments, not growth. Null: not known (not the same as 0).
+    contribution = models.DecimalField(
+        **ENTERED_MONEY,
+        null=True,
+        blank=True,
+        validators=non_negative(),
+        help_text="Paid in since the previous value (optional); counts against the IPS cap.",
+    )
 
     objects = PensionValueEntryQuerySet.as_manager()
 

@@ -19,19 +19,23 @@ from financedash.lib.money import ENTERED_MONEY, ZERO, fits, format_amount
 from financedash.lib.profiles import profile_for
 from pensions import ynab
 from pensions.models import PensionAccount, PensionValueEntry
+from pensions.paste import LineError, Row
 
 CENT = Decimal("0.01")
 
 
 def check_value(
-    account: PensionAccount, day: date, value: Decimal, *, existing: PensionValueEntry | None = None
+    account: PensionAccount,
+    day: date,
+    value: Decimal,
+    *,
+    existing: PensionValueEntry | None = None,
+    contribution: Decimal | None = None,
 ) -> None:
-    """Refuse a bad date, a negative value, or a second value on a day that has one: a value
-    typed for a date already recorded is more often a slip than a correction, and a silent
-    replacement would lose the first."""
-    check_entry_date(day)
-    if value < ZERO:
-        raise ValidationError({"value": "A pension value cannot be negative."}, code="min_value")
+    """Refuse a bad date, a negative value or contribution, or a second value on a day that
+    has one: a value typed for a date already recorded is more often a slip than a
+    correction, and a silent replacement would lose the first."""
+    _check_fields(day, value, contribution)
     if account.pk is None:  # an account being created along with its values
         return
     clash = PensionValueEntry.objects.filter(account=account, date=day)
@@ -40,6 +44,16 @@ def check_value(
     found = clash.first()
     if found is not None:
         raise _duplicate(account, found)
+
+
+def _check_fields(day: date, value: Decimal, contribution: Decimal | None) -> None:
+    check_entry_date(day)
+    if value < ZERO:
+        raise ValidationError({"value": "A pension value cannot be negative."}, code="min_value")
+    if contribution is not None and contribution < ZERO:
+        raise ValidationError(
+            {"contribution": "A contribution cannot be negative."}, code="min_value"
+        )
 
 
 def _duplicate(account: PensionAccount, entry: PensionValueEntry) -> ValidationError:
@@ -53,20 +67,32 @@ def _taken(account: PensionAccount, entry: PensionValueEntry) -> str:
     )
 
 
-def record_value(account: PensionAccount, *, date: date, value: Decimal) -> PensionValueEntry:
-    check_value(account, date, value)
+def record_value(
+    account: PensionAccount, *, date: date, value: Decimal, contribution: Decimal | None = None
+) -> PensionValueEntry:
+    check_value(account, date, value, contribution=contribution)
     try:
         with transaction.atomic():
-            return PensionValueEntry.objects.create(account=account, date=date, value=value)
+            return PensionValueEntry.objects.create(
+                account=account, date=date, value=value, contribution=contribution
+            )
     except IntegrityError:
         # Another request recorded that day between the check and the insert.
         found = PensionValueEntry.objects.get(account=account, date=date)
         raise _duplicate(account, found) from None
 
 
-def update_value(entry: PensionValueEntry, *, date: date, value: Decimal) -> PensionValueEntry:
-    check_value(entry.account, date, value, existing=entry)
-    entry.date, entry.value = date, value
+_KEEP = object()
+
+
+def update_value(
+    entry: PensionValueEntry, *, date: date, value: Decimal, contribution=_KEEP
+) -> PensionValueEntry:
+    """Change a value; its contribution stays as it was unless one is given (None clears it)."""
+    if contribution is _KEEP:
+        contribution = entry.contribution
+    check_value(entry.account, date, value, existing=entry, contribution=contribution)
+    entry.date, entry.value, entry.contribution = date, value, contribution
     try:
         with transaction.atomic():
             entry.save()
@@ -89,6 +115,52 @@ def store_value(account: PensionAccount, *, date: date, value: Decimal) -> Pensi
         if entry is None:
             return record_value(account, date=date, value=value)
         return update_value(entry, date=date, value=value)
+
+
+def check_values(account: PensionAccount, rows: list[Row]) -> list[LineError]:
+    """Each row's refusal, by the rules of check_value, plus a date twice in the rows."""
+    stored = set(account.values.values_list("date", flat=True)) if account.pk else set()
+    seen: dict[date, int] = {}
+    errors = []
+    for row in rows:
+        reason = None
+        if row.date in seen:
+            reason = f"{row.date.isoformat()} is also on line {seen[row.date]}."
+        elif row.date in stored:
+            reason = f"{account.name} already has a value on {row.date.isoformat()}."
+        else:
+            try:  # the stored dates are known already: no query per row
+                _check_fields(row.date, row.value, row.contribution)
+            except ValidationError as exc:
+                reason = " ".join(m for ms in exc.message_dict.values() for m in ms)
+        seen.setdefault(row.date, row.line)
+        if reason:
+            errors.append(LineError(row.line, row.text, reason))
+    return errors
+
+
+class ValuesRefused(Exception):
+    def __init__(self, errors: list[LineError]):
+        super().__init__(f"{len(errors)} line(s) refused")
+        self.errors = errors
+
+
+def record_values(account: PensionAccount, rows: list[Row]) -> list[PensionValueEntry]:
+    """Many values at once (the paste box), all or nothing: any refused row refuses all,
+    with every row's reason (ValuesRefused)."""
+    errors = check_values(account, rows)
+    if errors:
+        raise ValuesRefused(errors)
+    try:
+        with transaction.atomic():
+            return PensionValueEntry.objects.bulk_create(
+                PensionValueEntry(
+                    account=account, date=r.date, value=r.value, contribution=r.contribution
+                )
+                for r in rows
+            )
+    except IntegrityError:  # a date taken by another request meanwhile
+        raise ValuesRefused(check_values(account, rows)) from None
 
 
 # -- accounts ------------------------------------------------------------------------------

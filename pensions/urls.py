@@ -15,5 +15,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.account_edit, name="edit"),
     path("<int:pk>/delete/", views.account_delete, name="delete"),
     path("<int:pk>/values/", views.value_add, name="value_add"),
+    path("<int:pk>/values/paste/", views.value_paste, name="value_paste"),
     path("values/<int:pk>/delete/", views.value_delete, name="value_delete"),
 ]

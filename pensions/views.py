@@ -13,11 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from financedash.lib import charts
-from financedash.lib.money import format_amount
+from financedash.lib.money import ZERO, format_amount
 from financedash.lib.profiles import profile_for
-from pensions import planning, projection, services, ynab
-from pensions.balances import pension_balances
-from pensions.forms import PensionAccountForm, PensionValueForm, ProjectionForm
+from pensions import planning, projection, services, stats, ynab
+from pensions.forms import PasteValuesForm, PensionAccountForm, PensionValueForm, ProjectionForm
 from pensions.models import PensionAccount, PensionValueEntry
 
 INVALID = 422
@@ -35,10 +34,19 @@ def _entry_for(request: HttpRequest, pk: int) -> PensionValueEntry:
 
 
 def _list_context(request: HttpRequest, form=None) -> dict:
+    profile = profile_for(request.user)
+    base = profile.base_currency
+    summaries, by_account = stats.summaries(request.user, timezone.localdate(), base)
+    no_rate = [s for s in summaries if s.rate is None and s.latest is not None]
+    values = [s.value_base for s in summaries if s.value_base is not None]
     return {
-        "balances": pension_balances(request.user),
+        "summaries": summaries,
+        "no_rate": no_rate,
+        "total_base": sum(values, ZERO) if values else None,
+        "chart": stats.history_chart(summaries, by_account),
+        "chart_currency": base,
         "form": form or PensionAccountForm(user=request.user),
-        "ynab_ready": ynab.configured() and bool(profile_for(request.user).ynab_budget_id),
+        "ynab_ready": ynab.configured() and bool(profile.ynab_budget_id),
     }
 
 
@@ -66,18 +74,23 @@ def account_create(request: HttpRequest) -> HttpResponse:
     return render(request, "pensions/account_form.html", {"form": form})
 
 
-def _detail_context(request: HttpRequest, account: PensionAccount, form=None) -> dict:
+def _detail_context(
+    request: HttpRequest, account: PensionAccount, form=None, paste_form=None
+) -> dict:
     entries = list(account.values.order_by("-date"))
     chart = charts.line_chart(
         [charts.Series("Value", [(e.date, e.value) for e in reversed(entries)], area=True)]
     )
+    summary = stats.summarize(account, entries, timezone.localdate())
     return {
         "account": account,
         "entries": entries,
-        "latest": entries[0] if entries else None,
+        "latest": summary.latest,
+        "summary": summary,
         "chart": chart,
         "chart_currency": account.currency,
         "form": form or PensionValueForm(account=account),
+        "paste_form": paste_form or PasteValuesForm(account=account),
     }
 
 
@@ -106,7 +119,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account_for(request, pk)
     if request.method == "POST":
-        account.delete()
+        services.delete_account(account)
         messages.success(request, f"Deleted the pension account {account.name}.")
         if request.htmx:
             return HttpResponseClientRedirect(reverse("pensions:list"))
@@ -135,10 +148,28 @@ def value_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def value_paste(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _account_for(request, pk)
+    form = PasteValuesForm(request.POST, account=account)
+    saved = form.save() if form.is_valid() else None
+    if saved is None:
+        context = _detail_context(request, account, paste_form=form)
+        template = "pensions/detail.html#entries" if request.htmx else "pensions/detail.html"
+        return render(request, template, context, status=INVALID)
+    note = f"Recorded {len(saved)} value{'' if len(saved) == 1 else 's'}."
+    if not request.htmx:
+        messages.success(request, note)
+        return redirect("pensions:detail", pk=pk)
+    context = _detail_context(request, account)
+    context["pasted"] = note
+    return render(request, "pensions/detail.html#entries", context)
+
+
+@require_POST
 def value_delete(request: HttpRequest, pk: int) -> HttpResponse:
     entry = _entry_for(request, pk)
     account = entry.account
-    entry.delete()
+    services.delete_value(entry)
     if request.htmx:
         return render(request, "pensions/detail.html#entries", _detail_context(request, account))
     messages.success(request, f"Deleted the value of {entry.date.isoformat()}.")

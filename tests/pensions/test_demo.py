@@ -34,3 +34,13 @@ def test_the_demo_has_two_pensions_with_monthly_values_and_a_goal(settings, clie
     assert page.status_code == 200
     assert page.context["plan"].result.goal is not None
     assert 'id="goal-projection"' in client.get(reverse("home")).content.decode()
+    # 1,250 NOK a month into the IPS: this year's contributions are 1,250 per month end
+    # so far, against the cap.
+    listing = client.get(reverse("pensions:list"))
+    assert listing.status_code == 200
+    ips = next(s for s in listing.context["summaries"] if s.account.kind == "ips")
+    assert (
+        ips.ips.contributed
+        == 1250
+        * ips.account.values.filter(date__year=ips.ips.year, contribution__isnull=False).count()
+    )

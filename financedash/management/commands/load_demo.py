@@ -190,7 +190,9 @@ class Command(BaseCommand):
                 continue
             value = start
             for index, day in enumerate(_month_ends(first_day, today)):
-                pension_services.record_value(account, date=day, value=value)
+                # Each month's value includes the month's contribution (not the first's).
+                paid = contribution if index else None
+                pension_services.record_value(account, date=day, value=value, contribution=paid)
                 stored += 1
                 # 0.5 % a month on average, between -1 % and +2 %, the same on every run.
                 monthly = Decimal("0.005") + Decimal((index * 37) % 11 - 5) * Decimal("0.003")

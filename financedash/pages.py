@@ -41,6 +41,7 @@ def _chart_context(request: HttpRequest, base_currency: str) -> dict:
         else None,
     }
     if first is None:
+        context["chart_refresh_seconds"] = None  # nothing held: nothing live to redraw
         return {**context, "chart": charts.LineChart(), "chart_missing": []}
     context["history"] = backfill.ensure_window(portfolios, start, end, base_currency=base_currency)
     if not context["history"].complete:

@@ -339,7 +339,9 @@ def _chart_context(request: HttpRequest, portfolio: Portfolio) -> dict:
         else None,
     }
     if first is None:
-        # Nothing was ever held: an empty chart says so better than a flat zero line.
+        # Nothing was ever held: an empty chart says so better than a flat zero line, and
+        # there is nothing live to redraw.
+        context["chart_refresh_seconds"] = None
         return {**context, "chart": charts.LineChart(), "performance": None}
     context["history"] = backfill.ensure_window([portfolio], start, end)
     if not context["history"].complete:

@@ -129,10 +129,6 @@ def latest_rates(pairs: Iterable[Pair]) -> RateTable:
     return rates_on(pairs, timezone.localdate())
 
 
-def latest_rate(base: str, target: str) -> Decimal:
-    return rate(base, target, timezone.localdate())
-
-
 def supported_currencies() -> list[str]:
     """What the app can convert: whatever rates are stored, plus what the provider can
     fetch on demand."""

@@ -14,14 +14,13 @@ from rest_framework import generics, serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from financedash.lib.api_fields import DECIMAL_ERRORS, DecimalField
+from financedash.lib.api_fields import DECIMAL_ERRORS, MONEY_OUT, DecimalField
 from financedash.lib.errors import Conflict
 from financedash.lib.money import ENTERED_MONEY
 from financedash.lib.profiles import profile_for
 from pensions import planning, projection, services, ynab
 from pensions.models import PensionAccount, PensionValueEntry
 
-MONEY_OUT = {"max_digits": 17, "decimal_places": 2}
 # Projected figures compound: unbounded digits, as for the portfolios' return ratios.
 PROJECTED = {"max_digits": None, "decimal_places": 2}
 YNAB_MONEY = {"max_digits": 18, "decimal_places": 3}  # milliunits: three places

@@ -12,7 +12,7 @@ from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from financedash.lib.api_fields import DECIMAL_ERRORS, DecimalField, RateField
+from financedash.lib.api_fields import DECIMAL_ERRORS, MONEY_OUT, DecimalField, RateField
 from financedash.lib.api_params import PERIOD_PARAMETERS, PeriodSerializer, period
 from financedash.lib.errors import Conflict
 from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
@@ -20,12 +20,11 @@ from marketdata.history import resolve_instrument
 from marketdata.providers.base import UnknownSymbol
 from portfolios import backfill, services, valuation
 from portfolios.importers import FORMATS
-from portfolios.imports import STATUSES, import_transactions
+from portfolios.imports import MAX_IMPORT_BYTES, STATUSES, import_transactions
 from portfolios.models import Holding, Portfolio, Transaction
 from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for
 
-MONEY_OUT = {"max_digits": 17, "decimal_places": 2}
 PERCENT_OUT = {"max_digits": 12, "decimal_places": 2}
 
 
@@ -459,9 +458,6 @@ def performance(request, pk):
     history = backfill.ensure_window([portfolio], span["start"], span["end"])
     result = performance_for(portfolio, **span)
     return Response(PerformanceSerializer(result, context={"history": history}).data)
-
-
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
 class ImportRequestSerializer(serializers.Serializer):

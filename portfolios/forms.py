@@ -17,9 +17,9 @@ from marketdata.history import resolve_instrument
 from marketdata.providers.base import ProviderUnavailable, UnknownSymbol
 from portfolios import services
 from portfolios.importers import FORMATS
+from portfolios.imports import MAX_IMPORT_BYTES
 from portfolios.models import Portfolio, Transaction
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
 FORMAT_LABELS = {
     "generic": "Generic CSV (date, type, symbol, quantity, price, …)",
     "nordnet": "Nordnet transaction export",

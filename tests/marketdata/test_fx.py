@@ -95,7 +95,6 @@ def test_many_pairs_for_one_date_in_a_constant_number_of_queries(
 def test_latest_rates_use_today():
     store("USD", "NOK", date(2024, 1, 2), "10.5")
 
-    assert fx.latest_rate("USD", "NOK") == Decimal("10.5")
     assert fx.latest_rates([("USD", "NOK")]).get(("USD", "NOK")) == Decimal("10.5")
 
 

@@ -37,10 +37,12 @@ from marketdata.providers.base import MarketDataError
 from portfolios import valuation
 from portfolios.models import Portfolio, Transaction
 from portfolios.performance import (
+    EARLIEST,
     Household,
     Part,
     Performance,
     Trade,
+    carried_forward,
     combine,
     compute_performance,
 )
@@ -248,20 +250,6 @@ def load_rates(target: str, currencies: Iterable[str], start: date, end: date) -
 # The household ---------------------------------------------------------------------------
 
 
-def _carry(known: Daily, first: date, count: int) -> list[Decimal | None]:
-    """The last value on or before each of `count` days from `first`; before the first
-    one known, that one (None for every day when none is known)."""
-    result, index, current = [], 0, (known[0][1] if known else None)
-    day = first
-    for _ in range(count):
-        while index < len(known) and known[index][0] <= day:
-            current = known[index][1]
-            index += 1
-        result.append(current)
-        day += _DAY
-    return result
-
-
 def _sync_rates(codes: Iterable[str], target: str, start: date, end: date) -> None:
     """Fetch the window's missing rates into the household currency, as far as the
     provider can (history.sync_fx asks only for what is not stored)."""
@@ -294,7 +282,11 @@ def household_performance(
     codes = {p.currency for p in portfolios} | set(pension_values)
     _sync_rates(codes - {currency}, currency, start, end)
     known = load_rates(currency, codes, start, end)
-    daily = {code: _carry(known.get(code, []), opening_day, count) for code in codes}
+    # Before a currency's first stored rate, that first rate stands in.
+    daily = {
+        code: carried_forward(known.get(code, []), opening_day, count, before=EARLIEST)
+        for code in codes
+    }
     daily[currency] = [Decimal(1)] * count
     parts, missing = [], []
     for portfolio in portfolios:

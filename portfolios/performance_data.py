@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Context, Decimal
+from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 
@@ -31,7 +32,7 @@ from django.utils import timezone
 
 from financedash.lib import versions
 from financedash.lib.cache import results
-from marketdata import history
+from marketdata import fx, history
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from marketdata.providers.base import MarketDataError
 from portfolios import valuation
@@ -49,7 +50,6 @@ from portfolios.performance import (
 
 logger = logging.getLogger(__name__)
 
-_INVERSE = Context(prec=60)
 _DAY = timedelta(days=1)
 
 Daily = list[tuple[date, Decimal]]
@@ -235,16 +235,14 @@ def load_rates(target: str, currencies: Iterable[str], start: date, end: date) -
     rows = pairs.filter(condition, date__lte=end).values_list(
         "base_currency", "target_currency", "date", "rate"
     )
-    direct: dict[str, dict[date, Decimal]] = {}
-    inverse: dict[str, dict[date, Decimal]] = {}
+    direct: dict[str, Daily] = defaultdict(list)
+    inverse: dict[str, Daily] = defaultdict(list)
     for base, quote, day, rate in rows:
         if quote == target:
-            direct.setdefault(base, {})[day] = rate
+            direct[base].append((day, rate))
         else:
-            inverse.setdefault(quote, {})[day] = _INVERSE.divide(1, rate)
-    return {
-        code: sorted((inverse.get(code, {}) | direct.get(code, {})).items()) for code in currencies
-    }
+            inverse[quote].append((day, rate))
+    return {code: fx.pair_series(direct[code], inverse[code], exact=True) for code in currencies}
 
 
 # The household ---------------------------------------------------------------------------

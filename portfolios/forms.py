@@ -7,7 +7,6 @@ from decimal import Context, Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
 from django.urls import reverse_lazy
 from django.utils import timezone
 
@@ -96,11 +95,7 @@ class PortfolioForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        clash = Portfolio.objects.owned_by(self.user).filter(name=name)
-        if self.instance.pk:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise ValidationError(f"You already have a portfolio named {name!r}.")
+        services.check_portfolio_name(self.user.pk, name, self.instance.pk)
         return name
 
     def save(self, commit: bool = True) -> Portfolio | None:
@@ -110,9 +105,6 @@ class PortfolioForm(forms.ModelForm):
             return services.save_portfolio(portfolio)
         except ValidationError as exc:
             _apply_errors(self, exc)
-        except IntegrityError:
-            # Another request took the name between the check and the save.
-            self.add_error("name", "A portfolio with this name already exists.")
         return None
 
 

@@ -232,10 +232,7 @@ class TransactionForm(forms.Form):
 
     def clean_date(self):
         day = self.cleaned_data["date"]
-        try:
-            check_entry_date(day)
-        except ValidationError as exc:
-            raise ValidationError(exc.message_dict["date"]) from exc
+        check_entry_date(day, field=None)
         return day
 
     def clean(self):

@@ -27,7 +27,7 @@ from pensions.balances import PensionBalance, pension_balances
 from pensions.models import PensionValueEntry
 from portfolios import ledger, performance_data, valuation
 from portfolios.models import Portfolio
-from portfolios.performance import Household
+from portfolios.performance import Household, carried_forward
 from portfolios.valuation import HoldingRow, PortfolioSummary
 
 ZERO = ledger.ZERO
@@ -219,12 +219,7 @@ def pension_history(user, start: date, end: date) -> dict[str, list[Decimal]]:
         by_account.setdefault(account, (code, []))[1].append((day, value))
     for code, known in by_account.values():
         values = totals.setdefault(code, [ZERO] * count)
-        index, current = 0, ZERO
-        for k in range(count):
-            day = first + timedelta(days=k)
-            while index < len(known) and known[index][0] <= day:
-                current = known[index][1]
-                index += 1
+        for k, current in enumerate(carried_forward(known, first, count, before=ZERO)):
             values[k] += current
     return totals
 

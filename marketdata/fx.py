@@ -13,7 +13,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from django.conf import settings
 from django.utils import timezone
@@ -60,6 +60,14 @@ class RateTable(Mapping[Pair, Decimal]):
         return len(self._rates)
 
 
+_EXACT = Context(prec=60)
+
+
+def _invert(rate: Decimal, exact: bool) -> Decimal:
+    # Exact: performance keeps full precision inside and rounds only at the edge.
+    return _EXACT.divide(ONE, rate) if exact else as_rate(ONE / rate)
+
+
 def choose(direct: tuple | None, inverse: tuple | None) -> Decimal | None:
     """Pick between the stored (date, rate) of a pair and of its opposite: the more recent
     one, the direct one on a tie, inverting the opposite pair's rate."""
@@ -67,7 +75,22 @@ def choose(direct: tuple | None, inverse: tuple | None) -> Decimal | None:
         return None
     if inverse is None or (direct is not None and direct[0] >= inverse[0]):
         return direct[1]
-    return as_rate(ONE / inverse[1])
+    return _invert(inverse[1], exact=False)
+
+
+def pair_series(
+    direct: Iterable[tuple[date, Decimal]],
+    inverse: Iterable[tuple[date, Decimal]],
+    *,
+    exact: bool = False,
+) -> list[tuple[date, Decimal]]:
+    """A pair's daily rates from its own stored (date, rate) rows and its opposite pair's,
+    in date order, by the rule of choose() on each day: the direct rate on a day that has
+    both, the opposite one inverted otherwise (to the stored precision, or at 60 digits
+    when `exact`)."""
+    merged = {day: _invert(rate, exact) for day, rate in inverse}
+    merged.update(direct)
+    return sorted(merged.items())
 
 
 def rates_on(pairs: Iterable[Pair], on_date: date) -> RateTable:
@@ -127,10 +150,6 @@ def recent_rates(wanted: Iterable[tuple[str, str, date]]) -> dict[tuple[str, str
 
 def latest_rates(pairs: Iterable[Pair]) -> RateTable:
     return rates_on(pairs, timezone.localdate())
-
-
-def latest_rate(base: str, target: str) -> Decimal:
-    return rate(base, target, timezone.localdate())
 
 
 def supported_currencies() -> list[str]:

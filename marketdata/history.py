@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from financedash.lib import versions
 from financedash.lib.money import PRICE, RATE
-from marketdata import providers, resilience
+from marketdata import fx, providers, resilience
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
 from marketdata.providers.base import (
     InstrumentInfo,
@@ -261,21 +261,17 @@ def stored_closes(instrument: Instrument, start: date, end: date) -> list[tuple[
 
 
 def fx_history(base: str, target: str, start: date, end: date) -> list[tuple[date, Decimal]]:
-    """Stored base->target rates in [start, end] after a sync; the inverted opposite pair
-    when only that one is stored."""
+    """Stored base->target rates in [start, end] after a sync, the inverted opposite pair's
+    on days only that one has (fx.pair_series)."""
     base, target = clean_currency(base, "base"), clean_currency(target, "target")
     try:
         sync_fx(base, target, start, end)
     except ProviderUnavailable as exc:
         logger.warning("FX history %s%s not synced: %s", base, target, exc)
     rows = HistoricalExchangeRate.objects.filter(date__gte=start, date__lte=end).order_by("date")
-    direct = list(
-        rows.filter(base_currency=base, target_currency=target).values_list("date", "rate")
-    )
-    if direct:
-        return direct
+    direct = rows.filter(base_currency=base, target_currency=target).values_list("date", "rate")
     inverse = rows.filter(base_currency=target, target_currency=base).values_list("date", "rate")
-    return [(day, as_rate(1 / rate)) for day, rate in inverse]
+    return fx.pair_series(direct, inverse)
 
 
 # Manual entry ---------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from financedash.lib import ratelimit
 from marketdata import providers, resilience
 from marketdata.models import HistoricalStockPrice, Instrument
 from marketdata.providers.base import (
@@ -35,8 +34,6 @@ from marketdata.providers.base import (
     normalize_symbol,
 )
 
-HITS_KEY = "quotes:hits"
-MISSES_KEY = "quotes:misses"
 POLL_SECONDS = 0.05
 
 
@@ -197,7 +194,7 @@ def quote_batch(
     symbols: Iterable[str], *, provider: Provider | None = None, refresh: bool = False
 ) -> QuoteBatch:
     """Quotes for many symbols, with a reason for each one that has none. `refresh` skips
-    the cache read (the periodic refresh uses it) and is not counted in the stats."""
+    the cache read (the periodic refresh uses it)."""
     symbols = list(dict.fromkeys(normalize_symbol(s) for s in symbols if s and s.strip()))
     batch = QuoteBatch()
     for symbol in [s for s in symbols if not is_valid_symbol(s)]:
@@ -217,11 +214,6 @@ def quote_batch(
             elif unknown_key(symbol) in cached:
                 known_unknown.add(symbol)
         misses = [s for s in symbols if s not in batch.quotes and s not in known_unknown]
-        # Only non-zero counts: each is a cache write, on every page.
-        if len(symbols) > len(misses):
-            ratelimit.incr(HITS_KEY, len(symbols) - len(misses))
-        if misses:
-            ratelimit.incr(MISSES_KEY, len(misses))
     fresh, unknown, failure = _fetch(misses, provider) if misses else ({}, set(), None)
     batch.quotes.update(fresh)
     missing = [s for s in symbols if s not in batch.quotes]
@@ -248,14 +240,3 @@ def get_quotes_lenient(
 
 def get_quote(symbol: str, *, provider: Provider | None = None) -> Quote:
     return get_quotes([symbol], provider=provider)[normalize_symbol(symbol)]
-
-
-def stats() -> dict:
-    counts = cache.get_many([HITS_KEY, MISSES_KEY])
-    hits, misses = int(counts.get(HITS_KEY, 0)), int(counts.get(MISSES_KEY, 0))
-    total = hits + misses
-    return {"hits": hits, "misses": misses, "ratio": round(hits / total, 4) if total else None}
-
-
-def reset_stats() -> None:
-    cache.delete_many([HITS_KEY, MISSES_KEY])

@@ -40,11 +40,6 @@ def breaker(name: str) -> pybreaker.CircuitBreaker:
         return _breakers[key]
 
 
-def breaker_status(name: str) -> dict:
-    storage = ratelimit.CacheBreakerStorage(name)
-    return {"state": storage.state, "failures": storage.counter, "opened_at": storage.opened_at}
-
-
 @contextmanager
 def patient():
     """For background jobs (the nightly sync, cron commands): over the rate limit, wait for

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,14 +13,12 @@ from rest_framework import generics, serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from financedash.lib.api_fields import DECIMAL_ERRORS, DecimalField
-from financedash.lib.errors import Conflict
+from financedash.lib.api_fields import DECIMAL_ERRORS, MONEY_OUT, DecimalField
 from financedash.lib.money import ENTERED_MONEY
 from financedash.lib.profiles import profile_for
 from pensions import planning, projection, services, ynab
 from pensions.models import PensionAccount, PensionValueEntry
 
-MONEY_OUT = {"max_digits": 17, "decimal_places": 2}
 # Projected figures compound: unbounded digits, as for the portfolios' return ratios.
 PROJECTED = {"max_digits": None, "decimal_places": 2}
 YNAB_MONEY = {"max_digits": 18, "decimal_places": 3}  # milliunits: three places
@@ -33,22 +30,6 @@ def _money(**kwargs) -> DecimalField:
 
 def _projected(**kwargs) -> DecimalField:
     return DecimalField(**PROJECTED, **kwargs)
-
-
-def _write(fn, *args, **kwargs):
-    """Call a service; a clash with existing data (the code the services give it) is a 409,
-    any other refusal a 400 naming the field."""
-    try:
-        return fn(*args, **kwargs)
-    except DjangoValidationError as exc:
-        codes = (
-            {e.code for errors in exc.error_dict.values() for e in errors}
-            if hasattr(exc, "error_dict")
-            else set()
-        )
-        if "duplicate" in codes:
-            raise Conflict(exc.message_dict) from exc
-        raise
 
 
 def _account_for(request, pk) -> PensionAccount:
@@ -106,7 +87,7 @@ class PensionAccountSerializer(serializers.ModelSerializer):
         )
         for name, value in self.validated_data.items():
             setattr(account, name, value)
-        _write(services.save_account, account)
+        services.save_account(account)
         self.instance = _with_value(request, account.pk)
         return self.instance
 
@@ -204,7 +185,7 @@ class PensionValueList(generics.ListCreateAPIView):
 
     def perform_create(self, serializer):
         account = _account_for(self.request, self.kwargs["pk"])
-        serializer.instance = _write(services.record_value, account, **serializer.validated_data)
+        serializer.instance = services.record_value(account, **serializer.validated_data)
 
 
 class PensionValueDetail(generics.RetrieveUpdateDestroyAPIView):
@@ -219,7 +200,7 @@ class PensionValueDetail(generics.RetrieveUpdateDestroyAPIView):
     def perform_update(self, serializer):
         entry = serializer.instance
         data = {"date": entry.date, "value": entry.value, **serializer.validated_data}
-        serializer.instance = _write(services.update_value, entry, **data)
+        serializer.instance = services.update_value(entry, **data)
 
     def perform_destroy(self, instance):
         services.delete_value(instance)

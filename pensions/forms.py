@@ -108,10 +108,7 @@ class PensionValueForm(forms.ModelForm):
 
     def clean_date(self):
         day = self.cleaned_data["date"]
-        try:
-            check_entry_date(day)
-        except ValidationError as exc:
-            raise ValidationError(exc.message_dict["date"]) from exc
+        check_entry_date(day, field=None)
         return day
 
     def clean(self):

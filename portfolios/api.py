@@ -3,7 +3,6 @@ valuation read path. Every lookup is scoped to the requesting user (404 otherwis
 
 from __future__ import annotations
 
-from django.db import IntegrityError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -12,20 +11,18 @@ from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from financedash.lib.api_fields import DECIMAL_ERRORS, DecimalField, RateField
+from financedash.lib.api_fields import DECIMAL_ERRORS, MONEY_OUT, DecimalField, RateField
 from financedash.lib.api_params import PERIOD_PARAMETERS, PeriodSerializer, period
-from financedash.lib.errors import Conflict
 from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import UnknownSymbol
 from portfolios import backfill, services, valuation
 from portfolios.importers import FORMATS
-from portfolios.imports import STATUSES, import_transactions
+from portfolios.imports import MAX_IMPORT_BYTES, STATUSES, import_transactions
 from portfolios.models import Holding, Portfolio, Transaction
 from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for
 
-MONEY_OUT = {"max_digits": 17, "decimal_places": 2}
 PERCENT_OUT = {"max_digits": 12, "decimal_places": 2}
 
 
@@ -69,23 +66,11 @@ class PortfolioWriteSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("Use a three-letter ISO 4217 code, e.g. NOK.")
         return value
 
-    def validate_name(self, value: str) -> str:
-        user = self.context["request"].user
-        clash = Portfolio.objects.owned_by(user).filter(name=value)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise Conflict({"name": [f"You already have a portfolio named {value!r}."]})
-        return value
-
     def save(self, **kwargs):
         portfolio = self.instance or Portfolio(user=self.context["request"].user)
         for field, value in {**self.validated_data, **kwargs}.items():
             setattr(portfolio, field, value)
-        try:
-            self.instance = services.save_portfolio(portfolio)
-        except IntegrityError as exc:  # a concurrent request took the name
-            raise Conflict({"name": ["A portfolio with this name already exists."]}) from exc
+        self.instance = services.save_portfolio(portfolio)
         return self.instance
 
 
@@ -459,9 +444,6 @@ def performance(request, pk):
     history = backfill.ensure_window([portfolio], span["start"], span["end"])
     result = performance_for(portfolio, **span)
     return Response(PerformanceSerializer(result, context={"history": history}).data)
-
-
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
 class ImportRequestSerializer(serializers.Serializer):

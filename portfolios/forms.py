@@ -7,7 +7,6 @@ from decimal import Context, Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
 from django.urls import reverse_lazy
 from django.utils import timezone
 
@@ -17,9 +16,9 @@ from marketdata.history import resolve_instrument
 from marketdata.providers.base import ProviderUnavailable, UnknownSymbol
 from portfolios import services
 from portfolios.importers import FORMATS
+from portfolios.imports import MAX_IMPORT_BYTES
 from portfolios.models import Portfolio, Transaction
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
 FORMAT_LABELS = {
     "generic": "Generic CSV (date, type, symbol, quantity, price, …)",
     "nordnet": "Nordnet transaction export",
@@ -96,11 +95,7 @@ class PortfolioForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        clash = Portfolio.objects.owned_by(self.user).filter(name=name)
-        if self.instance.pk:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise ValidationError(f"You already have a portfolio named {name!r}.")
+        services.check_portfolio_name(self.user.pk, name, self.instance.pk)
         return name
 
     def save(self, commit: bool = True) -> Portfolio | None:
@@ -110,9 +105,6 @@ class PortfolioForm(forms.ModelForm):
             return services.save_portfolio(portfolio)
         except ValidationError as exc:
             _apply_errors(self, exc)
-        except IntegrityError:
-            # Another request took the name between the check and the save.
-            self.add_error("name", "A portfolio with this name already exists.")
         return None
 
 
@@ -240,10 +232,7 @@ class TransactionForm(forms.Form):
 
     def clean_date(self):
         day = self.cleaned_data["date"]
-        try:
-            check_entry_date(day)
-        except ValidationError as exc:
-            raise ValidationError(exc.message_dict["date"]) from exc
+        check_entry_date(day, field=None)
         return day
 
     def clean(self):

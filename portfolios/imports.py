@@ -43,6 +43,9 @@ from portfolios import services
 from portfolios.importers import FORMATS, ParsedRow, RowError
 from portfolios.models import Portfolio, Transaction
 
+# The upload limit of every entry point (form and API).
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
 CREATED = "created"
 DUPLICATE = "duplicate"
 SKIPPED = "skipped"

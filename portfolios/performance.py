@@ -287,7 +287,7 @@ def compute_performance(
                 known = sorted(fx.get(code, ()), key=_FIRST)
                 first = known[0][0] if known else date.max
                 stand_ins = [(t.date, t.exchange_rate) for t in own if t.date < first]
-                rates[code] = _carried(stand_ins + known, opening_day, days)
+                rates[code] = carried_forward(stand_ins + known, opening_day, days + 1)
             constant[code] = next((r for r in rates[code] if r is not None), ONE)
 
         values = [ZERO] * (days + 1)
@@ -614,13 +614,25 @@ def _add_value_changes(
             held = new_held
 
 
-def _carried(known: DailySeries, opening_day: date, days: int) -> list[Decimal | None]:
-    """The latest value on or before each day, index 0 being the opening day."""
-    j = bisect_right(known, opening_day, key=_FIRST)
-    current = known[j - 1][1] if j else None
-    carried = [current]
-    day = opening_day
-    for _ in range(days):
+EARLIEST = "earliest"
+
+
+def carried_forward(
+    known: DailySeries, first: date, count: int, *, before: Decimal | str | None = None
+) -> list[Decimal | None]:
+    """The latest known value on or before each of `count` days from `first` (`known` in
+    date order). Before the first known value: `before`, or with `before=EARLIEST` that
+    first value itself (None either way when nothing is known)."""
+    j = bisect_right(known, first, key=_FIRST)
+    if j:
+        current = known[j - 1][1]
+    elif before == EARLIEST:
+        current = known[0][1] if known else None
+    else:
+        current = before
+    carried = [current] if count > 0 else []
+    day = first
+    for _ in range(count - 1):
         day += _DAY
         while j < len(known) and known[j][0] <= day:
             current = known[j][1]

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Context, Decimal
+from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 
@@ -31,23 +32,24 @@ from django.utils import timezone
 
 from financedash.lib import versions
 from financedash.lib.cache import results
-from marketdata import history
+from marketdata import fx, history
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from marketdata.providers.base import MarketDataError
 from portfolios import valuation
 from portfolios.models import Portfolio, Transaction
 from portfolios.performance import (
+    EARLIEST,
     Household,
     Part,
     Performance,
     Trade,
+    carried_forward,
     combine,
     compute_performance,
 )
 
 logger = logging.getLogger(__name__)
 
-_INVERSE = Context(prec=60)
 _DAY = timedelta(days=1)
 
 Daily = list[tuple[date, Decimal]]
@@ -233,33 +235,17 @@ def load_rates(target: str, currencies: Iterable[str], start: date, end: date) -
     rows = pairs.filter(condition, date__lte=end).values_list(
         "base_currency", "target_currency", "date", "rate"
     )
-    direct: dict[str, dict[date, Decimal]] = {}
-    inverse: dict[str, dict[date, Decimal]] = {}
+    direct: dict[str, Daily] = defaultdict(list)
+    inverse: dict[str, Daily] = defaultdict(list)
     for base, quote, day, rate in rows:
         if quote == target:
-            direct.setdefault(base, {})[day] = rate
+            direct[base].append((day, rate))
         else:
-            inverse.setdefault(quote, {})[day] = _INVERSE.divide(1, rate)
-    return {
-        code: sorted((inverse.get(code, {}) | direct.get(code, {})).items()) for code in currencies
-    }
+            inverse[quote].append((day, rate))
+    return {code: fx.pair_series(direct[code], inverse[code], exact=True) for code in currencies}
 
 
 # The household ---------------------------------------------------------------------------
-
-
-def _carry(known: Daily, first: date, count: int) -> list[Decimal | None]:
-    """The last value on or before each of `count` days from `first`; before the first
-    one known, that one (None for every day when none is known)."""
-    result, index, current = [], 0, (known[0][1] if known else None)
-    day = first
-    for _ in range(count):
-        while index < len(known) and known[index][0] <= day:
-            current = known[index][1]
-            index += 1
-        result.append(current)
-        day += _DAY
-    return result
 
 
 def _sync_rates(codes: Iterable[str], target: str, start: date, end: date) -> None:
@@ -294,7 +280,11 @@ def household_performance(
     codes = {p.currency for p in portfolios} | set(pension_values)
     _sync_rates(codes - {currency}, currency, start, end)
     known = load_rates(currency, codes, start, end)
-    daily = {code: _carry(known.get(code, []), opening_day, count) for code in codes}
+    # Before a currency's first stored rate, that first rate stands in.
+    daily = {
+        code: carried_forward(known.get(code, []), opening_day, count, before=EARLIEST)
+        for code in codes
+    }
     daily[currency] = [Decimal(1)] * count
     parts, missing = [], []
     for portfolio in portfolios:

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from financedash.lib import versions
@@ -853,7 +853,14 @@ def replay_holdings(holdings: Iterable[Holding]) -> int:
 
 @transaction.atomic
 def save_portfolio(portfolio: Portfolio) -> Portfolio:
-    """Save a portfolio; a change of dividend treatment re-derives every holding."""
+    """Save a portfolio: a name unique per user (else a ValidationError coded "duplicate",
+    which the API answers with 409); a change of dividend treatment re-derives every
+    holding."""
+    portfolio.name = (portfolio.name or "").strip()
+    try:
+        check_portfolio_name(portfolio.user_id, portfolio.name, portfolio.pk)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc}) from None
     previous = None
     if portfolio.pk:
         previous = (
@@ -863,11 +870,30 @@ def save_portfolio(portfolio: Portfolio) -> Portfolio:
             .first()
         )
     portfolio.full_clean()
-    portfolio.save()
+    try:
+        with transaction.atomic():
+            portfolio.save()
+    except IntegrityError:  # a concurrent request took the name
+        raise ValidationError({"name": _portfolio_name_taken(portfolio.name)}) from None
     versions.bump(versions.portfolio(portfolio.pk))
     if previous is not None and previous != portfolio.dividends_reduce_cost_basis:
         replay_holdings(portfolio.holdings.all())
     return portfolio
+
+
+def check_portfolio_name(user_id: int, name: str, pk: int | None = None) -> None:
+    """A portfolio's name is unique per user (forms call it too, to show it beside the
+    other fields' errors)."""
+    clash = Portfolio.objects.filter(user_id=user_id, name=name)
+    if pk:
+        clash = clash.exclude(pk=pk)
+    if clash.exists():
+        raise _portfolio_name_taken(name)
+
+
+def _portfolio_name_taken(name: str) -> ValidationError:
+    # Coded on the field's error (a dict's own code is dropped): the API answers 409.
+    return ValidationError(f"You already have a portfolio named {name!r}.", code="duplicate")
 
 
 @transaction.atomic

@@ -8,6 +8,9 @@ from rest_framework import serializers
 
 from financedash.lib.money import round_rate
 
+# Money written out: computed totals may outgrow the stored column, so two digits of headroom.
+MONEY_OUT = {"max_digits": 17, "decimal_places": 2}
+
 # JSON numbers are strict: a decimal comma ("440,50") is an error, never reinterpreted.
 DECIMAL_ERRORS = {
     "invalid": "A valid number is required: use a dot as the decimal mark, e.g. 440.50."

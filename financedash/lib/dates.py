@@ -12,17 +12,14 @@ from django.utils import timezone
 EARLIEST = date(1900, 1, 1)
 
 
-def check_entry_date(day: date, field: str = "date") -> None:
-    """Refuse a date before 1900-01-01 or after today (the local date)."""
+def check_entry_date(day: date, field: str | None = "date") -> None:
+    """Refuse a date before 1900-01-01 or after today (the local date); the error is on
+    `field`, or on none (for a form's clean_<field>)."""
     if day < EARLIEST:
-        raise ValidationError(
-            {field: f"{day.isoformat()} is before {EARLIEST.isoformat()}: check the year."},
-            code="date_too_early",
-        )
+        message = f"{day.isoformat()} is before {EARLIEST.isoformat()}: check the year."
+        raise ValidationError({field: message} if field else message, code="date_too_early")
     # timezone.localdate() costs enough to show in a 2,000-row import; a day two days before
     # the machine's date is in the past in every time zone.
     if day > date.today() - timedelta(days=2) and day > timezone.localdate():
-        raise ValidationError(
-            {field: f"The date is in the future. Today is {timezone.localdate().isoformat()}."},
-            code="date_in_future",
-        )
+        message = f"The date is in the future. Today is {timezone.localdate().isoformat()}."
+        raise ValidationError({field: message} if field else message, code="date_in_future")

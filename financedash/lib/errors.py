@@ -77,11 +77,19 @@ def _first_message(details) -> str:
     return str(details)
 
 
+def _is_clash(exc: DjangoValidationError) -> bool:
+    """A service's refusal that names existing data (a field error coded "duplicate", e.g.
+    a name already taken) is a 409, any other a 400."""
+    errors = exc.error_dict.values() if hasattr(exc, "error_dict") else []
+    return any(error.code == "duplicate" for field in errors for error in field)
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, AppError):
         return _app_error_response(exc)
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(as_serializer_error(exc))
+        details = as_serializer_error(exc)
+        exc = Conflict(details) if _is_clash(exc) else exceptions.ValidationError(details)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

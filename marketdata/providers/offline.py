@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from marketdata import fx
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
 from marketdata.providers.base import (
     InstrumentInfo,
     Provider,
     Quote,
     UnknownSymbol,
-    as_rate,
     close_timestamp,
     fx_symbol,
     normalize_symbol,
@@ -49,13 +49,11 @@ class OfflineProvider(Provider):
         rows = HistoricalExchangeRate.objects.filter(date__gte=start, date__lte=end).order_by(
             "date"
         )
-        direct = list(
-            rows.filter(base_currency=base, target_currency=target).values_list("date", "rate")
-        )
-        if direct:
-            return direct
+        direct = rows.filter(base_currency=base, target_currency=target)
         inverse = rows.filter(base_currency=target, target_currency=base)
-        result = [(day, as_rate(1 / rate)) for day, rate in inverse.values_list("date", "rate")]
+        result = fx.pair_series(
+            direct.values_list("date", "rate"), inverse.values_list("date", "rate")
+        )
         if (
             not result
             and not HistoricalExchangeRate.objects.for_pairs(

@@ -16,10 +16,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from financedash.lib import money
+from portfolios.ledger import BUY, DIVIDEND, SELL
 
-BUY = "BUY"
-SELL = "SELL"
-DIVIDEND = "DIVIDEND"
 TYPES = (BUY, SELL, DIVIDEND)
 
 

@@ -149,6 +149,18 @@ def test_duplicate_name_is_409(api, portfolio):
     assert "name" in error["details"]
 
 
+def test_renaming_to_a_name_taken_is_409_and_to_its_own_name_is_not(api, portfolio):
+    other = api.post("/api/v1/portfolios", {"name": " Pension ", "currency": "NOK"})
+    assert other.json()["name"] == "Pension"  # the service strips it, as the form does
+
+    error = assert_error(
+        api.patch(f"/api/v1/portfolios/{portfolio.pk}", {"name": "Pension"}, format="json"), 409
+    )
+    assert error["details"]["name"] == ["You already have a portfolio named 'Pension'."]
+    renamed = api.patch(f"/api/v1/portfolios/{portfolio.pk}", {"name": portfolio.name})
+    assert renamed.status_code == 200
+
+
 def test_used_credit(api, priced):
     response = api.put(
         f"/api/v1/portfolios/{priced.pk}/used-credit", {"used_credit": "1000.50"}, format="json"

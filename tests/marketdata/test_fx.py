@@ -95,7 +95,6 @@ def test_many_pairs_for_one_date_in_a_constant_number_of_queries(
 def test_latest_rates_use_today():
     store("USD", "NOK", date(2024, 1, 2), "10.5")
 
-    assert fx.latest_rate("USD", "NOK") == Decimal("10.5")
     assert fx.latest_rates([("USD", "NOK")]).get(("USD", "NOK")) == Decimal("10.5")
 
 
@@ -106,3 +105,25 @@ def test_supported_currencies_include_what_is_stored(settings):
     assert fx.supported_currencies() == ["ISK", "NOK"]
     settings.MARKETDATA_PROVIDER = "demo"
     assert {"EUR", "GBP", "ISK", "NOK", "SEK", "USD"} == set(fx.supported_currencies())
+
+
+def test_a_pair_series_takes_each_day_by_the_rule_of_a_single_rate():
+    # USD->NOK stored on Friday; NOK->USD on Thursday and Friday. Thursday has only the
+    # opposite pair: 1 / 0.1 = 10. Friday has both: the direct one wins, as fx.rate does.
+    thursday = FRIDAY - timedelta(days=1)
+    direct = [(FRIDAY, Decimal("10.5"))]
+    inverse = [(thursday, Decimal("0.1")), (FRIDAY, Decimal("0.095"))]
+
+    assert fx.pair_series(direct, inverse) == [(thursday, Decimal(10)), (FRIDAY, Decimal("10.5"))]
+    # The same days stored: fx.rate answers alike.
+    store("USD", "NOK", FRIDAY, "10.5")
+    for day, rate in inverse:
+        store("NOK", "USD", day, str(rate))
+    assert [fx.rate("USD", "NOK", day) for day in (thursday, FRIDAY)] == [
+        Decimal(10),
+        Decimal("10.5"),
+    ]
+    # 1 / 3 rounds to the stored precision, or stays at 60 digits for performance.
+    assert fx.pair_series([], [(FRIDAY, Decimal(3))]) == [(FRIDAY, Decimal("0.3333333333"))]
+    [(_, exact)] = fx.pair_series([], [(FRIDAY, Decimal(3))], exact=True)
+    assert exact == Decimal("0." + "3" * 60)

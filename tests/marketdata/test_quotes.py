@@ -139,7 +139,6 @@ def test_what_cannot_be_a_ticker_is_unknown_without_asking(provider, junk):
 
     assert isinstance(batch.errors[junk.upper()], UnknownSymbol)
     assert provider.quote_calls == [["EQNR.OL"]]
-    assert quotes.stats()["misses"] == 1
 
 
 def test_a_symbol_the_provider_lacks_but_we_priced_by_hand_is_served_stale(provider):
@@ -218,7 +217,7 @@ def test_the_circuit_opens_after_repeated_failures_and_closes_after_the_cool_off
         quotes.get_quotes_lenient(["EQNR.OL"])
 
     assert len(provider.quote_calls) == 3
-    assert resilience.breaker_status("fake")["state"] == "open"
+    assert ratelimit.CacheBreakerStorage("fake").state == "open"
 
     # Another worker process shares the state through the cache.
     resilience._breakers.clear()
@@ -231,7 +230,7 @@ def test_the_circuit_opens_after_repeated_failures_and_closes_after_the_cool_off
     provider.error = None
     assert quotes.get_quote("EQNR.OL").stale is False
     assert len(provider.quote_calls) == 4
-    assert resilience.breaker_status("fake")["state"] == "closed"
+    assert ratelimit.CacheBreakerStorage("fake").state == "closed"
 
 
 def test_a_failed_trial_call_opens_the_circuit_again(provider, settings):
@@ -246,7 +245,7 @@ def test_a_failed_trial_call_opens_the_circuit_again(provider, settings):
     quotes.get_quotes_lenient(["EQNR.OL"])
 
     assert len(provider.quote_calls) == 3
-    assert resilience.breaker_status("fake")["state"] == "open"
+    assert ratelimit.CacheBreakerStorage("fake").state == "open"
 
 
 def test_unknown_symbols_do_not_count_as_failures(provider, settings):
@@ -257,7 +256,7 @@ def test_unknown_symbols_do_not_count_as_failures(provider, settings):
         with pytest.raises(UnknownSymbol):
             quotes.get_quote(symbol)
 
-    assert resilience.breaker_status("fake")["state"] == "closed"
+    assert ratelimit.CacheBreakerStorage("fake").state == "closed"
 
 
 def test_the_rate_limiter_stops_calls_over_the_budget(provider, settings, monkeypatch):
@@ -273,27 +272,15 @@ def test_the_rate_limiter_stops_calls_over_the_budget(provider, settings, monkey
     quotes.get_quotes_lenient(["C"])
     assert provider.quote_calls[-1] == ["C"]
     # Being over the local budget is not a provider failure.
-    assert resilience.breaker_status("fake")["failures"] == 0
+    assert ratelimit.CacheBreakerStorage("fake").counter == 0
 
 
-def test_hits_and_misses_are_counted(provider):
-    quotes.reset_stats()
-    assert quotes.stats() == {"hits": 0, "misses": 0, "ratio": None}
-
-    quotes.get_quotes(["A", "B"])
-    quotes.get_quotes(["A", "B", "C"])
-
-    assert quotes.stats() == {"hits": 2, "misses": 3, "ratio": 0.4}
-
-
-def test_a_refresh_bypasses_the_cache_and_the_stats(provider):
+def test_a_refresh_bypasses_the_cache(provider):
     quotes.get_quotes(["A"])
-    quotes.reset_stats()
 
     quotes.quote_batch(["A"], refresh=True)
 
     assert provider.quote_calls == [["A"], ["A"]]
-    assert quotes.stats()["hits"] == 0
 
 
 def test_offline_quotes_come_from_the_database(settings):

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from marketdata.history import store_prices
 from portfolios.ledger import BUY, DIVIDEND, SELL
 from portfolios.performance import (
+    EARLIEST,
     Point,
     Trade,
+    carried_forward,
     compute_performance,
     simple_return,
     time_weighted_return,
@@ -695,3 +697,30 @@ def test_a_later_deposit_weighs_in_the_mwr_but_not_the_twr():
     assert result.twr == D("-0.01")
     assert result.mwr < result.twr
     assert result.mwr == pytest.approx(result.xirr, abs=D("1e-9"))
+
+
+def test_carrying_forward_says_what_stands_before_the_first_known_value():
+    # Known on the 3rd (10) and the 5th (12); four days from the 2nd.
+    known = [(dt.date(2024, 1, 3), Decimal("10")), (dt.date(2024, 1, 5), Decimal("12"))]
+    first = dt.date(2024, 1, 2)
+
+    # A close or rate: nothing before the first (the trade price stands in elsewhere).
+    assert carried_forward(known, first, 4) == [None, Decimal("10"), Decimal("10"), Decimal("12")]
+    # The household's rates: the first stored rate stands in before it.
+    assert carried_forward(known, first, 4, before=EARLIEST) == [Decimal("10")] * 3 + [
+        Decimal("12")
+    ]
+    # A pension account: worth 0 before its first entry.
+    assert carried_forward(known, first, 4, before=Decimal(0)) == [
+        Decimal(0),
+        Decimal("10"),
+        Decimal("10"),
+        Decimal("12"),
+    ]
+    # A value from before the window carries into it, whatever `before` says.
+    assert carried_forward(known, dt.date(2024, 1, 4), 2, before=Decimal(0)) == [
+        Decimal("10"),
+        Decimal("12"),
+    ]
+    assert carried_forward([], first, 2, before=EARLIEST) == [None, None]
+    assert carried_forward(known, first, 0) == []

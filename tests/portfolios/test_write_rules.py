@@ -21,6 +21,7 @@ from tests.factories import (
     HistoricalExchangeRateFactory,
     InstrumentFactory,
     PortfolioFactory,
+    UserFactory,
     record,
 )
 
@@ -415,3 +416,16 @@ def test_an_accepted_ledger_always_fits_its_columns(entries, reduce):
                 _reads_back(value, MONEY)
             _reads_back(state.average_cost, PRICE)
             _reads_back(state.quantity, QUANTITY)
+
+
+def test_a_portfolio_name_is_unique_per_user_in_the_service(portfolio):
+    # Every entry point (form, API, admin) saves through services.save_portfolio.
+    twin = PortfolioFactory(user=portfolio.user, name="Other")
+    twin.name = f" {portfolio.name} "
+    with pytest.raises(ValidationError) as caught:
+        services.save_portfolio(twin)
+    assert caught.value.error_dict["name"][0].code == "duplicate"
+    twin.refresh_from_db()
+    assert twin.name == "Other"
+    # Another user may use the same name.
+    assert services.save_portfolio(PortfolioFactory.build(name=portfolio.name, user=UserFactory()))

@@ -175,3 +175,38 @@ def test_detail_page_has_the_live_table_totals_and_form(owner_client, holding, s
     assert "every 7s" in body and "data-live" in body
     assert 'name="symbol"' in body
     assert "EQNR.OL" in body
+
+
+def test_every_delete_confirmation_posts_to_itself_and_cancels_back(owner_client, buy):
+    # One include draws them all (templates/includes/delete_form.html).
+    holding = buy.holding
+    pages = {
+        reverse("portfolios:delete", args=[holding.portfolio_id]): (
+            "Delete portfolio",
+            reverse("portfolios:detail", args=[holding.portfolio_id]),
+        ),
+        reverse("portfolios:holding_delete", args=[holding.pk]): (
+            "Delete holding",
+            reverse("portfolios:holding", args=[holding.pk]),
+        ),
+        reverse("portfolios:transaction_delete", args=[buy.pk]): (
+            "Delete transaction",
+            reverse("portfolios:holding", args=[holding.pk]),
+        ),
+    }
+    for url, (label, cancel) in pages.items():
+        body = owner_client.get(url).content.decode()
+        assert f'action="{url}"' in body
+        assert f'<button type="submit" class="danger">{label}</button>' in body
+        assert f'<a href="{cancel}"' in body
+    # Only the portfolio's is posted by htmx and dismissed as a dialog.
+    body = owner_client.get(reverse("portfolios:delete", args=[holding.portfolio_id])).content
+    assert b"hx-post=" in body and b"data-dismiss" in body
+    body = owner_client.get(reverse("portfolios:holding_delete", args=[holding.pk])).content
+    assert b"hx-post=" not in body and b"data-dismiss" not in body
+
+
+def test_the_chart_card_loads_its_chart_after_the_page(owner_client, buy):
+    body = owner_client.get(reverse("portfolios:detail", args=[buy.portfolio.pk])).content
+    chart = reverse("portfolios:chart", args=[buy.portfolio.pk])
+    assert f'hx-get="{chart}?range=1y" hx-trigger="load"'.encode() in body

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from tests.benchmarks import household as household_data
+from financedash.management import household as household_data
 
 TABLE = Path(django_settings.BASE_DIR) / "artifacts" / "bench.txt"
 RESULTS = pytest.StashKey[list]()

@@ -100,7 +100,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.05)
         # gunicorn binds before its worker boots; a worker is up when it accepts and answers.
-        time.sleep(float(os.environ.get("STARTUP_SETTLE", "3")))
+        time.sleep(float(os.environ.get("STARTUP_SETTLE", "10")))
         listening = time.perf_counter() - began
         args = " ".join(sys.argv[1:]) or "(no extra args)"
         print(f"gunicorn {args}: ready after {listening:.1f} s")

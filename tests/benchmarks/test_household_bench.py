@@ -31,8 +31,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from financedash.lib import versions
+from financedash.management.household import Household
 from tests.benchmarks.conftest import Timing
-from tests.benchmarks.household import Household
 from tests.conftest import bearer
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.django_db]

@@ -89,6 +89,7 @@ class PensionValueEntryAdmin(admin.ModelAdmin):
     search_fields = ("account__name",)
     list_select_related = ("account",)
     show_full_result_count = False
+    list_per_page = 50
     date_hierarchy = "date"
 
     def save_model(self, request, obj, form, change):

@@ -80,6 +80,7 @@ class HoldingAdmin(NewestInlineRows, admin.ModelAdmin):
     search_fields = ("instrument__ticker", "instrument__company_name", "portfolio__name")
     list_select_related = ("instrument", "portfolio")
     readonly_fields = ("portfolio", "instrument", "all_transactions", *DERIVED_HOLDING_FIELDS)
+    list_per_page = 50
     actions = ["replay_selected"]
 
     class TransactionInline(admin.TabularInline):
@@ -197,12 +198,15 @@ class TransactionAdmin(admin.ModelAdmin):
         "total_amount",
         "average_cost_at_transaction",
     )
-    list_filter = ("type", "portfolio__user", "portfolio")
+    # "date" as a filter (today, this month, this year: no query), not a date_hierarchy,
+    # whose distinct years scan every transaction on each page (75 ms at 20,000).
+    list_filter = ("type", "date", "portfolio__user", "portfolio")
     search_fields = ("holding__instrument__ticker", "holding__instrument__company_name", "notes")
     list_select_related = ("holding__instrument", "portfolio")
     # A count of every transaction on each changelist page is a scan the page never needs.
     show_full_result_count = False
-    date_hierarchy = "date"
+    # A row costs ~1 ms to render (ten cells, each formatted).
+    list_per_page = 50
     fields = (
         "portfolio",
         "instrument",

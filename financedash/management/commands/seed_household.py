@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -42,6 +43,9 @@ class Command(BaseCommand):
                 f"This database already has users ({names}). The household brings ten years "
                 "of market data of its own: build it in an empty database, or pass --force."
             )
+        # The household brings its own ten years of closes and rates: the writes' backfill
+        # must not ask Yahoo for what it lacks (this process ends with the command).
+        settings.MARKETDATA_PROVIDER = "offline"
         household.remove(username)
         began = time.perf_counter()
         built = household.build(

@@ -325,4 +325,5 @@ def test_household(provider, case, household, bench_results, settings, client):
         size_kb=len(response.content) / 1024,
     )
     bench_results.append(result)
-    assert result.p50_ms < case.limit_ms, f"{case.name}: p50 {result.p50_ms:.0f} ms"
+    if not SMALL:  # CI's reduced run checks that every case works, not how fast
+        assert result.p50_ms < case.limit_ms, f"{case.name}: p50 {result.p50_ms:.0f} ms"

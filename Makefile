@@ -22,7 +22,8 @@ help:
 	@echo "             in its own database demo.sqlite3"
 	@echo "make test    the whole suite (SQLite; set DATABASE_URL/REDIS_URL for PostgreSQL+Redis)"
 	@echo "make lint    ruff check + format check + the import layers (lint-imports)"
-	@echo "make bench   timing benchmarks in tests/benchmarks"
+	@echo "make bench   timing benchmarks against the household (tests/benchmarks): table and targets"
+	@echo "             in artifacts/bench.txt and bench.json; BENCH_SCALE=small for a quick run"
 
 .tools/bin/uv:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }

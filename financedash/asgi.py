@@ -6,3 +6,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "financedash.settings")
 application = get_asgi_application()
+
+from financedash.warmup import warm  # noqa: E402  (needs the settings above)
+
+warm()

@@ -6,3 +6,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "financedash.settings")
 application = get_wsgi_application()
+
+from financedash.warmup import warm  # noqa: E402  (needs the settings above)
+
+warm()

@@ -19,6 +19,7 @@ class StoredThroughHistory(admin.ModelAdmin):
 
     formfield_overrides = ADMIN_DECIMALS
     show_full_result_count = False
+    list_per_page = 50
     ordering = ("-id",)
 
     def key(self, obj) -> tuple:

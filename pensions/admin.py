@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from financedash.lib.admin import INLINE_ROWS, NewestInlineRows, changelist_link
 from financedash.lib.money import ADMIN_DECIMALS
 from pensions import services
 from pensions.models import PensionAccount, PensionValueEntry
@@ -57,17 +58,22 @@ class PensionValueEntryInline(admin.TabularInline):
     formfield_overrides = ADMIN_DECIMALS
     fields = ("date", "value", "contribution")
     ordering = ("-date",)
+    newest = INLINE_ROWS
     extra = 1
 
 
 @admin.register(PensionAccount)
-class PensionAccountAdmin(admin.ModelAdmin):
+class PensionAccountAdmin(NewestInlineRows, admin.ModelAdmin):
     list_display = ("name", "user", "kind", "currency", "ynab_account_id", "updated_at")
     list_filter = ("kind", "currency", "user")
     search_fields = ("name", "user__username", "ynab_account_id")
     list_select_related = ("user",)
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("all_values", "created_at", "updated_at")
     inlines = [PensionValueEntryInline]
+
+    @admin.display(description="Values")
+    def all_values(self, obj):
+        return changelist_link(PensionValueEntry, "account", obj, obj.values.count())
 
     def save_model(self, request, obj, form, change):
         services.save_account(obj)
@@ -92,6 +98,8 @@ class PensionValueEntryAdmin(admin.ModelAdmin):
     list_filter = ("account__user", "account")
     search_fields = ("account__name",)
     list_select_related = ("account",)
+    show_full_result_count = False
+    list_per_page = 50
     date_hierarchy = "date"
 
     def save_model(self, request, obj, form, change):

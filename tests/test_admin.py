@@ -351,3 +351,55 @@ def test_the_pension_account_inline_keeps_the_services_rules(admin_client, db):
     data["values-1-value"] = "2 500,75"
     assert admin_client.post(url, data).status_code == 302
     assert account.values.get(date=dt.date(2024, 2, 29)).value == D("2500.75")
+
+
+# -- issue 9: the admin at household scale -----------------------------------------------
+
+
+def test_a_holding_page_shows_its_newest_transactions_and_links_to_all(
+    admin_client, holding, monkeypatch
+):
+    from portfolios.admin import HoldingAdmin
+
+    monkeypatch.setattr(HoldingAdmin.TransactionInline, "newest", 2)
+    for day in (3, 4):
+        services.record_transaction(
+            portfolio=holding.portfolio,
+            instrument=holding.instrument,
+            type="BUY",
+            date=dt.date(2024, 1, day),
+            quantity=D("1"),
+            price=D("300"),
+        )
+    response = admin_client.get(reverse("admin:portfolios_holding_change", args=[holding.pk]))
+    body = response.content.decode()
+    # The two newest (3 and 4 January) of three, and a link to the filtered changelist.
+    assert body.count('class="form-row has_original') == 2
+    assert "Jan. 4, 2024" in body and "Jan. 3, 2024" in body
+    assert "Jan. 2, 2024" not in body
+    changelist = reverse("admin:portfolios_transaction_changelist")
+    assert f'href="{changelist}?holding__id__exact={holding.pk}">All 3 transactions' in body
+    listed = admin_client.get(f"{changelist}?holding__id__exact={holding.pk}")
+    assert listed.status_code == 200
+    assert "3 transactions" in listed.content.decode() or "3 results" in listed.content.decode()
+
+
+def test_the_portfolio_and_pension_pages_link_to_all_their_rows(admin_client, holding):
+    url = reverse("admin:portfolios_portfolio_change", args=[holding.portfolio_id])
+    assert "All 1 holding</a>" in admin_client.get(url).content.decode()
+    entry = PensionValueEntryFactory()
+    url = reverse("admin:pensions_pensionaccount_change", args=[entry.account_id])
+    assert "All 1 pension value entry</a>" in admin_client.get(url).content.decode()
+    add = admin_client.get(reverse("admin:pensions_pensionaccount_add"))
+    assert add.status_code == 200
+
+
+def test_the_transaction_form_takes_raw_ids_not_a_select_of_every_instrument(admin_client, holding):
+    body = admin_client.get(reverse("admin:portfolios_transaction_add")).content.decode()
+    assert 'class="vForeignKeyRawIdAdminField"' in body
+    assert "<option" not in body.split('name="instrument"')[1].split("</div>")[0]
+    assert _admin_errors(
+        admin_client.post(
+            reverse("admin:portfolios_transaction_add"), {**_form(holding), "instrument": "999999"}
+        )
+    ).get("instrument")

@@ -1,4 +1,5 @@
-"""A household at the scale of ARCHITECTURE section 10, built fast for the benchmarks.
+"""A household at the scale of ARCHITECTURE section 10, built fast: the benchmarks' data set,
+built by `manage.py seed_household` too (one builder for both).
 
 One user with 10 portfolios (NOK, USD and SEK), 200 holdings over 150 instruments,
 20,000 transactions spread over ten years, ten years of weekday closes per instrument
@@ -10,6 +11,9 @@ portfolios.services.record_transactions, one batch per portfolio (a call per tra
 would replay its holding each time and take many minutes), so every holding and every
 transaction's derived columns are exactly what the ledger says. The generator never
 oversells, so no batch is refused.
+
+`scale` multiplies the household: at 4 there are 40 portfolios, 800 holdings, 600
+instruments and 80,000 transactions over the same ten years; a fraction (tests) shrinks it.
 
 The data is deterministic (a seeded random walk); dates are relative to today, so the
 "last 1 year" of every page covers real data. The 32 symbols of the demo provider's
@@ -71,6 +75,34 @@ PRICE_Q = Decimal("0.0001")
 RATE_Q = Decimal("0.000001")
 
 
+@dataclass(frozen=True)
+class Size:
+    """How much to build: scale 1 is the benchmark household."""
+
+    portfolios: tuple[tuple[str, str, int], ...]
+    instruments: int
+    transactions: int
+
+    @classmethod
+    def at(cls, scale: float) -> Size:
+        if scale >= 1:
+            copies = round(scale)
+            portfolios = tuple(
+                (name if copy == 1 else f"{name} {copy}", currency, count)
+                for copy in range(1, copies + 1)
+                for name, currency, count in PORTFOLIOS
+            )
+        else:
+            portfolios = tuple((n, c, max(1, round(k * scale))) for n, c, k in PORTFOLIOS)
+        holdings = sum(count for _, _, count in portfolios)
+        instruments = max(round(INSTRUMENTS * scale), max(k for _, _, k in portfolios), 1)
+        return cls(
+            portfolios=portfolios,
+            instruments=min(instruments, holdings),
+            transactions=max(round(TRANSACTIONS * scale), holdings * MIN_PER_HOLDING),
+        )
+
+
 @dataclass
 class Household:
     user: object
@@ -98,7 +130,7 @@ def _walk(rng: random.Random, count: int, start: float, volatility: float) -> li
     return walk
 
 
-def _instruments(rng: random.Random) -> list[Instrument]:
+def _instruments(rng: random.Random, count: int) -> list[Instrument]:
     items = [
         Instrument(
             ticker=item.symbol,
@@ -107,9 +139,9 @@ def _instruments(rng: random.Random) -> list[Instrument]:
             currency=item.currency,
             isin=item.isin,
         )
-        for item in demo.CATALOG
+        for item in demo.CATALOG[:count]
     ]
-    synthetic = INSTRUMENTS - len(items)
+    synthetic = count - len(items)
     kinds = [(c, s) for c, s, share in SYNTHETIC for _ in range(math.ceil(synthetic * share))]
     for number, (currency, suffix) in enumerate(kinds[:synthetic], start=1):
         items.append(
@@ -176,13 +208,15 @@ def _store_prices(
     return closes
 
 
-def _assign(rng: random.Random, instruments: list[Instrument]) -> list[list[Instrument]]:
+def _assign(
+    rng: random.Random, instruments: list[Instrument], size: Size
+) -> list[list[Instrument]]:
     """Instruments per portfolio: every instrument at least once, the rest held twice
     (the same fund at two brokers), never twice in one portfolio."""
-    total = sum(count for _, _, count in PORTFOLIOS)
+    total = sum(count for _, _, count in size.portfolios)
     pool = instruments + rng.sample(instruments, total - len(instruments))
     chosen: list[list[Instrument]] = []
-    for _, _, count in PORTFOLIOS:
+    for _, _, count in size.portfolios:
         mine: list[Instrument] = []
         rest = []
         while len(mine) < count:
@@ -194,12 +228,12 @@ def _assign(rng: random.Random, instruments: list[Instrument]) -> list[list[Inst
     return chosen
 
 
-def _spread(rng: random.Random, holdings: int) -> list[int]:
+def _spread(rng: random.Random, holdings: int, transactions: int) -> list[int]:
     counts = [MIN_PER_HOLDING] * holdings
     # Log-normal, tails clipped: most holdings see a few dozen trades, the busiest a few
     # hundred (a monthly savings plan with dividends is ~160 in ten years).
     weights = [math.exp(0.8 * max(-2.5, min(2.5, rng.gauss(0, 1)))) for _ in range(holdings)]
-    for index in rng.choices(range(holdings), weights=weights, k=TRANSACTIONS - sum(counts)):
+    for index in rng.choices(range(holdings), weights=weights, k=transactions - sum(counts)):
         counts[index] += 1
     return counts
 
@@ -281,17 +315,24 @@ def _pensions(rng: random.Random, user, start: date, end: date) -> list[PensionA
     return accounts
 
 
-def build(seed: int = 20250101) -> Household:
-    """Create the household. Takes about a minute on SQLite."""
+def build(
+    seed: int = 20250101,
+    scale: float = 1,
+    username: str = USERNAME,
+    password: str = "household",
+    years: int = YEARS,
+) -> Household:
+    """Create the household. Takes about a minute on SQLite at scale 1."""
+    size = Size.at(scale)
     rng = random.Random(seed)
     today = timezone.localdate()
     end = today - timedelta(days=1)
-    start = demo.years_before(end, YEARS)
+    start = demo.years_before(end, years)
     days = demo.weekdays(start, end)
     end = days[-1]
     with transaction.atomic():
         user = get_user_model().objects.create_superuser(
-            USERNAME, f"{USERNAME}@example.com", "household"
+            username, f"{username}@example.com", password
         )
         Profile.objects.update_or_create(
             user=user,
@@ -301,7 +342,7 @@ def build(seed: int = 20250101) -> Household:
                 "retirement_goal_year": today.year + 20,
             },
         )
-        instruments = _instruments(rng)
+        instruments = _instruments(rng, size.instruments)
         fx = FxTable(rng, days)
         _store_fx(fx)
         closes = _store_prices(rng, instruments, days)
@@ -314,12 +355,12 @@ def build(seed: int = 20250101) -> Household:
                     brokerage_firm=name.split()[0],
                     used_credit=Decimal("25000") if number % 4 == 0 else Decimal(0),
                 )
-                for number, (name, currency, _) in enumerate(PORTFOLIOS)
+                for number, (name, currency, _) in enumerate(size.portfolios)
             ]
         )
         by_name = {p.name: p for p in Portfolio.objects.filter(user=user)}
-        portfolios = [by_name[name] for name, _, _ in PORTFOLIOS]
-        assigned = _assign(rng, instruments)
+        portfolios = [by_name[name] for name, _, _ in size.portfolios]
+        assigned = _assign(rng, instruments, size)
         Holding.objects.bulk_create(
             [
                 Holding(portfolio=portfolio, instrument=instrument)
@@ -333,7 +374,9 @@ def build(seed: int = 20250101) -> Household:
             .order_by("pk")
         )
         entries: dict[Portfolio, list[services.NewTransaction]] = {p: [] for p in portfolios}
-        for holding, count in zip(holdings, _spread(rng, len(holdings)), strict=True):
+        for holding, count in zip(
+            holdings, _spread(rng, len(holdings), size.transactions), strict=True
+        ):
             entries[holding.portfolio].extend(
                 _trades(rng, holding, count, days, closes[holding.instrument_id], fx)
             )
@@ -366,33 +409,33 @@ def _describe(user, pension: PensionAccount, start: date, end: date) -> Househol
     )
 
 
-def existing() -> Household | None:
+def existing(scale: float = 1, username: str = USERNAME) -> Household | None:
     """The household left by an earlier run on a kept database (pytest --reuse-db), if it
     is complete and its prices reach yesterday's weekday; else None."""
-    user = get_user_model().objects.filter(username=USERNAME).first()
+    user = get_user_model().objects.filter(username=username).first()
     if user is None:
         return None
     expected_end = demo.weekdays(timezone.localdate() - timedelta(days=7), timezone.localdate())
     expected_end = [d for d in expected_end if d < timezone.localdate()][-1]
     last = HistoricalStockPrice.objects.order_by("-date").values_list("date", flat=True).first()
     complete = (
-        Transaction.objects.filter(portfolio__user=user).count() == TRANSACTIONS
+        Transaction.objects.filter(portfolio__user=user).count() == Size.at(scale).transactions
         and last == expected_end
         and PensionAccount.objects.filter(user=user).count() == len(PENSIONS)
     )
     if not complete:
-        remove()
+        remove(username)
         return None
     first = HistoricalStockPrice.objects.order_by("date").values_list("date", flat=True).first()
     pension = PensionAccount.objects.filter(user=user).order_by("pk").first()
     return _describe(user, pension, first, last)
 
 
-def remove() -> None:
+def remove(username: str = USERNAME) -> None:
     """Delete a stale household and the market data it brought (a kept database from an
     earlier day: its dates no longer end yesterday)."""
     with transaction.atomic():
-        user = get_user_model().objects.filter(username=USERNAME).first()
+        user = get_user_model().objects.filter(username=username).first()
         if user is not None:
             Portfolio.objects.filter(user=user).delete()
             user.delete()

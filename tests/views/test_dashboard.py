@@ -89,6 +89,14 @@ def test_value_chart_loads_as_a_fragment(owner_client, buy):
     assert 'id="value-chart"' in body
     assert 'class="series chart-primary' in body
     assert 'aria-current="true">3 months' in body
+    # The household's card (templates/includes/value_chart.html) says where pensions are;
+    # a portfolio's card has none.
+    assert "Pensions are in the chart as a line of their own" in body
+    portfolio = htmx(
+        owner_client, reverse("portfolios:chart", args=[buy.portfolio.pk]), {"range": "3m"}
+    )
+    assert 'class="series chart-primary' in portfolio.content.decode()
+    assert "Pensions are in the chart" not in portfolio.content.decode()
 
 
 def test_value_chart_without_htmx_is_the_dashboard_with_the_chart(owner_client, buy):

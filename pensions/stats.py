@@ -120,9 +120,9 @@ STYLES = ("secondary", "tertiary")
 
 
 def history_chart(summaries: list[AccountSummary], by_account: dict) -> charts.LineChart:
-    """One line per account in the base currency (at today's rate) and their total, each
-    account counted at its latest value on or before every date; accounts without a rate
-    are left out (the page names them)."""
+    """The accounts stacked in the base currency (at today's rate), each counted at its
+    latest value on or before every date: one band per account, the top line their total.
+    Accounts without a rate are left out (the page names them)."""
     lines = []
     for summary in summaries:
         points = by_account[summary.account.pk]
@@ -131,26 +131,28 @@ def history_chart(summaries: list[AccountSummary], by_account: dict) -> charts.L
         lines.append((summary.account.name, [(e.date, e.value * summary.rate) for e in points]))
     if not lines:
         return charts.LineChart()
-    series = [
-        charts.Series(name, points, style=STYLES[i % len(STYLES)])
-        for i, (name, points) in enumerate(lines)
-    ]
+    days = sorted({d for _, points in lines for d, _ in points})
+    series, below = [], [(day, ZERO) for day in days]
+    for i, (name, points) in enumerate(lines):
+        own = stepped(points, days)
+        top = [(day, low + value) for (day, low), (_, value) in zip(below, own, strict=True)]
+        series.append(
+            charts.Series(
+                name, top, style=STYLES[i % len(STYLES)], area=True, below=below, values=own
+            )
+        )
+        below = top
     if len(lines) > 1:
-        series.insert(0, charts.Series("Total", total(p for _, p in lines), area=True))
+        series.append(charts.Series("Total", below, style="primary"))
     return charts.line_chart(series)
 
 
-def total(lines) -> list[charts.Point]:
-    """The sum of several step series at every date any of them has a point: each counts
-    its latest point on or before the date, nothing before its first."""
-    lines = [sorted(points) for points in lines]
-    days = sorted({d for points in lines for d, _ in points})
+def stepped(points, days) -> list[charts.Point]:
+    """A step series read at each of `days`: its latest point on or before the day, 0
+    before its first."""
+    points = sorted(points)
     result = []
     for day in days:
-        value = ZERO
-        for points in lines:
-            index = bisect.bisect_right(points, (day, Decimal("Infinity"))) - 1
-            if index >= 0:
-                value += points[index][1]
-        result.append((day, value))
+        index = bisect.bisect_right(points, (day, Decimal("Infinity"))) - 1
+        result.append((day, points[index][1] if index >= 0 else ZERO))
     return result

@@ -44,6 +44,10 @@ class Series:
     style: str = "primary"  # CSS hook: .chart-primary, .chart-secondary, ...
     area: bool = False  # fill the area under the line
     dashed: bool = False
+    # A band of a stacked chart: the area is filled down to this line instead of the axis,
+    # and `values` (the band's own amounts, not the stacked top) are what the legend says.
+    below: Sequence[Point] = ()
+    values: Sequence[Point] = ()
 
 
 @dataclass(frozen=True)
@@ -198,8 +202,13 @@ def line_chart(
         coords = [(_coord(x_of(d) * VIEWBOX), _coord(y_of(v) * VIEWBOX)) for d, v in points]
         line = "M" + " L".join(f"{x},{y}" for x, y in coords)
         area = ""
-        if item.area:
+        if item.area and item.below:
+            lower = sorted(thin(sorted(item.below)), key=lambda p: p[0])
+            back = [(_coord(x_of(d) * VIEWBOX), _coord(y_of(v) * VIEWBOX)) for d, v in lower]
+            area = f"{line} " + " ".join(f"L{x},{y}" for x, y in reversed(back)) + " Z"
+        elif item.area:
             area = f"{line} L{coords[-1][0]},{VIEWBOX} L{coords[0][0]},{VIEWBOX} Z"
+        shown = sorted(item.values) if item.values else points
         drawn.append(
             DrawnSeries(
                 label=item.label,
@@ -207,8 +216,8 @@ def line_chart(
                 line=line,
                 area=area,
                 dashed=item.dashed,
-                first=points[0][1],
-                last=points[-1][1],
+                first=shown[0][1],
+                last=shown[-1][1],
             )
         )
 

@@ -106,15 +106,38 @@ def test_ips_contributions_this_year_against_the_cap(settings):
     assert not in_euro.comparable
 
 
-def test_the_total_counts_each_account_at_its_latest_value():
+def test_each_account_is_read_at_its_latest_value_on_every_date():
     a = [(dt.date(2024, 1, 1), D("100")), (dt.date(2024, 3, 1), D("150"))]
-    b = [(dt.date(2024, 2, 1), D("10"))]
-    # Jan: A 100 (B has no value yet); Feb: 100 + 10; Mar: 150 + 10.
-    assert stats.total([a, b]) == [
-        (dt.date(2024, 1, 1), D("100")),
-        (dt.date(2024, 2, 1), D("110")),
-        (dt.date(2024, 3, 1), D("160")),
+    days = [dt.date(2023, 12, 1), dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1)]
+    # Before the first value 0; then the latest value on or before each day.
+    assert [v for _, v in stats.stepped(a, days)] == [D("0"), D("100"), D("100"), D("150")]
+
+
+@pytest.mark.django_db
+def test_the_accounts_chart_stacks_one_band_per_account_under_their_total(owner):
+    # A (NOK) 100 on 1 Jan, 150 on 1 Mar; B (NOK) 10 on 1 Feb. Bands: A from 0 up to A,
+    # B from A up to A + B; the top line is the total: Jan 100, Feb 110, Mar 160. The
+    # legend says each account's own latest value (150, 10) and the total (160).
+    a = PensionAccountFactory(user=owner, name="A", currency="NOK")
+    b = PensionAccountFactory(user=owner, name="B", currency="NOK")
+    entries = {
+        a.pk: [
+            PensionValueEntryFactory(account=a, date=dt.date(2024, 1, 1), value=D("100")),
+            PensionValueEntryFactory(account=a, date=dt.date(2024, 3, 1), value=D("150")),
+        ],
+        b.pk: [PensionValueEntryFactory(account=b, date=dt.date(2024, 2, 1), value=D("10"))],
+    }
+    today = dt.date(2024, 12, 1)
+    summaries = [stats.summarize(account, entries[account.pk], today) for account in (a, b)]
+    for summary in summaries:
+        summary.rate = D("1")
+    chart = stats.history_chart(summaries, entries)
+    assert [(s.label, s.last) for s in chart.series] == [
+        ("A", D("150")),
+        ("B", D("10")),
+        ("Total", D("160")),
     ]
+    assert chart.series[0].area and chart.series[1].area and not chart.series[2].area
 
 
 # -- the pages ----------------------------------------------------------------------------
@@ -142,10 +165,10 @@ def test_list_shows_changes_base_values_and_a_warning_for_a_missing_rate(owner_c
     assert "PPM: no SEK→NOK exchange rate is stored" in body
     assert f"+2{NNBSP}000.00 NOK <small>+1.82\u00a0%</small>" in body
     assert f"+12{NNBSP}000.00 NOK <small>+12.00\u00a0%</small>" in body
-    # The chart: the total and one line per account with a rate.
+    # The chart: one stacked band per account with a rate, then their total.
     labels = [s.label for s in response.context["chart"].series]
-    assert labels == ["Total", "401k", "OTP"]  # the accounts by name
-    total = response.context["chart"].series[0]
+    assert labels == ["401k", "OTP", "Total"]  # the accounts by name
+    total = response.context["chart"].series[-1]
     # 2023-01-31: OTP 100000 alone; 2024-01-31: 112000 + 10500.
     assert (total.first, total.last) == (D("100000"), D("122500.0"))
 

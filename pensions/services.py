@@ -269,7 +269,7 @@ def sync_ynab(user, *, today: date | None = None) -> SyncResult:
         except ValidationError as exc:
             message = " ".join(m for ms in exc.message_dict.values() for m in ms)
             result.errors.append(
-                _sync_error(account, "validation_error", f"YNAB balance {value}: {message}")
+                _sync_error(account, "validation_error", f"YNAB balance {found.balance}: {message}")
             )
     return result
 

@@ -4,6 +4,7 @@ goal line."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 from decimal import Decimal as D
 
 import pytest
@@ -92,7 +93,12 @@ def test_a_past_year_is_an_error_next_to_the_field(owner_client, htmx):
     assert response.status_code == 422
     if not htmx:
         assert response.context["form"].errors["year"]
-    assert "Fix the inputs" in response.content.decode()
+    # The live update swaps only the results: they name the field and the reason (found by
+    # QA: the fragment said only "fix the inputs above", and nothing above said what).
+    past = timezone.localdate().year - 1
+    body = html.unescape(response.content.decode())
+    assert "Fix the inputs" in body
+    assert f"{past} is in the past" in body
 
 
 @pytest.mark.django_db

@@ -22,11 +22,8 @@ class StoredThroughHistory(admin.ModelAdmin):
     list_per_page = 50
     ordering = ("-id",)
 
-    def key(self, obj) -> tuple:
-        raise NotImplementedError
-
-    def store(self, obj) -> None:
-        raise NotImplementedError
+    # Each subclass names its row's natural key (`key_fields`) and writes the row through
+    # marketdata.history (`store`).
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):
@@ -34,7 +31,7 @@ class StoredThroughHistory(admin.ModelAdmin):
             # The row as it was: a changed date or pair moves the value to another key.
             type(obj).objects.filter(pk=obj.pk).delete()
         self.store(obj)
-        obj.pk = type(obj).objects.get(**dict(zip(self.key_fields, self.key(obj), strict=True))).pk
+        obj.pk = type(obj).objects.get(**{f: getattr(obj, f) for f in self.key_fields}).pk
 
     @transaction.atomic
     def delete_model(self, request, obj):
@@ -74,9 +71,6 @@ class HistoricalStockPriceAdmin(StoredThroughHistory):
     autocomplete_fields = ("instrument",)
     key_fields = ("instrument", "date")
 
-    def key(self, obj) -> tuple:
-        return obj.instrument, obj.date
-
     def store(self, obj) -> None:
         history.store_prices(obj.instrument, None, [(obj.date, obj.close)])
 
@@ -100,9 +94,6 @@ class HistoricalExchangeRateAdmin(StoredThroughHistory):
     list_filter = ("base_currency", "target_currency")
     search_fields = ("base_currency", "target_currency")
     key_fields = ("base_currency", "target_currency", "date")
-
-    def key(self, obj) -> tuple:
-        return obj.base_currency, obj.target_currency, obj.date
 
     def store(self, obj) -> None:
         history.store_rates(obj.base_currency, obj.target_currency, [(obj.date, obj.rate)])

@@ -54,8 +54,11 @@ def _object_urls(portfolio, holding, txn, account, entry):
         ("post", reverse("portfolios:transaction_delete", args=[txn.pk])),
         ("get", reverse("pensions:detail", args=[account.pk])),
         ("get", reverse("pensions:edit", args=[account.pk])),
+        ("post", reverse("pensions:edit", args=[account.pk])),
         ("get", reverse("pensions:delete", args=[account.pk])),
+        ("post", reverse("pensions:delete", args=[account.pk])),
         ("post", reverse("pensions:value_add", args=[account.pk])),
+        ("post", reverse("pensions:value_paste", args=[account.pk])),
     ] + ([("post", reverse("pensions:value_delete", args=[entry.pk]))] if entry else [])
 
 

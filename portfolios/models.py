@@ -34,6 +34,19 @@ class Portfolio(models.Model):
     brokerage_firm = models.CharField(max_length=100, blank=True)
     currency = CurrencyField(default="NOK")
     used_credit = models.DecimalField(**ENTERED_MONEY, default=ZERO, validators=non_negative())
+
+    class Kind(models.TextChoices):
+        ORDINARY = "ordinary", "Ordinary account"
+        ASK = "ask", "Aksjesparekonto (ASK)"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.ORDINARY)
+    track_cash = models.BooleanField(
+        default=False,
+        help_text="On: the portfolio keeps a cash balance from its deposits, withdrawals, "
+        "trades, dividends, interest and fees, and its value includes the cash.",
+    )
+    # Derived like a holding's figures: the replay of the cash transactions (section 5).
+    cash_balance = models.DecimalField(**MONEY, default=ZERO, editable=False)
     dividends_reduce_cost_basis = models.BooleanField(
         default=True,
         help_text="On: dividends lower the cost basis (the original design). "
@@ -49,6 +62,9 @@ class Portfolio(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "name"], name="unique_portfolio_name_per_user"),
             models.CheckConstraint(condition=Q(used_credit__gte=0), name="used_credit_gte_0"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["ordinary", "ask"]), name="portfolio_kind_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -89,6 +105,30 @@ class Holding(models.Model):
         return f"{self.instrument} in {self.portfolio}"
 
 
+class ImportBatch(models.Model):
+    """One import of one file: its transactions point here, so it can be listed and undone
+    whole (ARCHITECTURE sections 4 and 7)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_batches"
+    )
+    portfolio = models.ForeignKey(
+        Portfolio, on_delete=models.CASCADE, related_name="import_batches"
+    )
+    file_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # {"created": n, "skipped": n, "errors": n, ...} as the import reported them.
+    counts = models.JSONField(default=dict)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} into {self.portfolio}"
+
+
 class TransactionQuerySet(models.QuerySet):
     def owned_by(self, user) -> TransactionQuerySet:
         return self.filter(portfolio__user=user)
@@ -97,17 +137,33 @@ class TransactionQuerySet(models.QuerySet):
         return self.select_related("holding__instrument").order_by("-date", "-id")
 
 
+# Cash types have no instrument: their `total_amount` is the amount entered, in the
+# portfolio currency; quantity and price are 0, the rate 1.
+CASH_TYPES = ("DEPOSIT", "WITHDRAWAL", "INTEREST", "FEE")
+_TYPES = ("BUY", "SELL", "DIVIDEND", "SPLIT", *CASH_TYPES)
+
+
 class Transaction(models.Model):
     class Type(models.TextChoices):
         BUY = "BUY", "Buy"
         SELL = "SELL", "Sell"
         DIVIDEND = "DIVIDEND", "Dividend"
+        SPLIT = "SPLIT", "Split"
+        DEPOSIT = "DEPOSIT", "Deposit"
+        WITHDRAWAL = "WITHDRAWAL", "Withdrawal"
+        INTEREST = "INTEREST", "Interest"
+        FEE = "FEE", "Fee"
 
-    holding = models.ForeignKey(Holding, on_delete=models.CASCADE, related_name="transactions")
+    CASH_TYPES = CASH_TYPES
+
+    # Null for the cash types only (a constraint says so).
+    holding = models.ForeignKey(
+        Holding, on_delete=models.CASCADE, related_name="transactions", null=True, blank=True
+    )
     # Denormalised from holding.portfolio so import_key can be unique per portfolio in the
     # database and a portfolio's transaction list needs no join. Set only by services.
     portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="transactions")
-    type = models.CharField(max_length=8, choices=Type.choices)
+    type = models.CharField(max_length=10, choices=Type.choices)
     date = models.DateField()
     quantity = models.DecimalField(**QUANTITY, validators=[MinValueValidator(Decimal("0.000001"))])
     price = models.DecimalField(
@@ -130,6 +186,14 @@ class Transaction(models.Model):
     notes = models.TextField(blank=True)
     # NULL, not "", so that the per-portfolio unique constraint skips manual entries.
     import_key = models.CharField(max_length=128, null=True, blank=True, editable=False)  # noqa: DJ001
+    import_batch = models.ForeignKey(
+        ImportBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TransactionQuerySet.as_manager()
@@ -138,13 +202,18 @@ class Transaction(models.Model):
         ordering = ["-date", "-id"]
         indexes = [models.Index(fields=["portfolio", "date"], name="txn_portfolio_date")]
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gt=0), name="txn_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0) | Q(type__in=CASH_TYPES), name="txn_quantity_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(holding__isnull=True, type__in=CASH_TYPES)
+                | (Q(holding__isnull=False) & ~Q(type__in=CASH_TYPES)),
+                name="txn_holding_iff_instrument_type",
+            ),
             models.CheckConstraint(condition=Q(price__gte=0), name="txn_price_gte_0"),
             models.CheckConstraint(condition=Q(fees__gte=0), name="txn_fees_gte_0"),
             models.CheckConstraint(condition=Q(exchange_rate__gt=0), name="txn_rate_gt_0"),
-            models.CheckConstraint(
-                condition=Q(type__in=["BUY", "SELL", "DIVIDEND"]), name="txn_type_valid"
-            ),
+            models.CheckConstraint(condition=Q(type__in=_TYPES), name="txn_type_valid"),
             models.UniqueConstraint(
                 fields=["portfolio", "import_key"],
                 condition=Q(import_key__isnull=False),
@@ -153,4 +222,6 @@ class Transaction(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.holding_id is None:
+            return f"{self.get_type_display()} {self.total_amount} {self.date}"
         return f"{self.get_type_display()} {self.quantity} {self.holding.instrument} {self.date}"

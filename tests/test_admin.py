@@ -182,6 +182,7 @@ def test_switching_dividend_treatment_replays_holdings(admin_client, holding):
         "description": "",
         "brokerage_firm": "Nordnet",
         "currency": "NOK",
+        "kind": "ordinary",
         "used_credit": "0",
         "holdings-TOTAL_FORMS": "1",
         "holdings-INITIAL_FORMS": "1",

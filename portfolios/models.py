@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, ProhibitNullCharactersValidator
 from django.db import models
 from django.db.models import Q
 
@@ -183,7 +183,8 @@ class Transaction(models.Model):
     )
     total_amount = models.DecimalField(**MONEY, default=ZERO, editable=False)
     average_cost_at_transaction = models.DecimalField(**PRICE, default=ZERO, editable=False)
-    notes = models.TextField(blank=True)
+    # Imports reach the services without a form: PostgreSQL refuses NUL in text.
+    notes = models.TextField(blank=True, validators=[ProhibitNullCharactersValidator()])
     # NULL, not "", so that the per-portfolio unique constraint skips manual entries.
     import_key = models.CharField(max_length=128, null=True, blank=True, editable=False)  # noqa: DJ001
     import_batch = models.ForeignKey(

@@ -5,12 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 
 # The user `manage.py load_demo` creates. It belongs in the demo's own database; one left
 # in a real database by an older `make demo` is not a person and must not stand in the
 # way of creating the owner.
 DEMO_USERNAME = "demo"
+# pg_advisory_xact_lock key for account creation (any constant the app uses for nothing else).
+_FIRST_RUN_LOCK = 0x66_64_6F_77_6E  # "fdown"
 
 
 def real_users():
@@ -27,8 +29,13 @@ def registration_open() -> bool:
 def create_account(user):
     """Save a new (unsaved, password already set) user; the first real one becomes the
     owner."""
-    # Re-checked inside the write transaction (IMMEDIATE on SQLite serializes it): a second
-    # first-run submission must not become another owner.
+    # Re-checked inside the write transaction: a second first-run submission must not
+    # become another owner. SQLite's IMMEDIATE transactions already run one at a time;
+    # PostgreSQL's READ COMMITTED would let 16 parallel sign-ups all see no user (1 to 8
+    # owners were seen), so they queue on a lock held until the commit.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FIRST_RUN_LOCK])
     owner = not real_users().exists()
     if not owner and not settings.ALLOW_REGISTRATION:
         raise PermissionDenied("Registration is closed.")

@@ -114,6 +114,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A request whose worker died must not leave its statement running, holding locks,
+    # for minutes (seen: ~5 min after a killed import): the server ends both.
+    _db_timeout_ms = envint("DB_STATEMENT_TIMEOUT_SECONDS", 60) * 1000
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={_db_timeout_ms} "
+        f"-c idle_in_transaction_session_timeout={_db_timeout_ms}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

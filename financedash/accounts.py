@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
+from django.shortcuts import render
+
+from financedash.lib.errors import error_json
 
 # The user `manage.py load_demo` creates. It belongs in the demo's own database; one left
 # in a real database by an older `make demo` is not a person and must not stand in the
@@ -42,3 +48,31 @@ def create_account(user):
     user.is_staff = user.is_superuser = owner
     user.save()
     return user
+
+
+# django-axes reads these on every attempt, so a changed setting applies at once.
+def failure_limit(request=None, credentials=None) -> int:
+    return settings.LOGIN_FAILURE_LIMIT
+
+
+def lockout_time(request=None) -> timedelta:
+    return timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+
+
+LOCKED_MESSAGE = "Too many failed login attempts. Try again in {minutes} min."
+
+
+def locked_out(request, response=None, credentials=None):
+    """The answer to a login while its username and address are locked out, the same from
+    the login page, the admin's and the API: a 429 in the API's error format, or the login
+    form again with the reason."""
+    seconds = settings.LOGIN_LOCKOUT_SECONDS
+    message = LOCKED_MESSAGE.format(minutes=-(-seconds // 60))
+    if request.path_info.startswith("/api/"):
+        answer = error_json(429, message, code="login_locked")
+    else:
+        form = AuthenticationForm(request)
+        context = {"form": form, "locked_message": message, "next": request.GET.get("next", "")}
+        answer = render(request, "registration/login.html", context, status=429)
+    answer["Retry-After"] = str(seconds)
+    return answer

@@ -19,8 +19,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from financedash import overview
-from financedash.accounts import create_account, registration_open
-from financedash.lib import throttle
+from financedash.accounts import create_account, locked_out, registration_open
 from financedash.lib.api_fields import DecimalField
 from financedash.lib.api_params import PERIOD_PARAMETERS, period
 from financedash.lib.profiles import profile_for
@@ -32,26 +31,20 @@ from portfolios.models import Portfolio
 User = get_user_model()
 
 
-class Throttled(exceptions.Throttled):
-    error_code = "login_locked"
-
-
 class LoginView(jwt_views.TokenObtainPairView):
-    """Username + password to an access/refresh pair, locked out after repeated failures."""
+    """Username + password to an access/refresh pair. The lockout after repeated failures
+    is django-axes's, shared with the login page and the admin: simplejwt authenticates
+    through `authenticate(request=...)`, which axes checks and counts."""
 
     def post(self, request, *args, **kwargs):
-        username = str(request.data.get("username", ""))
-        address = throttle.client_address(request)
-        wait = throttle.locked_for(username, address)
-        if wait:
-            raise Throttled(wait=wait, detail="Too many failed login attempts.")
         try:
-            response = super().post(request, *args, **kwargs)
+            return super().post(request, *args, **kwargs)
         except exceptions.AuthenticationFailed:
-            throttle.record_failure(username, address)
+            # Django's authenticate() turns axes's refusal into "no such user"; axes marks
+            # the request it was given, here DRF's wrapper.
+            if getattr(request, "axes_locked_out", False):
+                return locked_out(request._request)
             raise
-        throttle.reset(username, address)
-        return response
 
 
 class RefreshSerializer(TokenRefreshSerializer):

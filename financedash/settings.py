@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "axes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
@@ -75,6 +76,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: turns a locked-out login anywhere into financedash.accounts.locked_out.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes: the checking backend first, then Django's own.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "financedash.urls"
@@ -190,9 +199,20 @@ STORAGES = {
 
 DEFAULT_BASE_CURRENCY = os.environ.get("DEFAULT_BASE_CURRENCY", "NOK")
 
-# Login throttling (HTML and API): failures per username+IP before a lockout, and its length.
+# Login lockout (the HTML login, the admin login and the API login alike): failures per
+# username + address before a lockout, and its length. django-axes keeps the attempts in
+# the database, so every process sees them, with or without Redis.
 LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 900)
+AXES_FAILURE_LIMIT = "financedash.accounts.failure_limit"
+AXES_COOLOFF_TIME = "financedash.accounts.lockout_time"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "financedash.accounts.locked_out"
+# The address the connection came from: a forwarded-for header is the client's to forge.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# Failed logins are logged with their username and address (axes never logs a password).
+AXES_SENSITIVE_PARAMETERS: list[str] = []
 
 # JSON API (ARCHITECTURE section 7).
 REST_FRAMEWORK = {

@@ -41,10 +41,15 @@ def test_wrong_password_is_401_in_the_error_format(anon_api, owner):
 
 def test_repeated_failures_lock_the_login_out(anon_api, owner, settings):
     settings.LOGIN_FAILURE_LIMIT = 3
-    for _ in range(3):
+    for _ in range(2):
         assert _login(anon_api, password="wrong").status_code == 401
-    error = assert_error(_login(anon_api), 429, "login_locked")
+    # The failure that reaches the limit is answered with the lockout, and so is the
+    # right password after it.
+    assert_error(_login(anon_api, password="wrong"), 429, "login_locked")
+    response = _login(anon_api)
+    error = assert_error(response, 429, "login_locked")
     assert "Too many failed login attempts" in error["message"]
+    assert response["Retry-After"] == str(settings.LOGIN_LOCKOUT_SECONDS)
 
 
 def test_refresh_rotates_and_the_old_token_is_rejected(anon_api, owner):

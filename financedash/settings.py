@@ -300,7 +300,12 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"yfinance": {"level": "WARNING"}, "peewee": {"level": "WARNING"}},
+    "loggers": {
+        "yfinance": {"level": "WARNING"},
+        "peewee": {"level": "WARNING"},
+        # Its start-up banner on every command; failed logins and lockouts are warnings.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Behind HTTPS, cookies must never travel in clear (Django's other secure defaults,

@@ -180,6 +180,18 @@ def replay(entries: Iterable[Entry], *, dividends_reduce_cost_basis: bool = True
         return Replay(state=applied[-1].state if applied else HoldingState(), applied=applied)
 
 
+def split_label(factor: Decimal) -> str:
+    """ "2:1" for a 2-for-1 split (factor 2), "1:10" for a 1-for-10 (factor 0.1): new
+    shares to old, as brokers write them."""
+    if factor >= 1:
+        return f"{factor.normalize():f}:1"
+    with localcontext(_CONTEXT):
+        old = ONE / factor
+    if old == old.to_integral_value():
+        return f"1:{old.to_integral_value():f}"
+    return f"{factor.normalize():f}:1"
+
+
 def later_splits(entries: Iterable) -> Callable[[date], Decimal]:
     """For the chart (ARCHITECTURE 5b): the factor that turns a quantity held at the end
     of a day into today's shares, the product of the SPLIT factors dated after that day.

@@ -1,0 +1,87 @@
+"""SPLIT through the HTML transaction form and the admin, and as lists show it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from portfolios.models import Holding, Transaction
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+def _day(days_ago: int) -> str:
+    return (timezone.localdate() - dt.timedelta(days=days_ago)).isoformat()
+
+
+def test_the_form_offers_a_split_with_its_factor_explained(owner_client, portfolio):
+    body = owner_client.get(reverse("portfolios:transaction_add", args=[portfolio.pk]))
+    text = body.content.decode()
+    assert "Split (quantity: new shares per old share)" in text
+    assert "for a split: new shares per old share" in text
+
+
+def test_a_split_entered_in_the_form_and_shown_as_2_to_1(owner_client, portfolio, holding):
+    # The fixture bought 10 at 250 thirty days ago (cost 2500): 2:1 -> 20 at 125.
+    url = reverse("portfolios:transaction_add", args=[portfolio.pk])
+    form = {
+        "symbol": "EQNR.OL",
+        "type": "SPLIT",
+        "date": _day(10),
+        "quantity": "2",
+        "price": "",
+        "fees": "",
+        "exchange_rate": "",
+        "currency": "",
+        "notes": "",
+    }
+    response = owner_client.post(url, form)
+    assert response.status_code == 302, response.context["form"].errors
+    holding = Holding.objects.get(pk=holding.pk)
+    assert (holding.quantity, holding.average_cost) == (D("20"), D("125"))
+    page = owner_client.get(reverse("portfolios:holding", args=[holding.pk])).content.decode()
+    assert "Split 2:1" in page
+
+
+def test_a_split_with_a_price_is_a_form_error_on_price(owner_client, portfolio, holding):
+    url = reverse("portfolios:transaction_add", args=[portfolio.pk])
+    form = {"symbol": "EQNR.OL", "type": "SPLIT", "date": _day(10), "quantity": "0.1"}
+    response = owner_client.post(url, {**form, "price": "5", "fees": ""})
+    assert response.status_code == 422
+    assert "A split has no price" in response.context["form"].errors["price"][0]
+    assert Transaction.objects.count() == 1
+
+
+def test_a_buy_in_the_form_still_needs_a_price(owner_client, portfolio, equinor):
+    url = reverse("portfolios:transaction_add", args=[portfolio.pk])
+    form = {"symbol": "EQNR.OL", "type": "BUY", "date": _day(10), "quantity": "1", "price": ""}
+    response = owner_client.post(url, form)
+    assert response.status_code == 422
+    assert response.context["form"].errors["price"]
+
+
+def test_a_reverse_split_in_the_admin(client, portfolio, holding):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    form = {
+        "portfolio": portfolio.pk,
+        "instrument": holding.instrument_id,
+        "type": "SPLIT",
+        "date": _day(10),
+        "quantity": "0.1",
+        "price": "0",
+        "fees": "0",
+        "exchange_rate": "",
+        "notes": "",
+    }
+    response = client.post(reverse("admin:portfolios_transaction_add"), form)
+    assert response.status_code == 302
+    # 10 shares costing 2500, 1:10 -> 1 share at 2500
+    holding = Holding.objects.get(pk=holding.pk)
+    assert (holding.quantity, holding.average_cost) == (D("1"), D("2500"))
+    assert Transaction.objects.get(type="SPLIT").type_label == "Split 1:10"

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from financedash.lib import money
-from portfolios.ledger import BUY, DIVIDEND, SELL
+from portfolios.ledger import BUY, DIVIDEND, SELL, SPLIT  # noqa: F401 - SPLIT for parsers
 
 TYPES = (BUY, SELL, DIVIDEND)
 

@@ -192,6 +192,35 @@ def split_label(factor: Decimal) -> str:
     return f"{factor.normalize():f}:1"
 
 
+def missing_splits(
+    entries: Iterable[Entry], reported: Iterable[tuple[date, Decimal]], *, within: int = 7
+) -> list[tuple[date, Decimal]]:
+    """The provider's splits (date, factor) the ledger lacks: dated while shares were held
+    (so after the first buy), with no SPLIT of the same factor recorded within `within`
+    days of it (brokers book a split a day or two after its ex-date). Without it the
+    holding's quantity disagrees with the split-adjusted history from that date on."""
+    entries = ordered(entries)
+    recorded = [(e.date, e.quantity) for e in entries if e.type == SPLIT]
+    missing = []
+    for day, factor in sorted(reported):
+        if any(f == factor and abs((d - day).days) <= within for d, f in recorded):
+            continue
+        held = ZERO
+        with localcontext(_CONTEXT):
+            for entry in entries:
+                if entry.date >= day:
+                    break
+                if entry.type == BUY:
+                    held += entry.quantity
+                elif entry.type == SELL:
+                    held -= entry.quantity
+                elif entry.type == SPLIT:
+                    held *= entry.quantity
+        if held > 0:
+            missing.append((day, factor))
+    return missing
+
+
 def later_splits(entries: Iterable) -> Callable[[date], Decimal]:
     """For the chart (ARCHITECTURE 5b): the factor that turns a quantity held at the end
     of a day into today's shares, the product of the SPLIT factors dated after that day.

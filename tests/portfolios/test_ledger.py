@@ -546,3 +546,20 @@ def test_adjusted_quantities_are_flat_across_a_split():
         [buy("10", "100", date=DAY), split("2", date=NEXT_DAY), sell("5", "60", date=LATER)]
     )
     assert steps == [(DAY, D("20")), (NEXT_DAY, D("20")), (LATER, D("15"))]
+
+
+def test_missing_splits_are_those_while_held_and_not_recorded_nearby():
+    from portfolios.ledger import missing_splits
+
+    entries = [
+        buy("10", "100", date=dt.date(2024, 3, 10), id=1),
+        split("2", date=dt.date(2024, 5, 3), id=2),  # booked two days after the ex-date
+        sell("20", "60", date=dt.date(2024, 7, 1), id=3),
+    ]
+    reported = [
+        (dt.date(2024, 1, 5), D("3")),  # before the first buy: nothing held
+        (dt.date(2024, 5, 1), D("2")),  # recorded (within a week)
+        (dt.date(2024, 6, 1), D("0.1")),  # held then, not recorded: missing
+        (dt.date(2024, 8, 1), D("4")),  # after everything was sold
+    ]
+    assert missing_splits(entries, reported) == [(dt.date(2024, 6, 1), D("0.1"))]

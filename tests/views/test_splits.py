@@ -85,3 +85,57 @@ def test_a_reverse_split_in_the_admin(client, portfolio, holding):
     holding = Holding.objects.get(pk=holding.pk)
     assert (holding.quantity, holding.average_cost) == (D("1"), D("2500"))
     assert Transaction.objects.get(type="SPLIT").type_label == "Split 1:10"
+
+
+# -- suggested from the provider's split history ------------------------------------------
+
+
+def test_a_provider_split_after_the_first_buy_is_suggested_and_recorded_in_one_click(
+    owner_client, holding
+):
+    from marketdata.models import InstrumentSplit
+
+    # The fixture bought 10 thirty days ago; the provider reports 2:1 ten days ago.
+    day = timezone.localdate() - dt.timedelta(days=10)
+    InstrumentSplit.objects.create(instrument=holding.instrument, date=day, ratio=D("2"))
+    url = reverse("portfolios:holding", args=[holding.pk])
+    page = owner_client.get(url).content.decode()
+    assert "A split may be missing" in page
+    assert f"Record split 2:1 on {day.isoformat()}" in page
+
+    record_url = reverse("portfolios:holding_record_split", args=[holding.pk])
+    response = owner_client.post(record_url, {"date": day.isoformat(), "ratio": "2.000000"})
+    assert response.status_code == 302
+    split = Transaction.objects.get(type="SPLIT")
+    assert (split.date, split.quantity, split.price) == (day, D("2"), D("0"))
+    # 10 at 250 (2500) -> 20 at 125; and the suggestion is gone.
+    holding = Holding.objects.get(pk=holding.pk)
+    assert (holding.quantity, holding.average_cost) == (D("20"), D("125"))
+    assert "A split may be missing" not in owner_client.get(url).content.decode()
+
+
+def test_no_suggestion_for_a_split_before_the_first_buy_or_already_recorded(
+    owner_client, portfolio, holding
+):
+    from marketdata.models import InstrumentSplit
+    from tests.factories import record
+
+    before = timezone.localdate() - dt.timedelta(days=60)
+    after = timezone.localdate() - dt.timedelta(days=10)
+    InstrumentSplit.objects.create(instrument=holding.instrument, date=before, ratio=D("3"))
+    InstrumentSplit.objects.create(instrument=holding.instrument, date=after, ratio=D("2"))
+    # Booked by the broker two days after the ex-date: the same split.
+    record(portfolio, holding.instrument, "SPLIT", quantity="2", price="0",
+           date=after + dt.timedelta(days=2))  # fmt: skip
+    page = owner_client.get(reverse("portfolios:holding", args=[holding.pk])).content.decode()
+    assert "A split may be missing" not in page
+
+
+def test_a_split_the_provider_never_reported_is_not_recorded_by_the_one_click(
+    owner_client, holding
+):
+    day = (timezone.localdate() - dt.timedelta(days=10)).isoformat()
+    url = reverse("portfolios:holding_record_split", args=[holding.pk])
+    response = owner_client.post(url, {"date": day, "ratio": "2"}, follow=True)
+    assert "The split was not recorded" in response.content.decode()
+    assert not Transaction.objects.filter(type="SPLIT").exists()

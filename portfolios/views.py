@@ -404,10 +404,18 @@ def _price_chart_context(request: HttpRequest, holding: Holding) -> dict:
         .exclude(type__in=(Transaction.Type.DIVIDEND, Transaction.Type.SPLIT))
         .values_list("date", "price", "type", "quantity")
     )
+    # The closes are split-adjusted: a trade before a split is drawn at its price in
+    # today's shares, where it sits on the line.
+    factor = ledger.later_splits(
+        ledger.Entry(ledger.SPLIT, day, ratio, ledger.ZERO)
+        for day, ratio in holding.transactions.filter(type=Transaction.Type.SPLIT).values_list(
+            "date", "quantity"
+        )
+    )
     markers = [
         charts.Marker(
             day,
-            price,
+            price / factor(day),
             kind.lower(),
             f"{Transaction.Type(kind).label} {quantity.normalize():f}",
         )

@@ -108,3 +108,20 @@ def test_importing_the_pair_splits_the_holding(settings, owner):
         D("150"),
     )
     assert Transaction.objects.filter(type="SPLIT").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_generic_csv_split_row_imports(settings, owner):
+    # What an export writes for a split: quantity = factor, price 0. 10 at 100 -> 20 at 50.
+    settings.MARKETDATA_PROVIDER = "offline"
+    portfolio = PortfolioFactory(user=owner, currency="NOK")
+    InstrumentFactory(ticker="EQNR.OL", currency="NOK")
+    data = (
+        b"date,type,symbol,quantity,price,fees\n"
+        b"2024-01-02,BUY,EQNR.OL,10,100,0\n"
+        b"2024-02-01,SPLIT,EQNR.OL,2,0,0\n"
+    )
+    result = import_transactions(portfolio=portfolio, data=data, format="generic", dry_run=False)
+    assert result.committed, result
+    holding = Holding.objects.get(portfolio=portfolio)
+    assert (holding.quantity, holding.average_cost) == (D("20"), D("50"))

@@ -139,3 +139,18 @@ def test_a_split_the_provider_never_reported_is_not_recorded_by_the_one_click(
     response = owner_client.post(url, {"date": day, "ratio": "2"}, follow=True)
     assert "The split was not recorded" in response.content.decode()
     assert not Transaction.objects.filter(type="SPLIT").exists()
+
+
+def test_the_price_chart_draws_a_buy_before_a_split_at_its_adjusted_price(
+    owner_client, portfolio, holding
+):
+    from tests.factories import record
+
+    # Bought at 250 thirty days ago, 2:1 ten days ago: on the adjusted line the buy sits
+    # at 125.
+    record(portfolio, holding.instrument, "SPLIT", quantity="2", price="0",
+           date=timezone.localdate() - dt.timedelta(days=10))  # fmt: skip
+    url = reverse("portfolios:holding_chart", args=[holding.pk])
+    response = owner_client.get(url, {"range": "3m"}, HTTP_HX_REQUEST="true")
+    markers = response.context["chart"].markers
+    assert [(m.kind, m.value) for m in markers] == [("buy", D("125"))]

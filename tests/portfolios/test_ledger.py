@@ -360,9 +360,20 @@ def histories(draw, max_size: int = 20) -> list[Entry]:
     for _ in range(size):
         day += dt.timedelta(days=draw(st.integers(0, 3)))
         kinds = [BUY, SELL, DIVIDEND] if held else [BUY, DIVIDEND] if rows else [BUY]
+        if held >= 10:  # a split leaves at least one share (a reverse one is 1-for-10 at most)
+            kinds.append(SPLIT)
         kind = draw(st.sampled_from(kinds))
+        if kind == SPLIT:
+            # Forward and reverse; later entries count post-split shares.
+            quantity = draw(st.sampled_from([D("2"), D("3"), D("0.5"), D("0.1")]))
+            held *= quantity
+            peak *= quantity
+            rows.append((kind, day, quantity, D("0"), D("0"), D("1")))
+            continue
         if kind == SELL:
-            quantity = draw(st.one_of(st.just(held), st.decimals(D("0.000001"), held, places=6)))
+            some = st.decimals(D("0.000001"), held, places=6)
+            # After a reverse split a remainder can be finer than any quantity one enters.
+            quantity = held if held < D("0.000001") else draw(st.one_of(st.just(held), some))
             held -= quantity
         elif kind == DIVIDEND:
             # Paid on what is held, or after a sale on up to the most ever held.

@@ -24,9 +24,12 @@ What becomes a transaction:
   The pair becomes one SPLIT with factor new / old (2 for 2-for-1, 0.1 for 1-for-10), on
   the holding of the shares taken out. Legs are paired by verification number, else by
   security, else as the only pair of that day; a leg without its partner is skipped with a
-  reason. (The type names: public Nordnet parsers on GitHub list both legs and map the
-  Norwegian names to the Swedish ones, SPLITT INNLEGG VP -> SPLIT INLÄGG VP; no Nordnet
-  document describes the export.)
+  reason; a cancelled pair (MAK SPLITT ...) is skipped like any cancellation. Source of
+  the type names: public Nordnet-export parsers on GitHub, found through code search (one
+  maps the Norwegian names to the Swedish ones: SPLITT INNLEGG VP -> SPLIT INLÄGG VP,
+  SPLITT UTTAK VP -> SPLIT UTTAG VP, with MAK variants; others read UTTAK as the old
+  position out and INNLEGG as the new one in). Nordnet publishes no description of the
+  export, so an unexpected shape is skipped with a reason rather than guessed at.
 - Rows carrying a cancellation date (Makuleringsdato) and cancellation rows (MAK ...) are
   skipped: neither the cancelled trade nor its reversal changes the holding.
 - Deposits, withdrawals, interest, account fees and every other type are skipped with a

@@ -18,6 +18,7 @@ from financedash.lib.money import (
     non_negative,
 )
 from marketdata.models import Instrument
+from portfolios.ledger import split_label
 
 
 class PortfolioQuerySet(models.QuerySet):
@@ -226,3 +227,10 @@ class Transaction(models.Model):
         if self.holding_id is None:
             return f"{self.get_type_display()} {self.total_amount} {self.date}"
         return f"{self.get_type_display()} {self.quantity} {self.holding.instrument} {self.date}"
+
+    @property
+    def type_label(self) -> str:
+        """The type as lists show it: "Split 2:1" / "Split 1:10" for a split."""
+        if self.type == self.Type.SPLIT and self.quantity:
+            return f"Split {split_label(self.quantity)}"
+        return self.get_type_display()

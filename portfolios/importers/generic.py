@@ -9,9 +9,10 @@ The first row names the columns, in any order and any letter case:
     2024-06-03,SELL,EQNR.OL,4,301.00,49,NOK,,
 
 - date: the trade date, ISO 8601 (2024-01-31).
-- type: BUY, SELL or DIVIDEND.
+- type: BUY, SELL, DIVIDEND or SPLIT.
 - symbol: the Yahoo Finance symbol, e.g. EQNR.OL, VOLV-B.ST, AAPL.
-- quantity: shares, more than zero. For a dividend, the shares it was paid on.
+- quantity: shares, more than zero. For a dividend, the shares it was paid on; for a
+  split, new shares per old share (2 for 2-for-1, 0.1 for 1-for-10), with price 0.
 - price: per share, in the instrument's currency. For a dividend, the amount per share.
 - fees (optional, default 0): commission in the portfolio's currency; for a dividend, the
   tax withheld.

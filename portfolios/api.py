@@ -3,6 +3,8 @@ valuation read path. Every lookup is scoped to the requesting user (404 otherwis
 
 from __future__ import annotations
 
+import json
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -17,9 +19,9 @@ from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import UnknownSymbol
 from portfolios import backfill, services, valuation
-from portfolios.importers import FORMATS
+from portfolios.importers import AUTO, FORMAT_CHOICES
 from portfolios.imports import MAX_IMPORT_BYTES, STATUSES, import_transactions
-from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.models import Holding, ImportBatch, Portfolio, Transaction
 from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for
 
@@ -449,8 +451,31 @@ def performance(request, pk):
 class ImportRequestSerializer(serializers.Serializer):
     file = serializers.FileField()
     portfolio = OwnedPortfolioField()
-    format = serializers.ChoiceField(choices=sorted(FORMATS), default="generic")
+    format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=AUTO)
     dry_run = serializers.BooleanField(default=False)
+    symbol_overrides = serializers.CharField(
+        required=False,
+        default="",
+        help_text='JSON {"ISIN or name": "SYMBOL"}: the symbol to use for an instrument of '
+        "the file, remembered for your next import.",
+    )
+
+    def validate_symbol_overrides(self, value: str) -> dict[str, str]:
+        if not value.strip():
+            return {}
+        try:
+            overrides = json.loads(value)
+        except ValueError:
+            raise serializers.ValidationError(
+                'Not JSON: give an object such as {"NO0010096985": "EQNR.OL"}.'
+            ) from None
+        if not isinstance(overrides, dict) or not all(
+            isinstance(key, str) and isinstance(symbol, str) for key, symbol in overrides.items()
+        ):
+            raise serializers.ValidationError(
+                "Give an object of ISIN or name to symbol, both strings."
+            )
+        return overrides
 
     def validate_file(self, value):
         if value.size > MAX_IMPORT_BYTES:
@@ -476,14 +501,39 @@ class ImportRowSerializer(serializers.Serializer):
     date = serializers.DateField(source="row.date", default=None, allow_null=True)
     quantity = _decimal(QUANTITY, source="row.quantity", default=None, allow_null=True)
     price = _decimal(PRICE, source="row.price", default=None, allow_null=True)
+    fees = _decimal(MONEY_OUT, allow_null=True, help_text="In the portfolio's currency.")
+    amount = _decimal(
+        MONEY_OUT,
+        allow_null=True,
+        help_text="The transaction's total in the portfolio's currency (cost, proceeds or net "
+        "dividend), as recorded or as it would be.",
+    )
     transaction_id = serializers.IntegerField(allow_null=True)
+
+
+class ImportInstrumentSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The ISIN, else the name: the symbol_overrides key.")
+    name = serializers.CharField()
+    isin = serializers.CharField(allow_null=True)
+    symbol = serializers.CharField(help_text="The symbol used for it.")
+    source = serializers.ChoiceField(
+        choices=["file", "remembered", "chosen"], help_text="Where the symbol came from."
+    )
+    ticker = serializers.CharField(allow_null=True, help_text="The instrument it resolved to.")
+    problem = serializers.CharField()
+    quantity_before = _decimal(QUANTITY, source="before", allow_null=True)
+    quantity_after = _decimal(QUANTITY, source="after", allow_null=True)
 
 
 class ImportResultSerializer(serializers.Serializer):
     format = serializers.CharField()
+    detected = serializers.BooleanField(help_text="The format was told from the content.")
+    detection = serializers.CharField(help_text="What gave the format away.")
     dry_run = serializers.BooleanField()
     committed = serializers.BooleanField()
+    batch = serializers.IntegerField(source="batch_id", allow_null=True)
     counts = serializers.DictField(child=serializers.IntegerField())
+    instruments = ImportInstrumentSerializer(many=True)
     rows = ImportRowSerializer(many=True)
 
 
@@ -503,6 +553,8 @@ def import_csv(request):
         data=data["file"].read(),
         format=data["format"],
         dry_run=data["dry_run"],
+        file_name=data["file"].name,
+        symbol_overrides=data["symbol_overrides"],
     )
     body = ImportResultSerializer(result).data
     if not result.ok:
@@ -524,3 +576,41 @@ class ImportFailed(exceptions.APIException):
     def __init__(self, detail, extra):
         super().__init__(detail)
         self.extra = extra
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportBatch
+        fields = ("id", "portfolio", "file_name", "format", "created_at", "counts", "undone_at")
+        read_only_fields = fields
+
+
+class ImportBatchList(generics.ListAPIView):
+    """The user's imports, newest first: each with its counts, and when it was undone."""
+
+    serializer_class = ImportBatchSerializer
+    pagination_class = None  # a plain list (section 7): a user has few imports
+
+    def get_queryset(self):
+        return ImportBatch.objects.filter(user=self.request.user).order_by("-created_at", "-id")
+
+
+class ImportUndoConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+
+    def __init__(self, detail, code):
+        super().__init__(detail)
+        self.error_code = code
+
+
+@extend_schema(responses={204: None})
+@api_view(["DELETE"])
+def import_undo(request, pk):
+    """Undo an import: all its transactions, or none (409 when a later transaction needs
+    them, naming it, or when it was undone already)."""
+    batch = get_object_or_404(ImportBatch, pk=pk, user=request.user)
+    try:
+        services.undo_import(batch)
+    except services.UndoRefused as exc:
+        raise ImportUndoConflict(" ".join(exc.messages), exc.code) from None
+    return Response(status=status.HTTP_204_NO_CONTENT)

@@ -35,7 +35,7 @@ from marketdata import fx, history
 from marketdata.models import Instrument
 from marketdata.providers.base import MarketDataError, MissingExchangeRate
 from portfolios import backfill, ledger
-from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.models import Holding, ImportBatch, Portfolio, Transaction
 
 # Fields a caller may set on a transaction; the rest is derived.
 EDITABLE_FIELDS = ("type", "date", "quantity", "price", "fees", "exchange_rate", "notes")
@@ -535,7 +535,10 @@ def settle_rates(
 
 
 def record_transactions(
-    portfolio: Portfolio, entries: Iterable[NewTransaction | Settled]
+    portfolio: Portfolio,
+    entries: Iterable[NewTransaction | Settled],
+    *,
+    import_batch: ImportBatch | None = None,
 ) -> list[Transaction]:
     """Record many transactions, in one database transaction: all of them, or none
     (Rejected). The one write path for new transactions (forms, API, imports, commands).
@@ -547,7 +550,8 @@ def record_transactions(
     shares never held and figures too large to store, as if they had been recorded one by
     one, before anything is written. Then the new transactions are inserted at once, each
     holding's figures stored by one replay, and the history of each instrument fetched
-    from its earliest new date once the transaction commits.
+    from its earliest new date once the transaction commits. An import passes its
+    `import_batch`, which every new transaction then points to (undo_import).
     """
     entries = list(entries)
     to_settle = [n for n, entry in enumerate(entries) if not isinstance(entry, Settled)]
@@ -570,7 +574,7 @@ def record_transactions(
             indices = groups[instrument_pk]
             instrument = entries[indices[0]].entry.instrument
             holding = _lock_holding(portfolio, instrument)
-            txns = [_transaction(portfolio, holding, entries[n]) for n in indices]
+            txns = [_transaction(portfolio, holding, entries[n], import_batch) for n in indices]
             plan, failed = _check_holding(portfolio, holding, txns)
             errors.update({indices[n]: exc for n, exc in failed.items()})
             if plan is not None:
@@ -605,6 +609,7 @@ _INSERTED = (
     "average_cost_at_transaction",
     "notes",
     "import_key",
+    "import_batch_id",
 )
 
 
@@ -638,7 +643,9 @@ def _insert(txns: list[Transaction]) -> None:
                 txn._state.db = connection.alias
 
 
-def _transaction(portfolio: Portfolio, holding: Holding, settled: Settled) -> Transaction:
+def _transaction(
+    portfolio: Portfolio, holding: Holding, settled: Settled, batch: ImportBatch | None = None
+) -> Transaction:
     entry = settled.entry
     txn = Transaction(
         holding_id=holding.pk,
@@ -651,6 +658,7 @@ def _transaction(portfolio: Portfolio, holding: Holding, settled: Settled) -> Tr
         exchange_rate=settled.exchange_rate,
         notes=entry.notes,
         import_key=entry.import_key,
+        import_batch_id=batch.pk if batch is not None else None,
     )
     # What the caller reads back (the API shows the holding), without the checks of
     # assigning a related object, which cost a 20,000-row import a noticeable second.
@@ -901,3 +909,60 @@ def delete_portfolio(portfolio: Portfolio) -> None:
     """Delete a portfolio with its holdings and transactions."""
     Portfolio.objects.select_for_update().filter(pk=portfolio.pk).delete()
     versions.bump(versions.portfolio(portfolio.pk))
+
+
+class UndoRefused(ValidationError):
+    """An import that cannot be undone: `code` is "already_undone", or "depended_on" when
+    a later transaction needs it (the API answers both with 409)."""
+
+
+def undo_import(batch: ImportBatch) -> int:
+    """Undo an import whole: delete every transaction of the batch and replay each holding
+    it touched, all or nothing; returns how many transactions went.
+
+    Refused (UndoRefused) when the batch is already undone, or when a transaction recorded
+    since depends on it: a later sale that only the imported buys make possible, or a
+    dividend on shares only they hold. The message names that transaction. Replaying the
+    rest of a holding reproduces exactly the figures it had before the import, since a
+    holding's figures are nothing but the replay of its transactions.
+    """
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().select_related("portfolio").get(pk=batch.pk)
+        if batch.undone_at is not None:
+            when = timezone.localtime(batch.undone_at).strftime("%Y-%m-%d %H:%M")
+            raise UndoRefused(f"This import was already undone on {when}.", code="already_undone")
+        portfolio = batch.portfolio
+        txns = Transaction.objects.filter(import_batch=batch)
+        holding_ids = set(txns.exclude(holding=None).values_list("holding_id", flat=True))
+        holdings = list(
+            Holding.objects.select_for_update()
+            .filter(pk__in=holding_ids)
+            .select_related("instrument")
+            .order_by("pk")
+        )
+        batch_ids = set(txns.values_list("pk", flat=True))
+        for holding in holdings:
+            rest = [entry for entry in _stored(holding.pk)[0] if entry.id not in batch_ids]
+            try:
+                _replay_or_reject(
+                    rest,
+                    dividends_reduce_cost_basis=portfolio.dividends_reduce_cost_basis,
+                    currency=portfolio.currency,
+                )
+            except ValidationError as exc:
+                later = exc.__cause__.entry
+                raise UndoRefused(
+                    f"Cannot undo this import: {_describe(later)} of "
+                    f"{holding.instrument.ticker} (transaction #{later.id}), recorded outside "
+                    f"it, needs the shares it imported. Delete or change that transaction "
+                    "first.",
+                    code="depended_on",
+                ) from exc
+        count = Transaction.objects.filter(pk__in=batch_ids).delete()[0]
+        for holding in holdings:
+            holding.portfolio = portfolio
+            _replay_holding(holding)
+        versions.bump(versions.portfolio(portfolio.pk))
+        batch.undone_at = timezone.now()
+        batch.save(update_fields=["undone_at"])
+    return count

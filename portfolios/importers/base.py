@@ -19,6 +19,8 @@ from financedash.lib import money
 from portfolios.ledger import BUY, DIVIDEND, SELL
 
 TYPES = (BUY, SELL, DIVIDEND)
+# Cash entries (no instrument): `amount` in the account's currency, quantity and price 0.
+CASH_TYPES = ("DEPOSIT", "WITHDRAWAL", "INTEREST", "FEE")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,15 @@ class ParsedRow:
     exchange_rate: Decimal | None = None
     account_currency: str | None = None
     notes: str = ""
+    # The instrument's name as the file gives it (shown in the preview; the key a symbol
+    # choice is remembered by when there is no ISIN).
+    name: str = ""
+    # Fees in `currency` (the instrument's), not the account's: converted at the row's rate.
+    fees_in_instrument_currency: bool = False
+    # The amount of a cash entry (CASH_TYPES), > 0, in `currency`; None for other types.
+    amount: Decimal | None = None
+    # The symbol is the user's choice (the preview or symbol_overrides), not the file's.
+    chosen: bool = False
 
 
 @dataclass(frozen=True)

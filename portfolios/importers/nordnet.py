@@ -153,6 +153,10 @@ def _columns(header: list[str]) -> dict[str, int]:
     return columns
 
 
+# The detector (importers.detect) reads a header exactly as the parser does.
+header_columns = _columns
+
+
 class _RowFailed(Exception):
     pass
 

@@ -425,7 +425,7 @@ def test_generic_headers_are_checked(header, problem):
 
 
 def test_formats_registry():
-    assert sorted(FORMATS) == ["generic", "nordnet"]
+    assert sorted(FORMATS) == ["generic", "ghostfolio", "nordnet"]
     assert (FORMATS["generic"], FORMATS["nordnet"]) == (generic.parse, nordnet.parse)
 
 

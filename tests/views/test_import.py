@@ -48,7 +48,8 @@ def test_preview_shows_every_row_and_saves_nothing(owner_client, portfolio, equi
     assert response.status_code == 200
     assert "<html" not in body and 'id="import-panel"' in body
     # Before anything is saved the rows say what will happen, never "created".
-    assert body.count('<span class="status created">will create</span>') == 2
+    # The count above the table and each of the two rows.
+    assert body.count('<span class="status created">will create</span>') == 3
     assert ">created<" not in body
     assert "Import 2 transactions" in body
     assert Transaction.objects.count() == 0

@@ -51,7 +51,6 @@ from marketdata.providers.base import (
 )
 from portfolios import services
 from portfolios.importers import AUTO, FORMATS, ParsedRow, RowError
-from portfolios.importers.base import CASH_TYPES
 from portfolios.importers.detect import detect
 from portfolios.models import Holding, ImportBatch, Portfolio, SymbolChoice, Transaction
 
@@ -134,7 +133,7 @@ class ImportResult:
 class _Planned:
     order: int
     row: ParsedRow
-    instrument: Instrument
+    instrument: Instrument | None  # None for a cash row
     settled: services.Settled
 
 
@@ -213,11 +212,11 @@ def import_transactions(
             report.set(row.line, UNCHECKED, "Not checked: the file has errors.", row)
         return report.finish(committed=False)
 
-    rows = _cash_rows(rows, report)
     new_rows = _leave_out_duplicates(rows, report, _import_keys(portfolio))
     groups = _plan(portfolio, new_rows, report)
     with transaction.atomic():
         portfolio = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
+        groups = _cash_rows(portfolio, groups, report)
         # Another import may have committed between the first check and the lock.
         existing = _import_keys(portfolio)
         batch = None
@@ -228,7 +227,12 @@ def import_transactions(
                 file_name=(file_name or "")[:255],
                 format=format,
             )
-        instruments = {group[0].instrument.pk: group[0].instrument for group in groups}
+        instruments = {
+            item.instrument.pk: item.instrument
+            for group in groups
+            for item in group[:1]
+            if item.instrument is not None
+        }
         before = _quantities(portfolio, instruments)
         _record(portfolio, groups, existing, report, batch)
         after = _quantities(portfolio, instruments)
@@ -255,7 +259,7 @@ def _choose_symbols(
     source), for rows whose symbol is not the file's."""
     given = {choice_key(key): _symbol(value) for key, value in overrides.items()}
     given = {key: value for key, value in given.items() if key and value}
-    keys = {choice_key(instrument_key(row)) for row in rows if row.type not in CASH_TYPES}
+    keys = {choice_key(instrument_key(row)) for row in rows if not row.is_cash}
     remembered = dict(
         SymbolChoice.objects.filter(
             user_id=portfolio.user_id, key__in=keys - set(given)
@@ -265,7 +269,7 @@ def _choose_symbols(
     chosen_rows = []
     for row in rows:
         key = choice_key(instrument_key(row))
-        if row.type in CASH_TYPES or not key:
+        if row.is_cash or not key:
             chosen_rows.append(row)
             continue
         if key in given:
@@ -298,7 +302,7 @@ def _instrument_plans(
 ) -> list[InstrumentPlan]:
     plans: dict[str, InstrumentPlan] = {}
     for row in rows:
-        if row.type in CASH_TYPES:
+        if row.is_cash:
             continue
         key = choice_key(instrument_key(row))
         plan = plans.get(key)
@@ -316,25 +320,6 @@ def _instrument_plans(
     return sorted(plans.values(), key=lambda plan: plan.first_line)
 
 
-def _cash_rows(rows: list[ParsedRow], report: _Report) -> list[ParsedRow]:
-    """The rows for the holdings; cash entries are reported and left out, since this
-    version's ledger has no service that records them yet."""
-    kept = []
-    for row in rows:
-        if row.type in CASH_TYPES:
-            amount = f"{row.amount:f} {row.currency or ''}".rstrip()
-            report.set(
-                row.line,
-                SKIPPED,
-                f"{row.type} of {amount}: cash entries are not recorded by this import yet; "
-                "enter it by hand.",
-                row,
-            )
-        else:
-            kept.append(row)
-    return kept
-
-
 def _quantities(portfolio: Portfolio, instruments: dict[int, Instrument]) -> dict[int, Decimal]:
     held = Holding.objects.filter(portfolio=portfolio, instrument_id__in=list(instruments))
     return dict(held.values_list("instrument_id", "quantity"))
@@ -347,7 +332,7 @@ def _held(
     for group in groups:
         instrument = group[0].instrument
         plan = by_key.get(choice_key(instrument_key(group[0].row)))
-        if plan is None:
+        if plan is None or instrument is None:
             continue
         plan.ticker = instrument.ticker
         plan.before = before.get(instrument.pk, Decimal(0))
@@ -361,6 +346,38 @@ def _remember(portfolio: Portfolio, chosen: dict[str, tuple[str, str]]) -> None:
             SymbolChoice.objects.update_or_create(
                 user_id=portfolio.user_id, key=key, defaults={"symbol": symbol}
             )
+
+
+def _cash_rows(portfolio: Portfolio, groups: list[list[_Planned]], report: _Report):
+    """A file's cash rows (deposits, withdrawals, interest, fees) need a portfolio that
+    tracks cash. One with no transactions yet starts tracking it (inside this database
+    transaction: a dry run or a failed import leaves it as it was). One that has
+    transactions but no cash tracking keeps its rule: its cash rows are skipped with the
+    reason, the trades imported as before; switching cash on would give it a balance that
+    lacks every deposit made before this file."""
+    if not any(item.row.is_cash for group in groups for item in group):
+        return groups
+    if portfolio.track_cash:
+        return groups
+    if not Transaction.objects.filter(portfolio=portfolio).exists():
+        portfolio.track_cash = True
+        services.save_portfolio(portfolio)
+        return groups
+    kept = []
+    for group in groups:
+        rows = [item for item in group if not item.row.is_cash]
+        for item in group:
+            if item.row.is_cash:
+                report.set(
+                    item.row.line,
+                    SKIPPED,
+                    f"{item.row.type.capitalize()}: {portfolio.name} does not track cash. Turn on "
+                    "“Track cash” in its settings (and import the whole history) to book it.",
+                    item.row,
+                )
+        if rows:
+            kept.append(rows)
+    return kept
 
 
 def _import_keys(portfolio: Portfolio) -> set[str]:
@@ -395,9 +412,10 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
     for row in rows:
         key = (row.symbol, row.currency, row.isin)
         if key not in instruments:
-            instruments[key] = _instrument(row)
+            instruments[key] = None if row.is_cash else _instrument(row)
     # Every rate of the file at once: one query for the stored ones, not one per row.
-    priced = [row for row in rows if isinstance(instruments[_key(row)], Instrument)]
+    # Cash rows have no instrument: settle_rates checks their dates and gives them rate 1.
+    priced = [row for row in rows if row.is_cash or isinstance(instruments[_key(row)], Instrument)]
     settled = dict(
         zip(
             (row.line for row in priced),
@@ -413,7 +431,13 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
         key = _key(row)
         instrument = instruments[key]
         errors = []
-        if isinstance(instrument, tuple):
+        if row.is_cash:
+            holding_key: object = _CASH
+            errors.extend(_currency_errors(portfolio, row, None))
+            rate = settled[row.line]
+            if isinstance(rate, ValidationError):
+                errors.append(next(iter(_row_errors(row.line, rate))))
+        elif isinstance(instrument, tuple):
             errors.append(RowError(row.line, *instrument))
             plan = next(
                 (
@@ -425,7 +449,7 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
             )
             if plan is not None and not plan.problem:
                 plan.problem = instrument[1]
-            holding_key: object = key
+            holding_key = key
         else:
             holding_key = instrument.pk
             errors.extend(_currency_errors(portfolio, row, instrument))
@@ -458,11 +482,23 @@ def _converted_fees(row: ParsedRow, settled: services.Settled) -> services.Settl
     return services.Settled(replace(settled.entry, fees=fees), settled.exchange_rate)
 
 
+# The group of a file's cash rows (they have no holding).
+_CASH = "cash"
+
+
 def _key(row: ParsedRow) -> tuple:
     return (row.symbol, row.currency, row.isin)
 
 
-def _entry(row: ParsedRow, instrument: Instrument) -> services.NewTransaction:
+def _entry(row: ParsedRow, instrument: Instrument | None) -> services.NewTransaction:
+    if row.is_cash:
+        return services.NewTransaction.cash(
+            type=row.type,
+            date=row.date,
+            amount=row.amount,
+            notes=row.notes,
+            import_key=row.import_key,
+        )
     return services.NewTransaction(
         instrument=instrument,
         type=row.type,
@@ -519,9 +555,9 @@ def _by_isin(isin: str, currency: str | None) -> list[Instrument]:
     return list(candidates[:2])
 
 
-def _currency_errors(portfolio: Portfolio, row: ParsedRow, instrument: Instrument) -> list:
+def _currency_errors(portfolio: Portfolio, row: ParsedRow, instrument: Instrument | None) -> list:
     errors = []
-    if row.currency and row.currency != instrument.currency:
+    if instrument is not None and row.currency and row.currency != instrument.currency:
         errors.append(
             RowError(
                 row.line,
@@ -583,7 +619,7 @@ def _report_rejected(planned: list[_Planned], errors: dict, report: _Report) -> 
         if n in errors:
             for error in _row_errors(item.row.line, errors[n]):
                 report.fail(error, item.row)
-        by_holding[item.instrument.pk].append(item)
+        by_holding[item.instrument.pk if item.instrument is not None else None].append(item)
     for items in by_holding.values():
         failed = next((item for item in items if item.row.line in report.by_line), None)
         if failed is None:

@@ -621,6 +621,8 @@ def record_transactions(
                 created[n] = _cash_transaction(portfolio, entries[n].entry)
             except ValidationError as exc:
                 errors[n] = exc
+            else:
+                created[n].import_batch_id = import_batch.pk if import_batch else None
         plans = []
         # Holdings locked in one order, so two batches cannot wait on each other.
         for instrument_pk in sorted(groups):

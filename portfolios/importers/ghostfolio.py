@@ -176,6 +176,9 @@ def _activity(
             fees=_ZERO,
             import_key="",
             currency=currency,
+            # A cash amount is booked in the account's currency: Ghostfolio's is the
+            # activity's.
+            account_currency=currency,
             amount=amount,
             notes=notes,
         )

@@ -1193,14 +1193,17 @@ def undo_import(batch: ImportBatch) -> int:
     since depends on it: a later sale that only the imported buys make possible, or a
     dividend on shares only they hold. The message names that transaction. Replaying the
     rest of a holding reproduces exactly the figures it had before the import, since a
-    holding's figures are nothing but the replay of its transactions.
+    holding's figures are nothing but the replay of its transactions; the cash balance is
+    stored again from the transactions left (its cash entries go with the batch).
     """
     with transaction.atomic():
-        batch = ImportBatch.objects.select_for_update().select_related("portfolio").get(pk=batch.pk)
+        # The portfolio row first, then the holdings, as every write takes them: its cash
+        # balance is stored from all of its transactions.
+        portfolio = _lock_portfolio(batch.portfolio_id)
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         if batch.undone_at is not None:
             when = timezone.localtime(batch.undone_at).strftime("%Y-%m-%d %H:%M")
             raise UndoRefused(f"This import was already undone on {when}.", code="already_undone")
-        portfolio = batch.portfolio
         txns = Transaction.objects.filter(import_batch=batch)
         holding_ids = set(txns.exclude(holding=None).values_list("holding_id", flat=True))
         holdings = list(
@@ -1232,6 +1235,7 @@ def undo_import(batch: ImportBatch) -> int:
             holding.portfolio = portfolio
             _replay_holding(holding)
         versions.bump(versions.portfolio(portfolio.pk))
+        _store_cash(portfolio)
         batch.undone_at = timezone.now()
         batch.save(update_fields=["undone_at"])
     return count

@@ -78,7 +78,7 @@ def test_a_nordnet_file_with_the_default_format_is_read_as_nordnet(portfolio, in
     assert (result.format, result.detected) == ("nordnet", True)
     assert result.detection == "Nordnet's Norwegian column names"
     assert result.ok and result.committed
-    assert result.counts["created"] == 10
+    assert result.counts["created"] == 13  # 10 trades and dividends, 3 cash entries
     assert Holding.objects.get(portfolio=portfolio, instrument__ticker="EQNR.OL").quantity == 35
 
 
@@ -122,15 +122,13 @@ def usd_rates(db):
     HistoricalExchangeRateFactory(date=dt.date(2024, 2, 15), rate=D("10.5"))
 
 
-def test_a_ghostfolio_export_imports_its_trades_and_dividends(portfolio, instruments, usd_rates):
+def test_a_ghostfolio_export_imports_its_trades_dividends_and_cash(
+    portfolio, instruments, usd_rates
+):
     result = run(portfolio, GHOSTFOLIO)
     assert (result.format, result.committed) == ("ghostfolio", True)
     status = {row.line: (row.status, row.message) for row in result.rows}
-    assert [status[line][0] for line in (1, 2, 3, 4)] == ["created"] * 4
-    # The cash activities are reported, not dropped silently, and so is the liability.
-    assert status[5][0] == status[6][0] == "skipped"
-    assert status[5][1].startswith("FEE of 49 NOK: cash entries")
-    assert status[6][1].startswith("INTEREST of 12.5 NOK: cash entries")
+    assert [status[line][0] for line in range(1, 7)] == ["created"] * 6
     assert status[7] == (
         "skipped",
         "LIABILITY: a debt Ghostfolio tracks by hand, not a transaction of a brokerage account.",
@@ -152,8 +150,36 @@ def test_a_ghostfolio_export_imports_its_trades_and_dividends(portfolio, instrum
     assert (rows[2].fees, rows[2].amount) == (D("10.20"), D("9470.70"))
     assert (rows[3].fees, rows[3].amount) == (D("1.89"), D("10.71"))
 
+    # FEE (its fee, 49) and INTEREST (1 x 12.5) are cash entries; the empty portfolio
+    # starts tracking cash. -3029 - 9470.70 + 10.71 + 1251 - 49 + 12.50 = -11274.49: no
+    # deposits in the file, so the trades ran on credit.
+    fee, interest = (Transaction.objects.get(import_key=rows[n].row.import_key) for n in (5, 6))
+    assert (fee.type, fee.total_amount, fee.holding_id) == ("FEE", D("49"), None)
+    assert (interest.type, interest.total_amount) == ("INTEREST", D("12.5"))
+    portfolio.refresh_from_db()
+    assert (portfolio.track_cash, portfolio.cash_balance) == (True, D("-11274.49"))
+
     again = run(portfolio, GHOSTFOLIO)
-    assert again.counts["duplicate"] == 4 and again.counts["created"] == 0
+    assert again.counts["duplicate"] == 6 and again.counts["created"] == 0
+
+
+def test_ghostfolio_cash_into_a_portfolio_without_cash_is_skipped_with_the_reason(
+    portfolio, instruments, usd_rates
+):
+    record(portfolio, instruments["ORK.OL"], quantity="1", price="70")
+    result = run(portfolio, GHOSTFOLIO)
+    assert result.committed and result.counts["created"] == 4
+    reasons = {row.line: row.message for row in result.rows if row.status == "skipped"}
+    assert "does not track cash" in reasons[5] and "does not track cash" in reasons[6]
+
+
+def test_undo_takes_the_imported_cash_with_it(portfolio, instruments, usd_rates):
+    batch = ImportBatch.objects.get(pk=run(portfolio, GHOSTFOLIO).batch_id)
+    assert Transaction.objects.filter(import_batch=batch, holding=None).count() == 2
+    assert services.undo_import(batch) == 6
+    portfolio.refresh_from_db()
+    assert portfolio.cash_balance == 0
+    assert not Transaction.objects.filter(portfolio=portfolio).exists()
 
 
 # -- symbol choices -------------------------------------------------------------------------
@@ -345,3 +371,17 @@ def test_an_undone_file_can_be_imported_again(portfolio, instruments):
     again = run(portfolio, TRADES)
     assert again.counts["created"] == 3
     assert ImportBatch.objects.count() == 2
+
+
+def test_undo_restores_the_cash_balance(owner, instruments):
+    account = PortfolioFactory(user=owner, name="Cash", currency="NOK", track_cash=True)
+    services.record_transaction(
+        portfolio=account, type="DEPOSIT", date=dt.date(2024, 1, 2), amount=D("10000")
+    )
+    result = run(account, TRADES)
+    account.refresh_from_db()
+    # 10000 - (10 x 300 + 29) + (4 x 320 - 29) - (20 x 75 + 19) = 10000 - 3029 + 1251 - 1519.
+    assert account.cash_balance == D("6703")
+    services.undo_import(ImportBatch.objects.get(pk=result.batch_id))
+    account.refresh_from_db()
+    assert account.cash_balance == D("10000")

@@ -55,7 +55,7 @@ def test_a_nordnet_file_uploaded_with_the_default_format_is_read_as_nordnet(
     body = response.content.decode()
     assert response.status_code == 200
     assert "Format: <strong>nordnet</strong>, detected from Nordnet&#x27;s Norwegian column" in body
-    assert "Import 10 transactions" in body
+    assert "Import 13 transactions" in body
     assert ">will create<" in body and ">created<" not in body
     assert not Transaction.objects.exists()
 

@@ -659,6 +659,10 @@ class ImportResultSerializer(serializers.Serializer):
     committed = serializers.BooleanField()
     batch = serializers.IntegerField(source="batch_id", allow_null=True)
     counts = serializers.DictField(child=serializers.IntegerField())
+    cash_before = _decimal(
+        MONEY_OUT, allow_null=True, help_text="The cash balance before (null: no cash tracked)."
+    )
+    cash_after = _decimal(MONEY_OUT, allow_null=True, help_text="The cash balance after.")
     instruments = ImportInstrumentSerializer(many=True)
     rows = ImportRowSerializer(many=True)
 

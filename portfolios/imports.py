@@ -114,6 +114,9 @@ class ImportResult:
     detection: str = ""  # what gave the format away, or why none matched
     instruments: list[InstrumentPlan] = field(default_factory=list)
     batch_id: int | None = None  # the ImportBatch of a committed import
+    # The portfolio's cash balance before and after, when it tracks cash (else None).
+    cash_before: Decimal | None = None
+    cash_after: Decimal | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -234,9 +237,17 @@ def import_transactions(
             if item.instrument is not None
         }
         before = _quantities(portfolio, instruments)
+        cash_before = portfolio.cash_balance
         _record(portfolio, groups, existing, report, batch)
         after = _quantities(portfolio, instruments)
         _held(report.result.instruments, groups, before, after)
+        if portfolio.track_cash:
+            report.result.cash_before = cash_before
+            report.result.cash_after = (
+                Portfolio.objects.filter(pk=portfolio.pk)
+                .values_list("cash_balance", flat=True)
+                .get()
+            )
         committed = not dry_run and not report.has_errors()
         if not committed:
             transaction.set_rollback(True)

@@ -68,6 +68,7 @@ def test_the_response_shows_fees_amounts_and_holdings_before_and_after(api, port
         "source": "file", "ticker": "EQNR.OL", "problem": "",
         "quantity_before": "0.000000", "quantity_after": "6.000000",
     }  # fmt: skip
+    assert body["cash_before"] is None and body["cash_after"] is None  # no cash tracked
     rows = {row["line"]: row for row in body["rows"]}
     # 10 x 300 + 29; 4 x 320 - 29.
     assert (rows[2]["fees"], rows[2]["amount"]) == ("29.00", "3029.00")

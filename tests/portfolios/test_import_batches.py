@@ -158,6 +158,7 @@ def test_a_ghostfolio_export_imports_its_trades_dividends_and_cash(
     assert (interest.type, interest.total_amount) == ("INTEREST", D("12.5"))
     portfolio.refresh_from_db()
     assert (portfolio.track_cash, portfolio.cash_balance) == (True, D("-11274.49"))
+    assert (result.cash_before, result.cash_after) == (D("0"), D("-11274.49"))
 
     again = run(portfolio, GHOSTFOLIO)
     assert again.counts["duplicate"] == 6 and again.counts["created"] == 0
@@ -378,6 +379,8 @@ def test_undo_restores_the_cash_balance(owner, instruments):
     services.record_transaction(
         portfolio=account, type="DEPOSIT", date=dt.date(2024, 1, 2), amount=D("10000")
     )
+    preview = run(account, TRADES, dry_run=True)
+    assert (preview.cash_before, preview.cash_after) == (D("10000"), D("6703"))
     result = run(account, TRADES)
     account.refresh_from_db()
     # 10000 - (10 x 300 + 29) + (4 x 320 - 29) - (20 x 75 + 19) = 10000 - 3029 + 1251 - 1519.

@@ -144,6 +144,7 @@ class _Report:
     def __init__(self, format: str, dry_run: bool):
         self.result = ImportResult(format=format, dry_run=dry_run)
         self.by_line: dict[int, RowResult] = {}
+        self.plans: dict[str, InstrumentPlan] | None = None
 
     def set(self, line: int, status: str, message: str = "", row=None, txn=None) -> None:
         result = RowResult(line, status, message, row=row)
@@ -450,18 +451,14 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
                 errors.append(next(iter(_row_errors(row.line, rate))))
         elif isinstance(instrument, tuple):
             errors.append(RowError(row.line, *instrument))
-            plan = next(
-                (
-                    plan
-                    for plan in report.result.instruments
-                    if choice_key(plan.key) == choice_key(instrument_key(row))
-                ),
-                None,
-            )
+            plan = _plan_of(report, row)
             if plan is not None and not plan.problem:
                 plan.problem = instrument[1]
             holding_key = key
         else:
+            plan = _plan_of(report, row)
+            if plan is not None:
+                plan.ticker = instrument.ticker
             holding_key = instrument.pk
             errors.extend(_currency_errors(portfolio, row, instrument))
             rate = settled[row.line]
@@ -482,6 +479,12 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
                 planned.row,
             )
     return [sorted(group, key=lambda p: (p.row.date, p.order)) for group in groups.values()]
+
+
+def _plan_of(report: _Report, row: ParsedRow) -> InstrumentPlan | None:
+    if report.plans is None:  # one index for the file, not a search per row
+        report.plans = {choice_key(plan.key): plan for plan in report.result.instruments}
+    return report.plans.get(choice_key(instrument_key(row)))
 
 
 def _converted_fees(row: ParsedRow, settled: services.Settled) -> services.Settled:

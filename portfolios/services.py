@@ -41,7 +41,15 @@ from portfolios.models import CASH_TYPES, Holding, ImportBatch, Portfolio, Trans
 EDITABLE_FIELDS = ("type", "date", "quantity", "price", "fees", "exchange_rate", "notes")
 # ... and on a cash transaction (DEPOSIT, WITHDRAWAL, INTEREST, FEE).
 CASH_EDITABLE_FIELDS = ("type", "date", "amount", "notes")
-_DERIVED = ("holding", "portfolio", "total_amount", "average_cost_at_transaction")
+# Set by the services, not the caller: never validated field by field (the import batch's
+# foreign-key check would cost one query per imported row).
+_DERIVED = (
+    "holding",
+    "portfolio",
+    "total_amount",
+    "average_cost_at_transaction",
+    "import_batch",
+)
 ONE = Decimal(1)
 # How far before a trade the provider is asked for rates when none is stored: the last
 # close on or before the trade date is its rate (weekends and holidays included).

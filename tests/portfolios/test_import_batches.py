@@ -388,3 +388,19 @@ def test_undo_restores_the_cash_balance(owner, instruments):
     services.undo_import(ImportBatch.objects.get(pk=result.batch_id))
     account.refresh_from_db()
     assert account.cash_balance == D("10000")
+
+
+def test_a_batch_costs_no_query_per_row(owner, instruments):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(rows: int) -> int:
+        lines = [f"2024-02-{day:02d},BUY,EQNR.OL,1,300,0" for day in range(1, rows + 1)]
+        data = ("date,type,symbol,quantity,price,fees\n" + "\n".join(lines) + "\n").encode()
+        portfolio = PortfolioFactory(user=owner, name=f"{rows} rows")
+        with CaptureQueriesContext(connection) as captured:
+            assert run(portfolio, data).counts["created"] == rows
+        return len(captured)
+
+    # Regression: the import batch's foreign key was validated row by row.
+    assert queries(5) == queries(25)

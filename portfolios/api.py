@@ -632,7 +632,8 @@ class ImportRowSerializer(serializers.Serializer):
         MONEY_OUT,
         allow_null=True,
         help_text="The transaction's total in the portfolio's currency (cost, proceeds or net "
-        "dividend), as recorded or as it would be.",
+        "dividend), as recorded or as it would be; for a cash row (DEPOSIT, WITHDRAWAL, "
+        "INTEREST, FEE) its amount.",
     )
     transaction_id = serializers.IntegerField(allow_null=True)
 

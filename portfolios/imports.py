@@ -79,7 +79,8 @@ class RowResult:
     row: ParsedRow | None = None
     transaction_id: int | None = None  # set only when the import was committed
     # As recorded (or as they would be), in the portfolio's currency: the fees after any
-    # conversion, and the transaction's total amount (cost, proceeds or net dividend).
+    # conversion, and the transaction's total amount (cost, proceeds or net dividend; a
+    # cash row's amount, also when it is not recorded).
     fees: Decimal | None = None
     amount: Decimal | None = None
 
@@ -151,6 +152,8 @@ class _Report:
         if txn is not None:
             result.transaction_id = txn.pk
             result.fees, result.amount = txn.fees, txn.total_amount
+        elif row is not None and row.is_cash:
+            result.amount = row.amount  # as the file gives it: the row was not recorded
         self.by_line[line] = result
 
     def counts(self) -> dict[str, int]:

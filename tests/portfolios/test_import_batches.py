@@ -172,6 +172,8 @@ def test_ghostfolio_cash_into_a_portfolio_without_cash_is_skipped_with_the_reaso
     assert result.committed and result.counts["created"] == 4
     reasons = {row.line: row.message for row in result.rows if row.status == "skipped"}
     assert "does not track cash" in reasons[5] and "does not track cash" in reasons[6]
+    amounts = {row.line: row.amount for row in result.rows}
+    assert (amounts[5], amounts[6]) == (D("49"), D("12.5"))  # shown though not recorded
 
 
 def test_undo_takes_the_imported_cash_with_it(portfolio, instruments, usd_rates):

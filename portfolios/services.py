@@ -1215,7 +1215,8 @@ def undo_import(batch: ImportBatch) -> int:
         txns = Transaction.objects.filter(import_batch=batch)
         holding_ids = set(txns.exclude(holding=None).values_list("holding_id", flat=True))
         holdings = list(
-            Holding.objects.select_for_update()
+            # Only the holdings are locked, not the instruments they join (shared by all).
+            Holding.objects.select_for_update(of=("self",))
             .filter(pk__in=holding_ids)
             .select_related("instrument")
             .order_by("pk")

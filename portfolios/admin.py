@@ -17,7 +17,7 @@ from financedash.lib.admin import INLINE_ROWS, NewestInlineRows, changelist_link
 from financedash.lib.money import ADMIN_DECIMALS, DecimalInput
 from marketdata.models import Instrument
 from portfolios import services
-from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.models import Holding, ImportBatch, Portfolio, Transaction
 
 DERIVED_HOLDING_FIELDS = (
     "quantity",
@@ -269,3 +269,41 @@ class TransactionAdmin(admin.ModelAdmin):
             )
         else:
             self.message_user(request, "Deleted and replayed.", messages.SUCCESS)
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Imports as their owners see them: read-only, undone whole through the service (a
+    plain delete would leave the transactions in place, cut loose from their batch)."""
+
+    list_display = ("file_name", "user", "portfolio", "format", "created_at", "undone_at")
+    list_filter = ("format",)
+    list_select_related = ("user", "portfolio")
+    readonly_fields = (
+        "user",
+        "portfolio",
+        "file_name",
+        "format",
+        "created_at",
+        "counts",
+        "undone_at",
+    )
+    actions = ["undo_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Undo selected imports (all of each, or none of it)")
+    def undo_selected(self, request, queryset):
+        for batch in queryset:
+            try:
+                count = services.undo_import(batch)
+            except services.UndoRefused as exc:
+                self.message_user(request, f"{batch}: {' '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{batch}: undone, {count} transaction(s) removed.", messages.SUCCESS
+                )

@@ -3,6 +3,7 @@ valuation read path. Every lookup is scoped to the requesting user (404 otherwis
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
@@ -19,9 +20,9 @@ from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import UnknownSymbol
 from portfolios import backfill, services, valuation
-from portfolios.importers import FORMATS
+from portfolios.importers import AUTO, FORMAT_CHOICES
 from portfolios.imports import MAX_IMPORT_BYTES, STATUSES, import_transactions
-from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.models import CASH_TYPES, Holding, ImportBatch, Portfolio, Transaction
 from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for
 
@@ -59,6 +60,8 @@ class PortfolioWriteSerializer(serializers.ModelSerializer):
             "currency",
             "used_credit",
             "dividends_reduce_cost_basis",
+            "kind",
+            "track_cash",
         )
         read_only_fields = ("id",)
 
@@ -106,15 +109,28 @@ class PortfolioSummarySerializer(serializers.Serializer):
     description = serializers.CharField()
     brokerage_firm = serializers.CharField()
     currency = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Portfolio.Kind.choices)
+    track_cash = serializers.BooleanField(
+        help_text="True: the portfolio keeps a cash balance from its deposits, withdrawals, "
+        "trades, dividends, interest and fees, and its values include the cash."
+    )
+    cash_balance = _decimal(
+        MONEY_OUT,
+        help_text="Cash balance = Σ deposits − Σ withdrawals − Σ buy costs + Σ sale proceeds "
+        "+ Σ net dividends + Σ interest − Σ fees (each booked in whole cents); negative = "
+        "credit in use. 0 when track_cash is false.",
+    )
     used_credit = _decimal(MONEY_OUT)
     dividends_reduce_cost_basis = serializers.BooleanField()
-    total_value = _decimal(MONEY_OUT)
+    total_value = _decimal(
+        MONEY_OUT, help_text="Market value of the holdings, plus the cash balance when tracked."
+    )
     total_cost = _decimal(MONEY_OUT)
     total_gain_loss = _decimal(MONEY_OUT)
     total_gain_loss_percent = _decimal(PERCENT_OUT, allow_null=True)
     realized_gain = _decimal(MONEY_OUT)
     dividends = _decimal(MONEY_OUT)
-    net_value = _decimal(MONEY_OUT)
+    net_value = _decimal(MONEY_OUT, help_text="total_value − used_credit.")
     prices_as_of = serializers.DateTimeField(allow_null=True)
     total_return = _decimal(MONEY_OUT, help_text=DEFINITIONS["total_return"])
 
@@ -213,9 +229,28 @@ def holding_delete(request, pk):
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+_NOT_FOR_CASH = ("symbol", "currency", "quantity", "price", "fees", "exchange_rate")
+
+
 class TransactionSerializer(serializers.ModelSerializer):
+    """One body for every type: trades {symbol, quantity, price, fees, exchange_rate?, ...};
+    cash (DEPOSIT, WITHDRAWAL, INTEREST, FEE) {type, date, amount, notes?} only."""
+
     portfolio = OwnedPortfolioField()
-    symbol = serializers.CharField(max_length=32, source="holding.instrument.ticker")
+    symbol = serializers.CharField(
+        max_length=32,
+        source="holding.instrument.ticker",
+        required=False,
+        allow_null=True,
+        help_text="Required for BUY, SELL, DIVIDEND and SPLIT; null for the cash types.",
+    )
+    amount = _decimal(
+        MONEY,
+        required=False,
+        allow_null=True,
+        help_text="Cash types only: the amount (> 0, whole cents, portfolio currency); the "
+        "type gives the direction. Null for trades.",
+    )
     currency = serializers.CharField(
         max_length=3,
         required=False,
@@ -226,14 +261,16 @@ class TransactionSerializer(serializers.ModelSerializer):
         choices=Transaction.Type.choices,
         help_text="SPLIT: `quantity` is the factor, new shares per old share (2 for a "
         "2-for-1 split, 0.1 for a 1-for-10 reverse split); price and fees 0 (or left out), "
-        "exchange rate 1.",
+        "exchange rate 1. DEPOSIT, WITHDRAWAL, INTEREST, FEE: cash, with `amount` and no "
+        "symbol, quantity or price.",
     )
     quantity = _decimal(
         QUANTITY,
+        required=False,
         help_text="Shares; for a DIVIDEND the shares paid on; for a SPLIT new shares per old "
-        "share.",
+        "share. Not for cash types.",
     )
-    # Required for every type but SPLIT (validate), which has none.
+    # Required for every type but SPLIT and the cash types (validate).
     price = _decimal(PRICE, min_value=0, required=False)
     fees = _decimal(MONEY, min_value=0, required=False)
     exchange_rate = RateField(
@@ -263,6 +300,7 @@ class TransactionSerializer(serializers.ModelSerializer):
             "price",
             "fees",
             "exchange_rate",
+            "amount",
             "total_amount",
             "average_cost_at_transaction",
             "notes",
@@ -277,17 +315,53 @@ class TransactionSerializer(serializers.ModelSerializer):
             # Moving a transaction between portfolios would change whose money it is.
             self.fields["portfolio"].read_only = True
 
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            # A trade body's missing fields are named beside the other fields' errors (the
+            # fields are optional only because a cash body leaves them out).
+            if isinstance(exc.detail, dict) and data.get("type") not in CASH_TYPES:
+                for name in ("symbol", "quantity", "price"):
+                    if data.get(name) in (None, "") and not self.partial:
+                        exc.detail.setdefault(name, ["This field is required."])
+            raise
+
     def validate_quantity(self, value):
-        if value <= 0:
+        if value <= 0 and self.initial_data.get("type") not in CASH_TYPES:
             raise serializers.ValidationError("Must be greater than 0.")
         return value
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["amount"] = data["total_amount"] if instance.type in CASH_TYPES else None
+        return data
+
     def validate(self, attrs):
         kind = attrs.get("type", self.instance.type if self.instance is not None else None)
-        if "price" not in attrs and not self.partial:
-            if kind != Transaction.Type.SPLIT:
-                raise serializers.ValidationError({"price": ["This field is required."]})
-            attrs["price"] = Decimal(0)
+        if kind in CASH_TYPES:
+            return self._validate_cash(attrs, kind)
+        if "amount" in attrs and attrs["amount"] is not None:
+            raise serializers.ValidationError(
+                {"amount": ["Only a cash transaction has an amount: give quantity and price."]}
+            )
+        attrs.pop("amount", None)
+        if self.instance is None or not self.partial:
+            missing = {
+                name: ["This field is required."]
+                for name, present in (
+                    ("symbol", attrs.get("holding", {}).get("instrument", {}).get("ticker")),
+                    ("quantity", attrs.get("quantity")),
+                    ("price", attrs.get("price", 0 if kind == Transaction.Type.SPLIT else None)),
+                )
+                if present is None
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+            if kind == Transaction.Type.SPLIT:
+                attrs.setdefault("price", Decimal(0))
+        if "quantity" in attrs and attrs["quantity"] <= 0:
+            raise serializers.ValidationError({"quantity": ["Must be greater than 0."]})
         instrument_data = attrs.pop("holding", {}).get("instrument", {})
         symbol = instrument_data.get("ticker")
         currency = instrument_data.get("currency")
@@ -296,11 +370,56 @@ class TransactionSerializer(serializers.ModelSerializer):
                 attrs["instrument"] = resolve_instrument(symbol, currency=currency)
             except UnknownSymbol as exc:
                 raise serializers.ValidationError({"symbol": [str(exc)]}) from exc
-        elif self.instance is not None:
+        elif self.instance is not None and self.instance.holding_id is not None:
             attrs["instrument"] = self.instance.holding.instrument
         return attrs
 
+    def _validate_cash(self, attrs, kind):
+        """A cash body: no instrument fields (null or zero are accepted, so that a GET body
+        can be PUT back), an amount on create and on PUT."""
+        instrument = attrs.pop("holding", {}).get("instrument", {})
+        given = {
+            "symbol": instrument.get("ticker"),
+            "currency": instrument.get("currency"),
+            "quantity": attrs.pop("quantity", None),
+            "price": attrs.pop("price", None),
+            "fees": attrs.pop("fees", None),
+            "exchange_rate": attrs.pop("exchange_rate", None),
+        }
+        label = kind.lower()
+        wrong = {
+            name: [f"A {label} is cash: it has no {name.replace('_', ' ')}. Leave it out."]
+            for name, value in given.items()
+            if value not in (None, "")
+            and not (name in ("quantity", "price", "fees") and value == 0)
+            and not (name == "exchange_rate" and value == 1)
+        }
+        if wrong:
+            raise serializers.ValidationError(wrong)
+        if self.instance is not None and self.instance.type not in CASH_TYPES:
+            raise serializers.ValidationError(
+                {
+                    "type": [
+                        "A trade cannot become a cash transaction (it has an instrument): "
+                        "delete it and record the cash transaction on its own."
+                    ]
+                }
+            )
+        if attrs.get("amount") is None and (self.instance is None or not self.partial):
+            raise serializers.ValidationError({"amount": ["This field is required."]})
+        if attrs.get("amount", 0) is None:
+            attrs.pop("amount")
+        return attrs
+
     def create(self, validated_data):
+        if validated_data["type"] in CASH_TYPES:
+            return services.record_transaction(
+                portfolio=validated_data["portfolio"],
+                type=validated_data["type"],
+                date=validated_data["date"],
+                amount=validated_data["amount"],
+                notes=validated_data.get("notes", ""),
+            )
         values = {k: v for k, v in validated_data.items() if k not in ("portfolio", "instrument")}
         return services.record_transaction(
             portfolio=validated_data["portfolio"],
@@ -309,6 +428,13 @@ class TransactionSerializer(serializers.ModelSerializer):
         )
 
     def update(self, instance, validated_data):
+        if instance.type in CASH_TYPES:
+            changes = {
+                k: v for k, v in validated_data.items() if k in services.CASH_EDITABLE_FIELDS
+            }
+            return services.update_transaction(instance, **changes)
+        if validated_data.get("type") in CASH_TYPES:
+            raise serializers.ValidationError({"type": ["A cash type needs a cash body."]})
         changes = {k: v for k, v in validated_data.items() if k in services.EDITABLE_FIELDS}
         if not self.partial:
             # A PUT states the whole transaction: no rate means the rate of its date.
@@ -466,8 +592,31 @@ def performance(request, pk):
 class ImportRequestSerializer(serializers.Serializer):
     file = serializers.FileField()
     portfolio = OwnedPortfolioField()
-    format = serializers.ChoiceField(choices=sorted(FORMATS), default="generic")
+    format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=AUTO)
     dry_run = serializers.BooleanField(default=False)
+    symbol_overrides = serializers.CharField(
+        required=False,
+        default="",
+        help_text='JSON {"ISIN or name": "SYMBOL"}: the symbol to use for an instrument of '
+        "the file, remembered for your next import.",
+    )
+
+    def validate_symbol_overrides(self, value: str) -> dict[str, str]:
+        if not value.strip():
+            return {}
+        try:
+            overrides = json.loads(value)
+        except ValueError:
+            raise serializers.ValidationError(
+                'Not JSON: give an object such as {"NO0010096985": "EQNR.OL"}.'
+            ) from None
+        if not isinstance(overrides, dict) or not all(
+            isinstance(key, str) and isinstance(symbol, str) for key, symbol in overrides.items()
+        ):
+            raise serializers.ValidationError(
+                "Give an object of ISIN or name to symbol, both strings."
+            )
+        return overrides
 
     def validate_file(self, value):
         if value.size > MAX_IMPORT_BYTES:
@@ -493,14 +642,44 @@ class ImportRowSerializer(serializers.Serializer):
     date = serializers.DateField(source="row.date", default=None, allow_null=True)
     quantity = _decimal(QUANTITY, source="row.quantity", default=None, allow_null=True)
     price = _decimal(PRICE, source="row.price", default=None, allow_null=True)
+    fees = _decimal(MONEY_OUT, allow_null=True, help_text="In the portfolio's currency.")
+    amount = _decimal(
+        MONEY_OUT,
+        allow_null=True,
+        help_text="The transaction's total in the portfolio's currency (cost, proceeds or net "
+        "dividend), as recorded or as it would be; for a cash row (DEPOSIT, WITHDRAWAL, "
+        "INTEREST, FEE) its amount.",
+    )
     transaction_id = serializers.IntegerField(allow_null=True)
+
+
+class ImportInstrumentSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The ISIN, else the name: the symbol_overrides key.")
+    name = serializers.CharField()
+    isin = serializers.CharField(allow_null=True)
+    symbol = serializers.CharField(help_text="The symbol used for it.")
+    source = serializers.ChoiceField(
+        choices=["file", "remembered", "chosen"], help_text="Where the symbol came from."
+    )
+    ticker = serializers.CharField(allow_null=True, help_text="The instrument it resolved to.")
+    problem = serializers.CharField()
+    quantity_before = _decimal(QUANTITY, source="before", allow_null=True)
+    quantity_after = _decimal(QUANTITY, source="after", allow_null=True)
 
 
 class ImportResultSerializer(serializers.Serializer):
     format = serializers.CharField()
+    detected = serializers.BooleanField(help_text="The format was told from the content.")
+    detection = serializers.CharField(help_text="What gave the format away.")
     dry_run = serializers.BooleanField()
     committed = serializers.BooleanField()
+    batch = serializers.IntegerField(source="batch_id", allow_null=True)
     counts = serializers.DictField(child=serializers.IntegerField())
+    cash_before = _decimal(
+        MONEY_OUT, allow_null=True, help_text="The cash balance before (null: no cash tracked)."
+    )
+    cash_after = _decimal(MONEY_OUT, allow_null=True, help_text="The cash balance after.")
+    instruments = ImportInstrumentSerializer(many=True)
     rows = ImportRowSerializer(many=True)
 
 
@@ -520,6 +699,8 @@ def import_csv(request):
         data=data["file"].read(),
         format=data["format"],
         dry_run=data["dry_run"],
+        file_name=data["file"].name,
+        symbol_overrides=data["symbol_overrides"],
     )
     body = ImportResultSerializer(result).data
     if not result.ok:
@@ -541,3 +722,41 @@ class ImportFailed(exceptions.APIException):
     def __init__(self, detail, extra):
         super().__init__(detail)
         self.extra = extra
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportBatch
+        fields = ("id", "portfolio", "file_name", "format", "created_at", "counts", "undone_at")
+        read_only_fields = fields
+
+
+class ImportBatchList(generics.ListAPIView):
+    """The user's imports, newest first: each with its counts, and when it was undone."""
+
+    serializer_class = ImportBatchSerializer
+    pagination_class = None  # a plain list (section 7): a user has few imports
+
+    def get_queryset(self):
+        return ImportBatch.objects.filter(user=self.request.user).order_by("-created_at", "-id")
+
+
+class ImportUndoConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+
+    def __init__(self, detail, code):
+        super().__init__(detail)
+        self.error_code = code
+
+
+@extend_schema(responses={204: None})
+@api_view(["DELETE"])
+def import_undo(request, pk):
+    """Undo an import: all its transactions, or none (409 when a later transaction needs
+    them, naming it, or when it was undone already)."""
+    batch = get_object_or_404(ImportBatch, pk=pk, user=request.user)
+    try:
+        services.undo_import(batch)
+    except services.UndoRefused as exc:
+        raise ImportUndoConflict(" ".join(exc.messages), exc.code) from None
+    return Response(status=status.HTTP_204_NO_CONTENT)

@@ -12,6 +12,8 @@ urlpatterns = [
     path("portfolios/<int:pk>/performance", api.performance, name="api-performance"),
     path("transactions", api.TransactionCreate.as_view(), name="api-transactions"),
     path("transactions/import-csv", api.import_csv, name="api-import-csv"),
+    path("imports", api.ImportBatchList.as_view(), name="api-imports"),
+    path("imports/<int:pk>", api.import_undo, name="api-import"),
     path(
         "transactions/portfolio/<int:pk>",
         api.PortfolioTransactions.as_view(),

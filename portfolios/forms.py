@@ -15,13 +15,15 @@ from financedash.lib.money import MONEY, PRICE, QUANTITY, DecimalInput, decimal_
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import ProviderUnavailable, UnknownSymbol
 from portfolios import services
-from portfolios.importers import FORMATS
+from portfolios.importers import AUTO, FORMAT_CHOICES
 from portfolios.imports import MAX_IMPORT_BYTES
 from portfolios.models import Portfolio, Transaction
 
 FORMAT_LABELS = {
+    AUTO: "Detect from the file",
     "generic": "Generic CSV (date, type, symbol, quantity, price, …)",
-    "nordnet": "Nordnet transaction export",
+    "nordnet": "Nordnet transaction export (Norwegian or Swedish)",
+    "ghostfolio": "Ghostfolio export (JSON)",
 }
 
 
@@ -317,11 +319,15 @@ class TransactionForm(forms.Form):
 class ImportForm(forms.Form):
     portfolio = forms.ModelChoiceField(queryset=Portfolio.objects.none(), empty_label=None)
     format = forms.ChoiceField(
-        choices=[(name, FORMAT_LABELS.get(name, name)) for name in FORMATS], initial="generic"
+        choices=[(name, FORMAT_LABELS.get(name, name)) for name in FORMAT_CHOICES],
+        initial=AUTO,
+        required=False,
     )
     file = forms.FileField(
-        help_text="CSV or the broker's export file, up to 5 MiB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,text/csv"}),
+        help_text="CSV, the broker's export file or a Ghostfolio export, up to 5 MiB.",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".csv,.txt,.tsv,.json,text/csv,application/json"}
+        ),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -336,3 +342,6 @@ class ImportForm(forms.Form):
                 f"{MAX_IMPORT_BYTES // 1024} KiB."
             )
         return upload
+
+    def clean_format(self):
+        return self.cleaned_data.get("format") or AUTO

@@ -23,12 +23,22 @@
 Each row of the file gets one status: created (or, when nothing is committed, would be),
 duplicate, skipped (with the reason), error, or unchecked (not tried because of an error
 in the file or on another row of the same holding).
+
+The format `auto` (the default) is told from the file's content (importers.detect), and
+the result says which format was used and why. Each instrument's symbol is, in order: the
+caller's choice (symbol_overrides, {ISIN or name: symbol}: the preview's symbol fields,
+or the API's), the user's remembered choice for that ISIN or name (SymbolChoice), or the
+file's. A committed import remembers the choices made for it, and is one ImportBatch: its
+transactions point to it, so it can be listed and undone whole (services.undo_import).
+The result also carries, per instrument, the quantity held before and after the import,
+read from the holdings the import wrote before its transaction is committed or rolled back.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
@@ -40,8 +50,9 @@ from marketdata.providers.base import (
     UnknownSymbol,
 )
 from portfolios import services
-from portfolios.importers import FORMATS, ParsedRow, RowError
-from portfolios.models import Portfolio, Transaction
+from portfolios.importers import AUTO, FORMATS, ParsedRow, RowError
+from portfolios.importers.detect import detect
+from portfolios.models import Holding, ImportBatch, Portfolio, SymbolChoice, Transaction
 
 # The upload limit of every entry point (form and API).
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -54,6 +65,11 @@ UNCHECKED = "unchecked"
 STATUSES = (CREATED, DUPLICATE, SKIPPED, ERROR, UNCHECKED)
 
 
+_CENT = Decimal("0.01")
+# Where an instrument's symbol came from (InstrumentPlan.source).
+FROM_FILE, REMEMBERED, CHOSEN = "file", "remembered", "chosen"
+
+
 @dataclass
 class RowResult:
     line: int
@@ -62,6 +78,30 @@ class RowResult:
     errors: list[RowError] = field(default_factory=list)
     row: ParsedRow | None = None
     transaction_id: int | None = None  # set only when the import was committed
+    # As recorded (or as they would be), in the portfolio's currency: the fees after any
+    # conversion, and the transaction's total amount (cost, proceeds or net dividend; a
+    # cash row's amount, also when it is not recorded).
+    fees: Decimal | None = None
+    amount: Decimal | None = None
+
+
+@dataclass
+class InstrumentPlan:
+    """One instrument of the file, for the preview: the symbol proposed for it (editable
+    there, remembered by `key`), what it resolved to, and the quantity held before and
+    after the import (None where the import does not get that far)."""
+
+    key: str  # the ISIN, else the name as the file writes it: what a choice is stored by
+    name: str
+    isin: str | None
+    symbol: str
+    source: str  # FROM_FILE, REMEMBERED or CHOSEN
+    first_line: int
+    rows: int = 0
+    ticker: str | None = None  # the instrument it resolved to
+    problem: str = ""
+    before: Decimal | None = None
+    after: Decimal | None = None
 
 
 @dataclass
@@ -71,6 +111,13 @@ class ImportResult:
     committed: bool = False
     rows: list[RowResult] = field(default_factory=list)  # one per line of the file, in order
     created_ids: list[int] = field(default_factory=list)
+    detected: bool = False  # the format was told from the content (format auto)
+    detection: str = ""  # what gave the format away, or why none matched
+    instruments: list[InstrumentPlan] = field(default_factory=list)
+    batch_id: int | None = None  # the ImportBatch of a committed import
+    # The portfolio's cash balance before and after, when it tracks cash (else None).
+    cash_before: Decimal | None = None
+    cash_after: Decimal | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -90,7 +137,7 @@ class ImportResult:
 class _Planned:
     order: int
     row: ParsedRow
-    instrument: Instrument
+    instrument: Instrument | None  # None for a cash row
     settled: services.Settled
 
 
@@ -98,9 +145,20 @@ class _Report:
     def __init__(self, format: str, dry_run: bool):
         self.result = ImportResult(format=format, dry_run=dry_run)
         self.by_line: dict[int, RowResult] = {}
+        self.plans: dict[str, InstrumentPlan] | None = None
 
-    def set(self, line: int, status: str, message: str = "", row=None, txn_id=None) -> None:
-        self.by_line[line] = RowResult(line, status, message, row=row, transaction_id=txn_id)
+    def set(self, line: int, status: str, message: str = "", row=None, txn=None) -> None:
+        result = RowResult(line, status, message, row=row)
+        if txn is not None:
+            result.transaction_id = txn.pk
+            result.fees, result.amount = txn.fees, txn.total_amount
+        elif row is not None and row.is_cash:
+            result.amount = row.amount  # as the file gives it: the row was not recorded
+        self.by_line[line] = result
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(result.status for result in self.by_line.values())
+        return {status: found[status] for status in STATUSES}
 
     def fail(self, error: RowError, row: ParsedRow | None = None) -> None:
         current = self.by_line.get(error.line)
@@ -126,34 +184,215 @@ class _Report:
 
 
 def import_transactions(
-    *, portfolio: Portfolio, data: bytes, format: str, dry_run: bool
+    *,
+    portfolio: Portfolio,
+    data: bytes,
+    format: str,
+    dry_run: bool,
+    file_name: str = "",
+    symbol_overrides: dict[str, str] | None = None,
 ) -> ImportResult:
+    detection = ""
+    if format == AUTO:
+        found = detect(data)
+        if found.format is None:
+            report = _Report(AUTO, dry_run)
+            report.result.detected = True
+            report.fail(RowError(1, "format", found.reason))
+            return report.finish(committed=False)
+        format, detection = found.format, found.reason
     try:
         parse = FORMATS[format]
     except KeyError:
         raise ValueError(f"Unknown format {format!r}: use one of {', '.join(FORMATS)}.") from None
     parsed = parse(data)
     report = _Report(format, dry_run)
+    report.result.detected, report.result.detection = bool(detection), detection
     for skipped in parsed.skipped:
         report.set(skipped.line, SKIPPED, skipped.reason)
     for error in parsed.errors:
         report.fail(error)
+    rows, chosen = _choose_symbols(portfolio, parsed.rows, symbol_overrides or {})
+    report.result.instruments = _instrument_plans(rows, chosen)
     if parsed.errors:
-        for row in parsed.rows:
+        for row in rows:
             report.set(row.line, UNCHECKED, "Not checked: the file has errors.", row)
         return report.finish(committed=False)
 
-    new_rows = _leave_out_duplicates(parsed.rows, report, _import_keys(portfolio))
+    new_rows = _leave_out_duplicates(rows, report, _import_keys(portfolio))
     groups = _plan(portfolio, new_rows, report)
     with transaction.atomic():
         portfolio = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
+        groups = _cash_rows(portfolio, groups, report)
         # Another import may have committed between the first check and the lock.
         existing = _import_keys(portfolio)
-        _record(portfolio, groups, existing, report)
+        batch = None
+        if not dry_run:
+            batch = ImportBatch.objects.create(
+                user_id=portfolio.user_id,
+                portfolio=portfolio,
+                file_name=(file_name or "")[:255],
+                format=format,
+            )
+        instruments = {
+            item.instrument.pk: item.instrument
+            for group in groups
+            for item in group[:1]
+            if item.instrument is not None
+        }
+        before = _quantities(portfolio, instruments)
+        cash_before = portfolio.cash_balance
+        _record(portfolio, groups, existing, report, batch)
+        after = _quantities(portfolio, instruments)
+        _held(report.result.instruments, groups, before, after)
+        if portfolio.track_cash:
+            report.result.cash_before = cash_before
+            report.result.cash_after = (
+                Portfolio.objects.filter(pk=portfolio.pk)
+                .values_list("cash_balance", flat=True)
+                .get()
+            )
         committed = not dry_run and not report.has_errors()
         if not committed:
             transaction.set_rollback(True)
+        elif report.counts()[CREATED]:
+            batch.counts = report.counts()
+            batch.save(update_fields=["counts"])
+            report.result.batch_id = batch.pk
+            _remember(portfolio, chosen)
+        else:
+            # Nothing new (every row a duplicate or skipped): no batch to list or undo.
+            batch.delete()
     return report.finish(committed=committed)
+
+
+def _choose_symbols(
+    portfolio: Portfolio, rows: list[ParsedRow], overrides: dict[str, str]
+) -> tuple[list[ParsedRow], dict[str, tuple[str, str]]]:
+    """Each row with its instrument's symbol as chosen (the caller's override, else the
+    user's remembered choice, else the file's), and the choices used: key -> (symbol,
+    source), for rows whose symbol is not the file's."""
+    given = {choice_key(key): _symbol(value) for key, value in overrides.items()}
+    given = {key: value for key, value in given.items() if key and value}
+    keys = {choice_key(instrument_key(row)) for row in rows if not row.is_cash}
+    remembered = dict(
+        SymbolChoice.objects.filter(
+            user_id=portfolio.user_id, key__in=keys - set(given)
+        ).values_list("key", "symbol")
+    )
+    chosen: dict[str, tuple[str, str]] = {}
+    chosen_rows = []
+    for row in rows:
+        key = choice_key(instrument_key(row))
+        if row.is_cash or not key:
+            chosen_rows.append(row)
+            continue
+        if key in given:
+            chosen[key] = (given[key], CHOSEN)
+        elif key in remembered:
+            chosen[key] = (remembered[key], REMEMBERED)
+        else:
+            chosen_rows.append(row)
+            continue
+        chosen_rows.append(replace(row, symbol=chosen[key][0], chosen=True))
+    return chosen_rows, chosen
+
+
+def instrument_key(row: ParsedRow) -> str:
+    """What a symbol choice is remembered by: the ISIN, else the name the file gives."""
+    return row.isin or row.name or row.ticker
+
+
+def choice_key(key: str) -> str:
+    # An ISIN is upper case; a name is matched whatever its case and spacing.
+    return " ".join(str(key).split()).upper()[:255]
+
+
+def _symbol(value) -> str:
+    return "".join(str(value or "").upper().split())
+
+
+def _instrument_plans(
+    rows: list[ParsedRow], chosen: dict[str, tuple[str, str]]
+) -> list[InstrumentPlan]:
+    plans: dict[str, InstrumentPlan] = {}
+    for row in rows:
+        if row.is_cash:
+            continue
+        key = choice_key(instrument_key(row))
+        plan = plans.get(key)
+        if plan is None:
+            symbol, source = chosen.get(key, (row.symbol, FROM_FILE))
+            plan = plans[key] = InstrumentPlan(
+                key=instrument_key(row),
+                name=row.name or row.ticker,
+                isin=row.isin,
+                symbol=symbol,
+                source=source,
+                first_line=row.line,
+            )
+        plan.rows += 1
+    return sorted(plans.values(), key=lambda plan: plan.first_line)
+
+
+def _quantities(portfolio: Portfolio, instruments: dict[int, Instrument]) -> dict[int, Decimal]:
+    held = Holding.objects.filter(portfolio=portfolio, instrument_id__in=list(instruments))
+    return dict(held.values_list("instrument_id", "quantity"))
+
+
+def _held(
+    plans: list[InstrumentPlan], groups: list[list[_Planned]], before: dict, after: dict
+) -> None:
+    by_key = {choice_key(plan.key): plan for plan in plans}
+    for group in groups:
+        instrument = group[0].instrument
+        plan = by_key.get(choice_key(instrument_key(group[0].row)))
+        if plan is None or instrument is None:
+            continue
+        plan.ticker = instrument.ticker
+        plan.before = before.get(instrument.pk, Decimal(0))
+        plan.after = after.get(instrument.pk, Decimal(0))
+
+
+def _remember(portfolio: Portfolio, chosen: dict[str, tuple[str, str]]) -> None:
+    """Keep the symbols chosen for this import for the user's next one."""
+    for key, (symbol, source) in chosen.items():
+        if source == CHOSEN:
+            SymbolChoice.objects.update_or_create(
+                user_id=portfolio.user_id, key=key, defaults={"symbol": symbol}
+            )
+
+
+def _cash_rows(portfolio: Portfolio, groups: list[list[_Planned]], report: _Report):
+    """A file's cash rows (deposits, withdrawals, interest, fees) need a portfolio that
+    tracks cash. One with no transactions yet starts tracking it (inside this database
+    transaction: a dry run or a failed import leaves it as it was). One that has
+    transactions but no cash tracking keeps its rule: its cash rows are skipped with the
+    reason, the trades imported as before; switching cash on would give it a balance that
+    lacks every deposit made before this file."""
+    if not any(item.row.is_cash for group in groups for item in group):
+        return groups
+    if portfolio.track_cash:
+        return groups
+    if not Transaction.objects.filter(portfolio=portfolio).exists():
+        portfolio.track_cash = True
+        services.save_portfolio(portfolio)
+        return groups
+    kept = []
+    for group in groups:
+        rows = [item for item in group if not item.row.is_cash]
+        for item in group:
+            if item.row.is_cash:
+                report.set(
+                    item.row.line,
+                    SKIPPED,
+                    f"{item.row.type.capitalize()}: {portfolio.name} does not track cash. Turn on "
+                    "“Track cash” in its settings (and import the whole history) to book it.",
+                    item.row,
+                )
+        if rows:
+            kept.append(rows)
+    return kept
 
 
 def _import_keys(portfolio: Portfolio) -> set[str]:
@@ -188,9 +427,10 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
     for row in rows:
         key = (row.symbol, row.currency, row.isin)
         if key not in instruments:
-            instruments[key] = _instrument(row)
+            instruments[key] = None if row.is_cash else _instrument(row)
     # Every rate of the file at once: one query for the stored ones, not one per row.
-    priced = [row for row in rows if isinstance(instruments[_key(row)], Instrument)]
+    # Cash rows have no instrument: settle_rates checks their dates and gives them rate 1.
+    priced = [row for row in rows if row.is_cash or isinstance(instruments[_key(row)], Instrument)]
     settled = dict(
         zip(
             (row.line for row in priced),
@@ -206,10 +446,22 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
         key = _key(row)
         instrument = instruments[key]
         errors = []
-        if isinstance(instrument, tuple):
+        if row.is_cash:
+            holding_key: object = _CASH
+            errors.extend(_currency_errors(portfolio, row, None))
+            rate = settled[row.line]
+            if isinstance(rate, ValidationError):
+                errors.append(next(iter(_row_errors(row.line, rate))))
+        elif isinstance(instrument, tuple):
             errors.append(RowError(row.line, *instrument))
-            holding_key: object = key
+            plan = _plan_of(report, row)
+            if plan is not None and not plan.problem:
+                plan.problem = instrument[1]
+            holding_key = key
         else:
+            plan = _plan_of(report, row)
+            if plan is not None:
+                plan.ticker = instrument.ticker
             holding_key = instrument.pk
             errors.extend(_currency_errors(portfolio, row, instrument))
             rate = settled[row.line]
@@ -220,7 +472,7 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
                 report.fail(error, row)
             failed_lines.setdefault(holding_key, row.line)
             continue
-        groups[holding_key].append(_Planned(order, row, instrument, rate))
+        groups[holding_key].append(_Planned(order, row, instrument, _converted_fees(row, rate)))
     for holding_key, line in failed_lines.items():
         for planned in groups.pop(holding_key, []):
             report.set(
@@ -232,11 +484,38 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
     return [sorted(group, key=lambda p: (p.row.date, p.order)) for group in groups.values()]
 
 
+def _plan_of(report: _Report, row: ParsedRow) -> InstrumentPlan | None:
+    if report.plans is None:  # one index for the file, not a search per row
+        report.plans = {choice_key(plan.key): plan for plan in report.result.instruments}
+    return report.plans.get(choice_key(instrument_key(row)))
+
+
+def _converted_fees(row: ParsedRow, settled: services.Settled) -> services.Settled:
+    """Fees the file gives in the instrument's currency, in the portfolio's at the row's
+    rate, to the cent (Ghostfolio: 19 USD at 10.5 NOK/USD is 199.50 NOK)."""
+    if not row.fees_in_instrument_currency or settled.exchange_rate == 1:
+        return settled
+    fees = (row.fees * settled.exchange_rate).quantize(_CENT)
+    return services.Settled(replace(settled.entry, fees=fees), settled.exchange_rate)
+
+
+# The group of a file's cash rows (they have no holding).
+_CASH = "cash"
+
+
 def _key(row: ParsedRow) -> tuple:
     return (row.symbol, row.currency, row.isin)
 
 
-def _entry(row: ParsedRow, instrument: Instrument) -> services.NewTransaction:
+def _entry(row: ParsedRow, instrument: Instrument | None) -> services.NewTransaction:
+    if row.is_cash:
+        return services.NewTransaction.cash(
+            type=row.type,
+            date=row.date,
+            amount=row.amount,
+            notes=row.notes,
+            import_key=row.import_key,
+        )
     return services.NewTransaction(
         instrument=instrument,
         type=row.type,
@@ -260,11 +539,12 @@ def _instrument(row: ParsedRow) -> Instrument | tuple[str, str]:
     only when the file wrote the symbol itself: from a symbol derived from a broker's
     ticker it would mint a wrong instrument instead of asking for the right one.
     """
-    if row.isin and row.currency:
+    if row.isin and row.currency and not row.chosen:
         found = _by_isin(row.isin, row.currency)
         if len(found) == 1:
             return found[0]
-    currency = row.currency if row.symbol == row.ticker else None
+    # A symbol chosen in the preview is the user's own entry, as a symbol the file wrote.
+    currency = row.currency if row.symbol == row.ticker or row.chosen else None
     try:
         return history.resolve_instrument(row.symbol, currency=currency)
     except UnknownSymbol:
@@ -276,13 +556,13 @@ def _instrument(row: ParsedRow) -> Instrument | tuple[str, str]:
     except ValidationError as exc:
         field, messages = next(iter(_row_errors_by_field(exc).items()))
         return field or "symbol", " ".join(messages)
-    if row.isin:
+    if row.isin and not row.chosen:
         found = _by_isin(row.isin, row.currency)
         if len(found) == 1:
             return found[0]
         many = "several instruments have" if found else "no instrument has"
         problem += f", and {many} ISIN {row.isin}"
-    return "symbol", f"{problem}. Add the instrument first, or correct the symbol in the file."
+    return "symbol", f"{problem}. Choose its symbol in the preview, or add the instrument first."
 
 
 def _by_isin(isin: str, currency: str | None) -> list[Instrument]:
@@ -292,9 +572,9 @@ def _by_isin(isin: str, currency: str | None) -> list[Instrument]:
     return list(candidates[:2])
 
 
-def _currency_errors(portfolio: Portfolio, row: ParsedRow, instrument: Instrument) -> list:
+def _currency_errors(portfolio: Portfolio, row: ParsedRow, instrument: Instrument | None) -> list:
     errors = []
-    if row.currency and row.currency != instrument.currency:
+    if instrument is not None and row.currency and row.currency != instrument.currency:
         errors.append(
             RowError(
                 row.line,
@@ -318,7 +598,11 @@ def _currency_errors(portfolio: Portfolio, row: ParsedRow, instrument: Instrumen
 
 
 def _record(
-    portfolio: Portfolio, groups: list[list[_Planned]], existing: set, report: _Report
+    portfolio: Portfolio,
+    groups: list[list[_Planned]],
+    existing: set,
+    report: _Report,
+    batch: ImportBatch | None,
 ) -> None:
     """Record the new rows of every holding at once (services.record_transactions: each
     holding's rows inserted together and replayed once). When it refuses them, each
@@ -336,12 +620,14 @@ def _record(
     if not planned:
         return
     try:
-        txns = services.record_transactions(portfolio, [item.settled for item in planned])
+        txns = services.record_transactions(
+            portfolio, [item.settled for item in planned], import_batch=batch
+        )
     except services.Rejected as rejected:
         _report_rejected(planned, rejected.errors, report)
         return
     for item, txn in zip(planned, txns, strict=True):
-        report.set(item.row.line, CREATED, "", item.row, txn.pk)
+        report.set(item.row.line, CREATED, "", item.row, txn)
 
 
 def _report_rejected(planned: list[_Planned], errors: dict, report: _Report) -> None:
@@ -350,7 +636,7 @@ def _report_rejected(planned: list[_Planned], errors: dict, report: _Report) -> 
         if n in errors:
             for error in _row_errors(item.row.line, errors[n]):
                 report.fail(error, item.row)
-        by_holding[item.instrument.pk].append(item)
+        by_holding[item.instrument.pk if item.instrument is not None else None].append(item)
     for items in by_holding.values():
         failed = next((item for item in items if item.row.line in report.by_line), None)
         if failed is None:

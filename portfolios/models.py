@@ -130,6 +130,27 @@ class ImportBatch(models.Model):
         return f"{self.file_name} into {self.portfolio}"
 
 
+class SymbolChoice(models.Model):
+    """The symbol a user chose for an instrument of an import file (the preview's symbol
+    field, or the API's symbol_overrides), remembered for their next import by the
+    instrument's ISIN, else its name as the file writes it (upper case, single spaces)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="symbol_choices"
+    )
+    key = models.CharField(max_length=255)
+    symbol = models.CharField(max_length=32)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="unique_symbol_choice_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.symbol}"
+
+
 class TransactionQuerySet(models.QuerySet):
     def owned_by(self, user) -> TransactionQuerySet:
         return self.filter(portfolio__user=user)

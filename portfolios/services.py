@@ -34,12 +34,22 @@ from financedash.lib.money import (
 from marketdata import fx, history
 from marketdata.models import Instrument
 from marketdata.providers.base import MarketDataError, MissingExchangeRate
-from portfolios import backfill, ledger
-from portfolios.models import Holding, Portfolio, Transaction
+from portfolios import backfill, cash, ledger
+from portfolios.models import CASH_TYPES, Holding, ImportBatch, Portfolio, Transaction
 
 # Fields a caller may set on a transaction; the rest is derived.
 EDITABLE_FIELDS = ("type", "date", "quantity", "price", "fees", "exchange_rate", "notes")
-_DERIVED = ("holding", "portfolio", "total_amount", "average_cost_at_transaction")
+# ... and on a cash transaction (DEPOSIT, WITHDRAWAL, INTEREST, FEE).
+CASH_EDITABLE_FIELDS = ("type", "date", "amount", "notes")
+# Set by the services, not the caller: never validated field by field (the import batch's
+# foreign-key check would cost one query per imported row).
+_DERIVED = (
+    "holding",
+    "portfolio",
+    "total_amount",
+    "average_cost_at_transaction",
+    "import_batch",
+)
 ONE = Decimal(1)
 # How far before a trade the provider is asked for rates when none is stored: the last
 # close on or before the trade date is its rate (weekends and holidays included).
@@ -522,9 +532,13 @@ def _replay_holding(holding: Holding, *, changed: Transaction | None = None) -> 
 @dataclass(frozen=True)
 class NewTransaction:
     """A transaction to record: what a caller sets; the rest is derived. Without an
-    exchange rate it gets the rate of its date (exchange_rate_for)."""
+    exchange rate it gets the rate of its date (exchange_rate_for).
 
-    instrument: Instrument
+    A cash transaction (DEPOSIT, WITHDRAWAL, INTEREST, FEE; NewTransaction.cash) has no
+    instrument, quantity or price: only an `amount` (> 0, in the portfolio currency; the
+    type gives the direction)."""
+
+    instrument: Instrument | None
     type: str
     date: date
     quantity: Decimal
@@ -533,6 +547,32 @@ class NewTransaction:
     exchange_rate: Decimal | None = None
     notes: str = ""
     import_key: str | None = None
+    amount: Decimal | None = None
+
+    @classmethod
+    def cash(
+        cls,
+        *,
+        type: str,
+        date: date,
+        amount: Decimal,
+        notes: str = "",
+        import_key: str | None = None,
+    ) -> NewTransaction:
+        return cls(
+            instrument=None,
+            type=type,
+            date=date,
+            quantity=ledger.ZERO,
+            price=ledger.ZERO,
+            amount=amount,
+            notes=notes,
+            import_key=import_key,
+        )
+
+    @property
+    def is_cash(self) -> bool:
+        return self.type in CASH_TYPES
 
 
 @dataclass(frozen=True)
@@ -565,7 +605,7 @@ def settle_rates(
     entries = list(entries)
     wanted = set()
     for entry in entries:
-        if entry.type == ledger.SPLIT:
+        if entry.instrument is None or entry.type == ledger.SPLIT:
             continue
         if entry.exchange_rate is None and entry.instrument.currency != portfolio.currency:
             try:
@@ -577,7 +617,11 @@ def settle_rates(
     settled: list[Settled | ValidationError] = []
     for entry in entries:
         try:
-            if entry.type == ledger.SPLIT:
+            if entry.instrument is None:
+                # A cash transaction: in the portfolio's own currency, no rate to find.
+                check_entry_date(entry.date)
+                rate = ONE
+            elif entry.type == ledger.SPLIT:
                 check_entry_date(entry.date)
                 check_split(entry.price, entry.fees, entry.exchange_rate, entry.quantity)
                 rate = ONE
@@ -593,7 +637,10 @@ def settle_rates(
 
 
 def record_transactions(
-    portfolio: Portfolio, entries: Iterable[NewTransaction | Settled]
+    portfolio: Portfolio,
+    entries: Iterable[NewTransaction | Settled],
+    *,
+    import_batch: ImportBatch | None = None,
 ) -> list[Transaction]:
     """Record many transactions, in one database transaction: all of them, or none
     (Rejected). The one write path for new transactions (forms, API, imports, commands).
@@ -605,7 +652,8 @@ def record_transactions(
     shares never held and figures too large to store, as if they had been recorded one by
     one, before anything is written. Then the new transactions are inserted at once, each
     holding's figures stored by one replay, and the history of each instrument fetched
-    from its earliest new date once the transaction commits.
+    from its earliest new date once the transaction commits. An import passes its
+    `import_batch`, which every new transaction then points to (undo_import).
     """
     entries = list(entries)
     to_settle = [n for n, entry in enumerate(entries) if not isinstance(entry, Settled)]
@@ -617,18 +665,34 @@ def record_transactions(
         if failed:
             raise Rejected(failed)
     groups: dict[int, list[int]] = defaultdict(list)
+    cash_indices: list[int] = []
     for n in sorted(range(len(entries)), key=lambda n: entries[n].entry.date):
-        groups[entries[n].entry.instrument.pk].append(n)
+        entry = entries[n].entry
+        if entry.instrument is None or entry.is_cash:
+            cash_indices.append(n)
+        else:
+            groups[entry.instrument.pk].append(n)
     created: dict[int, Transaction] = {}
     with transaction.atomic():
+        # The portfolio row first (then holdings): its cash balance is the sum over all of
+        # its holdings, so two writers to different holdings must not both store one.
+        locked = _lock_portfolio(portfolio.pk)
+        portfolio.track_cash = locked.track_cash
         errors: dict[int, ValidationError] = {}
+        for n in cash_indices:
+            try:
+                created[n] = _cash_transaction(portfolio, entries[n].entry)
+            except ValidationError as exc:
+                errors[n] = exc
+            else:
+                created[n].import_batch_id = import_batch.pk if import_batch else None
         plans = []
         # Holdings locked in one order, so two batches cannot wait on each other.
         for instrument_pk in sorted(groups):
             indices = groups[instrument_pk]
             instrument = entries[indices[0]].entry.instrument
             holding = _lock_holding(portfolio, instrument)
-            txns = [_transaction(portfolio, holding, entries[n]) for n in indices]
+            txns = [_transaction(portfolio, holding, entries[n], import_batch) for n in indices]
             plan, failed = _check_holding(portfolio, holding, txns)
             errors.update({indices[n]: exc for n, exc in failed.items()})
             if plan is not None:
@@ -639,7 +703,13 @@ def record_transactions(
         versions.bump(versions.portfolio(portfolio.pk))
         for holding, ordered, result, derived, new in plans:
             _store_replay(holding, ordered, result, derived, new=new)
+        if portfolio.track_cash:
+            try:
+                _check_cash(_movements(portfolio.pk, [created[n] for n in created]))
+            except ValidationError as exc:
+                raise Rejected({max(created, key=lambda n: entries[n].entry.date): exc}) from None
         _insert([created[n] for n in sorted(created)])
+        _store_cash(portfolio)
         backfill.after_commit(
             portfolio,
             {
@@ -648,6 +718,132 @@ def record_transactions(
             },
         )
     return [created[n] for n in range(len(entries))]
+
+
+# -- cash (ARCHITECTURE section 5; the arithmetic is portfolios.cash) ----------------------
+
+
+def _lock_portfolio(pk: int) -> Portfolio:
+    return Portfolio.objects.select_for_update().get(pk=pk)
+
+
+def _track_cash_refused(portfolio: Portfolio, type: str) -> ValidationError:
+    label = Transaction.Type(type).label.lower() if type in Transaction.Type.values else type
+    return ValidationError(
+        {
+            "type": f"{portfolio.name} does not track cash, so it cannot record a {label}: "
+            "turn on “Track cash” in the portfolio's settings first (its cash balance is then "
+            "worked out from all of its transactions)."
+        },
+        code="cash_not_tracked",
+    )
+
+
+def check_cash_amount(amount) -> Decimal:
+    """The one rule for a cash amount: > 0, whole cents, within the money shape. The error
+    names `amount`."""
+    if amount is None or amount == "":
+        raise ValidationError({"amount": "Enter the amount."}, code="required")
+    if isinstance(amount, int) and not isinstance(amount, bool):
+        amount = Decimal(amount)
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise ValidationError({"amount": "Enter a number."}, code="invalid")
+    if amount <= 0:
+        raise ValidationError(
+            {
+                "amount": "The amount must be greater than 0: the type gives the direction "
+                "(a withdrawal of 500 is entered as 500)."
+            },
+            code="min_value",
+        )
+    if not fits(amount, MONEY):
+        raise ValidationError(
+            {
+                "amount": f"The amount {format_amount(amount)} is too large: the ledger "
+                f"stores amounts below {format_amount(limit(MONEY))}."
+            },
+            code="max_value",
+        )
+    if amount != amount.quantize(cash.CENT):  # fits: small enough to quantize
+        raise ValidationError(
+            {"amount": "Enter the amount in whole cents (at most 2 decimals)."},
+            code="max_decimal_places",
+        )
+    return amount
+
+
+def _cash_transaction(portfolio: Portfolio, entry: NewTransaction) -> Transaction:
+    """A new cash transaction, validated (not saved): a cash type, no instrument, a
+    portfolio that tracks cash, a valid date and amount."""
+    if entry.type not in CASH_TYPES:
+        raise ValidationError(
+            {"symbol": f"A {entry.type.lower()} needs an instrument: give its symbol."},
+            code="required",
+        )
+    if entry.instrument is not None:
+        raise ValidationError(
+            {"type": f"A {entry.type.lower()} is cash: it has no instrument."},
+            code="cash_has_no_instrument",
+        )
+    if not portfolio.track_cash:
+        raise _track_cash_refused(portfolio, entry.type)
+    check_entry_date(entry.date)
+    amount = check_cash_amount(entry.amount)
+    txn = Transaction(
+        holding_id=None,
+        portfolio_id=portfolio.pk,
+        type=entry.type,
+        date=entry.date,
+        quantity=ledger.ZERO,
+        price=ledger.ZERO,
+        fees=ledger.ZERO,
+        exchange_rate=ONE,
+        total_amount=_store(amount, MONEY),
+        average_cost_at_transaction=ledger.ZERO,
+        notes=entry.notes or "",
+        import_key=entry.import_key,
+    )
+    _PORTFOLIO.set_cached_value(txn, portfolio)
+    return txn
+
+
+def _movements(portfolio_pk: int, unsaved: Iterable[Transaction] = ()) -> list[cash.Movement]:
+    rows = (
+        Transaction.objects.filter(portfolio_id=portfolio_pk)
+        .order_by()
+        .values_list("type", "date", "total_amount")
+    )
+    movements = [cash.Movement(*row) for row in rows]
+    movements.extend(cash.Movement(t.type, t.date, t.total_amount) for t in unsaved)
+    return movements
+
+
+def _check_cash(movements: list[cash.Movement]) -> None:
+    """Every balance the portfolio passes through must fit the money shape (a sum past it
+    would be stored, then fail every page that reads it)."""
+    low, high = cash.extremes(movements)
+    for value in (low, high):
+        if not fits(value, MONEY):
+            raise ValidationError(
+                {
+                    "amount": f"This would take the cash balance to {format_amount(value)}, "
+                    f"past the largest amount the ledger stores ({format_amount(limit(MONEY))})."
+                },
+                code="amount_too_large",
+            )
+
+
+def _store_cash(portfolio: Portfolio) -> Decimal:
+    """Store the portfolio's cash balance (0 when it does not track cash), inside the
+    caller's database transaction, with the portfolio row locked by the caller."""
+    value = ledger.ZERO
+    if portfolio.track_cash:
+        movements = _movements(portfolio.pk)
+        _check_cash(movements)
+        value = _store(cash.balance(movements), MONEY)
+    Portfolio.objects.filter(pk=portfolio.pk).update(cash_balance=value)
+    portfolio.cash_balance = value
+    return value
 
 
 _INSERTED = (
@@ -663,6 +859,7 @@ _INSERTED = (
     "average_cost_at_transaction",
     "notes",
     "import_key",
+    "import_batch_id",
 )
 
 
@@ -696,7 +893,9 @@ def _insert(txns: list[Transaction]) -> None:
                 txn._state.db = connection.alias
 
 
-def _transaction(portfolio: Portfolio, holding: Holding, settled: Settled) -> Transaction:
+def _transaction(
+    portfolio: Portfolio, holding: Holding, settled: Settled, batch: ImportBatch | None = None
+) -> Transaction:
     entry = settled.entry
     txn = Transaction(
         holding_id=holding.pk,
@@ -709,6 +908,7 @@ def _transaction(portfolio: Portfolio, holding: Holding, settled: Settled) -> Tr
         exchange_rate=settled.exchange_rate,
         notes=entry.notes,
         import_key=entry.import_key,
+        import_batch_id=batch.pk if batch is not None else None,
     )
     # What the caller reads back (the API shows the holding), without the checks of
     # assigning a related object, which cost a 20,000-row import a noticeable second.
@@ -770,19 +970,21 @@ def _culprit(exc: ValidationError, new: list[ledger.Entry]) -> int:
 def record_transaction(
     *,
     portfolio: Portfolio,
-    instrument: Instrument,
+    instrument: Instrument | None = None,
     type: str,
     date: date,
-    quantity: Decimal,
-    price: Decimal,
+    quantity: Decimal = ledger.ZERO,
+    price: Decimal = ledger.ZERO,
     fees: Decimal = ledger.ZERO,
     exchange_rate: Decimal | None = None,
     notes: str = "",
     import_key: str | None = None,
+    amount: Decimal | None = None,
 ) -> Transaction:
     """Record a transaction: record_transactions with one entry, its error raised as is.
     Without an exchange rate it gets the rate of its date (exchange_rate_for), settled
-    before any lock is taken: it may ask the provider."""
+    before any lock is taken: it may ask the provider. A cash transaction (DEPOSIT,
+    WITHDRAWAL, INTEREST, FEE) takes no instrument, only an `amount`."""
     entry = NewTransaction(
         instrument=instrument,
         type=type,
@@ -793,6 +995,7 @@ def record_transaction(
         exchange_rate=exchange_rate,
         notes=notes,
         import_key=import_key,
+        amount=amount,
     )
     try:
         return record_transactions(portfolio, [entry])[0]
@@ -806,6 +1009,16 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
     Without `exchange_rate` in the changes the stored rate is kept (a rate typed by hand
     stays when only the date changes), unless the instrument's currency changes; an
     `exchange_rate` of None asks for the rate of the (new) date."""
+    if txn.holding_id is None:
+        return _update_cash_transaction(txn, instrument, changes)
+    if changes.get("type") in CASH_TYPES:
+        raise ValidationError(
+            {
+                "type": "A trade cannot become a cash transaction (it has an instrument): "
+                "delete it and record the cash transaction on its own."
+            },
+            code="invalid_choice",
+        )
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
@@ -814,6 +1027,7 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
         txn.portfolio, new_instrument, changes.get("date", txn.date), changes, txn
     )
     with transaction.atomic():
+        portfolio = _lock_portfolio(txn.portfolio_id)
         old_holding = Holding.objects.select_for_update().get(pk=txn.holding_id)
         txn = Transaction.objects.get(pk=txn.pk)
         for field, value in changes.items():
@@ -827,9 +1041,43 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
         if new_holding.pk != old_holding.pk:
             _replay_holding(old_holding)
         _replay_holding(new_holding, changed=txn)
+        _store_cash(portfolio)
         backfill.after_commit(
             new_holding.portfolio, {instrument or new_holding.instrument: txn.date}
         )
+    return txn
+
+
+def _update_cash_transaction(txn: Transaction, instrument, changes: dict) -> Transaction:
+    """Edit a cash transaction: its type (another cash type), date, amount or notes. The
+    same rules as recording one (a portfolio that tracks cash, the date, the amount)."""
+    unknown = set(changes) - set(CASH_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable on a cash transaction: {', '.join(sorted(unknown))}")
+    new_type = changes.get("type", txn.type)
+    if instrument is not None or new_type not in CASH_TYPES:
+        raise ValidationError(
+            {
+                "type": "A cash transaction cannot become a trade (it has no instrument): "
+                "delete it and record the trade on its own."
+            },
+            code="invalid_choice",
+        )
+    with transaction.atomic():
+        portfolio = _lock_portfolio(txn.portfolio_id)
+        txn = Transaction.objects.get(pk=txn.pk)
+        entry = NewTransaction.cash(
+            type=new_type,
+            date=changes.get("date", txn.date),
+            amount=changes.get("amount", txn.total_amount),
+            notes=changes.get("notes", txn.notes),
+        )
+        checked = _cash_transaction(portfolio, entry)
+        txn.type, txn.date, txn.notes = checked.type, checked.date, checked.notes
+        txn.total_amount = checked.total_amount
+        txn.save(update_fields=["type", "date", "notes", "total_amount"])
+        versions.bump(versions.portfolio(portfolio.pk))
+        _store_cash(portfolio)
     return txn
 
 
@@ -881,10 +1129,19 @@ def _was_market_rate(txn: Transaction, instrument: Instrument, portfolio: Portfo
 
 @transaction.atomic
 def delete_transaction(txn: Transaction) -> Holding | None:
-    """Delete a transaction; returns the replayed holding, or None if it is gone too."""
+    """Delete a transaction; returns the replayed holding, or None if it is gone too (or
+    it was a cash transaction). The portfolio's cash balance follows."""
+    portfolio = _lock_portfolio(txn.portfolio_id)
+    if txn.holding_id is None:
+        Transaction.objects.filter(pk=txn.pk).delete()
+        versions.bump(versions.portfolio(portfolio.pk))
+        _store_cash(portfolio)
+        return None
     holding = Holding.objects.select_for_update().get(pk=txn.holding_id)
     Transaction.objects.filter(pk=txn.pk).delete()
-    return _replay_holding(holding)
+    replayed = _replay_holding(holding)
+    _store_cash(portfolio)
+    return replayed
 
 
 @transaction.atomic
@@ -892,33 +1149,54 @@ def delete_transactions(txns: Iterable[Transaction]) -> None:
     """Delete many transactions at once, replaying each affected holding once: all or
     nothing, so a deletion that would leave a sale oversold removes none of them."""
     ids = [t.pk for t in txns]
-    holding_ids = set(Transaction.objects.filter(pk__in=ids).values_list("holding_id", flat=True))
+    rows = list(Transaction.objects.filter(pk__in=ids).values_list("holding_id", "portfolio_id"))
+    portfolios = [_lock_portfolio(pk) for pk in sorted({p for _, p in rows})]
+    holding_ids = {h for h, _ in rows if h is not None}
     holdings = list(
         Holding.objects.select_for_update().filter(pk__in=holding_ids).select_related("portfolio")
     )
     Transaction.objects.filter(pk__in=ids).delete()
     for holding in holdings:
         _replay_holding(holding)
+    for portfolio in portfolios:
+        versions.bump(versions.portfolio(portfolio.pk))
+        _store_cash(portfolio)
 
 
 @transaction.atomic
 def delete_holding(holding: Holding) -> None:
+    portfolio = _lock_portfolio(holding.portfolio_id)
     Holding.objects.select_for_update().filter(pk=holding.pk).delete()
     versions.bump(versions.portfolio(holding.portfolio_id))
+    _store_cash(portfolio)
 
 
 @transaction.atomic
 def replay_holdings(holdings: Iterable[Holding]) -> int:
-    """Re-derive stored figures from the transactions (admin action, data repair)."""
+    """Re-derive stored figures from the transactions (admin action, data repair), and
+    the cash balance of each portfolio they are in."""
     count = 0
+    ids = [h.pk for h in holdings]
+    portfolio_ids = set(Holding.objects.filter(pk__in=ids).values_list("portfolio_id", flat=True))
+    portfolios = [_lock_portfolio(pk) for pk in sorted(portfolio_ids)]
     for holding in (
-        Holding.objects.select_for_update()
-        .filter(pk__in=[h.pk for h in holdings])
-        .select_related("portfolio")
+        Holding.objects.select_for_update().filter(pk__in=ids).select_related("portfolio")
     ):
         _replay_holding(holding)
         count += 1
+    for portfolio in portfolios:
+        _store_cash(portfolio)
     return count
+
+
+@transaction.atomic
+def recompute_cash(portfolio: Portfolio) -> Decimal:
+    """Re-derive a portfolio's cash balance (admin action, data repair)."""
+    locked = _lock_portfolio(portfolio.pk)
+    value = _store_cash(locked)
+    portfolio.cash_balance = value
+    versions.bump(versions.portfolio(portfolio.pk))
+    return value
 
 
 @transaction.atomic
@@ -931,14 +1209,14 @@ def save_portfolio(portfolio: Portfolio) -> Portfolio:
         check_portfolio_name(portfolio.user_id, portfolio.name, portfolio.pk)
     except ValidationError as exc:
         raise ValidationError({"name": exc}) from None
-    previous = None
+    previous = previous_cash = None
     if portfolio.pk:
-        previous = (
+        previous, previous_cash = (
             Portfolio.objects.select_for_update()
             .filter(pk=portfolio.pk)
-            .values_list("dividends_reduce_cost_basis", flat=True)
+            .values_list("dividends_reduce_cost_basis", "track_cash")
             .first()
-        )
+        ) or (None, None)
     portfolio.full_clean()
     try:
         with transaction.atomic():
@@ -948,6 +1226,10 @@ def save_portfolio(portfolio: Portfolio) -> Portfolio:
     versions.bump(versions.portfolio(portfolio.pk))
     if previous is not None and previous != portfolio.dividends_reduce_cost_basis:
         replay_holdings(portfolio.holdings.all())
+    if previous_cash is not None and previous_cash != portfolio.track_cash:
+        # Switched on: the balance of everything recorded so far; off: none is kept (the
+        # cash transactions stay, and count again when it is switched back on).
+        _store_cash(portfolio)
     return portfolio
 
 
@@ -971,3 +1253,65 @@ def delete_portfolio(portfolio: Portfolio) -> None:
     """Delete a portfolio with its holdings and transactions."""
     Portfolio.objects.select_for_update().filter(pk=portfolio.pk).delete()
     versions.bump(versions.portfolio(portfolio.pk))
+
+
+class UndoRefused(ValidationError):
+    """An import that cannot be undone: `code` is "already_undone", or "depended_on" when
+    a later transaction needs it (the API answers both with 409)."""
+
+
+def undo_import(batch: ImportBatch) -> int:
+    """Undo an import whole: delete every transaction of the batch and replay each holding
+    it touched, all or nothing; returns how many transactions went.
+
+    Refused (UndoRefused) when the batch is already undone, or when a transaction recorded
+    since depends on it: a later sale that only the imported buys make possible, or a
+    dividend on shares only they hold. The message names that transaction. Replaying the
+    rest of a holding reproduces exactly the figures it had before the import, since a
+    holding's figures are nothing but the replay of its transactions; the cash balance is
+    stored again from the transactions left (its cash entries go with the batch).
+    """
+    with transaction.atomic():
+        # The portfolio row first, then the holdings, as every write takes them: its cash
+        # balance is stored from all of its transactions.
+        portfolio = _lock_portfolio(batch.portfolio_id)
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.undone_at is not None:
+            when = timezone.localtime(batch.undone_at).strftime("%Y-%m-%d %H:%M")
+            raise UndoRefused(f"This import was already undone on {when}.", code="already_undone")
+        txns = Transaction.objects.filter(import_batch=batch)
+        holding_ids = set(txns.exclude(holding=None).values_list("holding_id", flat=True))
+        holdings = list(
+            # Only the holdings are locked, not the instruments they join (shared by all).
+            Holding.objects.select_for_update(of=("self",))
+            .filter(pk__in=holding_ids)
+            .select_related("instrument")
+            .order_by("pk")
+        )
+        batch_ids = set(txns.values_list("pk", flat=True))
+        for holding in holdings:
+            rest = [entry for entry in _stored(holding.pk)[0] if entry.id not in batch_ids]
+            try:
+                _replay_or_reject(
+                    rest,
+                    dividends_reduce_cost_basis=portfolio.dividends_reduce_cost_basis,
+                    currency=portfolio.currency,
+                )
+            except ValidationError as exc:
+                later = exc.__cause__.entry
+                raise UndoRefused(
+                    f"Cannot undo this import: {_describe(later)} of "
+                    f"{holding.instrument.ticker} (transaction #{later.id}), recorded outside "
+                    f"it, needs the shares it imported. Delete or change that transaction "
+                    "first.",
+                    code="depended_on",
+                ) from exc
+        count = Transaction.objects.filter(pk__in=batch_ids).delete()[0]
+        for holding in holdings:
+            holding.portfolio = portfolio
+            _replay_holding(holding)
+        versions.bump(versions.portfolio(portfolio.pk))
+        _store_cash(portfolio)
+        batch.undone_at = timezone.now()
+        batch.save(update_fields=["undone_at"])
+    return count

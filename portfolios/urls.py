@@ -29,4 +29,6 @@ urlpatterns = [
     path("transactions/<int:pk>/delete/", views.transaction_delete, name="transaction_delete"),
     path("instruments/search/", views.instrument_search, name="instrument_search"),
     path("import/", views.import_page, name="import"),
+    path("imports/", views.import_list, name="imports"),
+    path("imports/<int:pk>/undo/", views.import_undo, name="import_undo"),
 ]

@@ -33,9 +33,9 @@ from portfolios.forms import (
     TransactionForm,
     UsedCreditForm,
 )
-from portfolios.importers import FORMATS
+from portfolios.importers import FORMAT_CHOICES, FORMATS
 from portfolios.imports import import_transactions
-from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.models import Holding, ImportBatch, Portfolio, Transaction
 from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for
 
@@ -631,15 +631,57 @@ def _format_docs() -> list[tuple[str, str]]:
     ]
 
 
+def _symbol_changes(request: HttpRequest) -> dict[str, str]:
+    """The preview's symbol fields the user changed, {ISIN or name: symbol} ("" for one
+    cleared). Each instrument posts key-N (hidden), was-N (hidden: the symbol shown) and
+    symbol-N."""
+    changes = {}
+    for name, key in request.POST.items():
+        if not name.startswith("key-"):
+            continue
+        n = name.removeprefix("key-")
+        symbol = "".join(request.POST.get(f"symbol-{n}", "").upper().split())
+        if symbol != request.POST.get(f"was-{n}", ""):
+            changes[key] = symbol
+    return changes
+
+
+def _import_context(request: HttpRequest, form, **extra) -> dict:
+    return {
+        "form": form,
+        "has_portfolios": Portfolio.objects.owned_by(request.user).exists(),
+        "result": None,
+        "format_docs": _format_docs(),
+        "format_choices": [(name, FORMAT_LABELS.get(name, name)) for name in FORMAT_CHOICES],
+        **extra,
+    }
+
+
+def _preview(request: HttpRequest, portfolio: Portfolio, data: bytes, pending: dict):
+    """A dry run of the pending file with its format and symbol choices, kept for the
+    commit: what is previewed is exactly what a commit then imports."""
+    result = import_transactions(
+        portfolio=portfolio,
+        data=data,
+        format=pending["format"],
+        dry_run=True,
+        file_name=pending["name"],
+        symbol_overrides=pending["overrides"],
+    )
+    request.session[PENDING_IMPORT] = pending
+    return result
+
+
 @require_http_methods(["GET", "POST"])
 def import_page(request: HttpRequest) -> HttpResponse:
-    """Upload, preview (a dry run: every row's status) and commit (all rows or none).
+    """Upload, preview (a dry run: every row's status, the holdings before and after, each
+    instrument's symbol editable) and commit (all rows or none).
 
     Between preview and commit the file waits in the cache under a token the session
     holds (not in the session: a 5 MB file would be read and written with it on every
-    request), so the commit imports exactly the bytes that were previewed, and is checked
-    again as it is written."""
-    if request.method == "POST" and "commit" in request.POST:
+    request), so the commit imports exactly the bytes that were previewed, with the format
+    and symbols that were previewed, and is checked again as it is written."""
+    if request.method == "POST" and ("commit" in request.POST or "repreview" in request.POST):
         return _commit_import(request)
     owned = Portfolio.objects.owned_by(request.user)
     initial = {}
@@ -649,38 +691,32 @@ def import_page(request: HttpRequest) -> HttpResponse:
     form = ImportForm(
         request.POST or None, request.FILES or None, user=request.user, initial=initial
     )
-    context = {
-        "form": form,
-        "has_portfolios": owned.exists(),
-        "result": None,
-        "format_docs": _format_docs(),
-    }
+    context = _import_context(request, form)
     if request.method == "POST":
         if not form.is_valid():
             return _invalid(request, _partial(request, "portfolios/import.html", "panel"), context)
         portfolio = form.cleaned_data["portfolio"]
         data = form.cleaned_data["file"].read()
-        fmt = form.cleaned_data["format"]
-        result = import_transactions(portfolio=portfolio, data=data, format=fmt, dry_run=True)
-        context.update(result=result, portfolio=portfolio)
-        if result.ok and result.counts["created"]:
-            _forget_upload(request)
-            token = secrets.token_urlsafe(16)
-            cache.set(_upload_key(token), data, PENDING_IMPORT_TTL)
-            request.session[PENDING_IMPORT] = {
-                "token": token,
-                "portfolio": portfolio.pk,
-                "format": fmt,
-                "name": form.cleaned_data["file"].name,
-            }
-            context["token"] = token
+        _forget_upload(request)
+        token = secrets.token_urlsafe(16)
+        cache.set(_upload_key(token), data, PENDING_IMPORT_TTL)
+        pending = {
+            "token": token,
+            "portfolio": portfolio.pk,
+            "format": form.cleaned_data["format"],
+            "name": form.cleaned_data["file"].name,
+            "overrides": {},
+        }
+        result = _preview(request, portfolio, data, pending)
+        context.update(result=result, portfolio=portfolio, token=token, pending=pending)
     return render(request, _partial(request, "portfolios/import.html", "panel"), context)
 
 
 def _commit_import(request: HttpRequest) -> HttpResponse:
+    token = request.POST.get("commit") or request.POST.get("repreview")
     pending = request.session.get(PENDING_IMPORT)
     data = None
-    if pending and pending.get("token") == request.POST.get("commit"):
+    if pending and pending.get("token") == token:
         data = cache.get(_upload_key(pending["token"]))
     if data is None:
         messages.error(request, "That preview has expired. Upload the file again.")
@@ -689,23 +725,89 @@ def _commit_import(request: HttpRequest) -> HttpResponse:
     if portfolio is None:
         _forget_upload(request)
         raise Http404("No such portfolio.")
+    pending.setdefault("overrides", {})
+    fmt = request.POST.get("format")
+    changed = False
+    if fmt in FORMAT_CHOICES and fmt != pending["format"]:
+        # Another format reads other instruments: the old symbol choices do not apply.
+        pending.update(format=fmt, overrides={})
+        changed = True
+    else:
+        overrides = dict(pending["overrides"])
+        for key, symbol in _symbol_changes(request).items():
+            if symbol:
+                overrides[key] = symbol
+            else:
+                overrides.pop(key, None)
+        if overrides != pending["overrides"]:
+            pending["overrides"] = overrides
+            changed = True
+    form = ImportForm(user=request.user, initial={"portfolio": portfolio.pk})
+    if "repreview" in request.POST or changed:
+        # A commit whose symbols or format differ from the preview's is previewed again
+        # instead: only what was shown is ever imported.
+        result = _preview(request, portfolio, data, pending)
+        context = _import_context(
+            request,
+            form,
+            result=result,
+            portfolio=portfolio,
+            token=pending["token"],
+            pending=pending,
+            changed=changed and "commit" in request.POST,
+        )
+        return render(request, _partial(request, "portfolios/import.html", "panel"), context)
     result = import_transactions(
-        portfolio=portfolio, data=data, format=pending["format"], dry_run=False
+        portfolio=portfolio,
+        data=data,
+        format=pending["format"],
+        dry_run=False,
+        file_name=pending.get("name", ""),
+        symbol_overrides=pending["overrides"],
     )
     if result.committed:
         _forget_upload(request)
         count = result.counts["created"]
         messages.success(
             request,
-            f"Imported {count} transaction{'s' if count != 1 else ''} into {portfolio.name}.",
+            f"Imported {count} transaction{'s' if count != 1 else ''} into {portfolio.name}. "
+            "You can undo the whole import from Imports.",
         )
         return _go(request, reverse("portfolios:detail", args=[portfolio.pk]))
-    form = ImportForm(user=request.user, initial={"portfolio": portfolio.pk})
-    context = {
-        "form": form,
-        "has_portfolios": True,
-        "result": result,
-        "portfolio": portfolio,
-        "format_docs": _format_docs(),
-    }
+    context = _import_context(request, form, result=result, portfolio=portfolio)
     return _invalid(request, _partial(request, "portfolios/import.html", "panel"), context)
+
+
+@require_GET
+def import_list(request: HttpRequest) -> HttpResponse:
+    """The user's imports, newest first, each with its counts and an undo while it stands."""
+    batches = (
+        ImportBatch.objects.filter(user=request.user)
+        .select_related("portfolio")
+        .order_by("-created_at", "-id")
+    )
+    page = Paginator(batches, 50).get_page(request.GET.get("page"))
+    labels = {name: FORMAT_LABELS.get(name, name) for name in FORMAT_CHOICES}
+    return render(request, "portfolios/imports.html", {"page": page, "labels": labels})
+
+
+@require_http_methods(["GET", "POST"])
+def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, then undo an import whole; a refusal names the transaction in the way."""
+    batch = get_object_or_404(
+        ImportBatch.objects.select_related("portfolio"), pk=pk, user=request.user
+    )
+    context = {"batch": batch, "count": batch.transactions.count(), "error": None}
+    if request.method == "GET":
+        return render(request, "portfolios/import_undo.html", context)
+    try:
+        removed = services.undo_import(batch)
+    except services.UndoRefused as exc:
+        context["error"] = " ".join(exc.messages)
+        return _invalid(request, "portfolios/import_undo.html", context)
+    messages.success(
+        request,
+        f"Undid the import of {batch.file_name or 'the file'}: removed {removed} "
+        f"transaction{'s' if removed != 1 else ''} from {batch.portfolio.name}.",
+    )
+    return _go(request, reverse("portfolios:imports"))

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from portfolios import services
-from portfolios.models import Holding, Transaction
+from portfolios.models import Holding, ImportBatch, Transaction
 from tests.factories import (
     HistoricalExchangeRateFactory,
     HistoricalStockPriceFactory,
@@ -57,10 +57,11 @@ def test_every_changelist_and_add_form_renders(admin_client, holding, name):
     HistoricalExchangeRateFactory()
     PensionValueEntryFactory()
     assert admin_client.get(reverse(f"{name}_changelist")).status_code == 200
-    # Holdings come from transactions, JWTs and login attempts from logins: none has an
-    # add form.
+    # Holdings come from transactions, JWTs and login attempts from logins, imports from
+    # files (undone in the admin, never added there): none has an add form.
     no_add = {
         "admin:portfolios_holding",
+        "admin:portfolios_importbatch",
         "admin:token_blacklist_outstandingtoken",
         "admin:axes_accessattempt",
         "admin:axes_accesslog",
@@ -411,3 +412,22 @@ def test_the_transaction_form_takes_raw_ids_not_a_select_of_every_instrument(adm
             reverse("admin:portfolios_transaction_add"), {**_form(holding), "instrument": "999999"}
         )
     ).get("instrument")
+
+
+def test_an_import_is_undone_in_the_admin_through_the_service(admin_client, holding):
+    batch = ImportBatch.objects.create(
+        user=holding.portfolio.user,
+        portfolio=holding.portfolio,
+        file_name="a.csv",
+        format="generic",
+    )
+    holding.transactions.update(import_batch=batch)
+    response = admin_client.post(
+        reverse("admin:portfolios_importbatch_changelist"),
+        {"action": "undo_selected", "_selected_action": [batch.pk]},
+        follow=True,
+    )
+    assert "undone, 1 transaction(s) removed" in response.content.decode()
+    assert not Transaction.objects.exists()
+    batch.refresh_from_db()
+    assert batch.undone_at is not None

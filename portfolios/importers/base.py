@@ -16,9 +16,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from financedash.lib import money
+from portfolios.cash import CASH_TYPES, DEPOSIT, FEE, INTEREST, WITHDRAWAL
 from portfolios.ledger import BUY, DIVIDEND, SELL, SPLIT
 
 TYPES = (BUY, SELL, DIVIDEND, SPLIT)
+__all__ = ["CASH_TYPES", "DEPOSIT", "FEE", "INTEREST", "WITHDRAWAL"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,20 @@ class ParsedRow:
     exchange_rate: Decimal | None = None
     account_currency: str | None = None
     notes: str = ""
+    # Cash rows only (DEPOSIT, WITHDRAWAL, INTEREST, FEE): the amount (> 0) in
+    # account_currency; ticker and symbol are "", quantity and price 0.
+    amount: Decimal | None = None
+    # The instrument's name as the file gives it (shown in the preview; the key a symbol
+    # choice is remembered by when there is no ISIN).
+    name: str = ""
+    # Fees in `currency` (the instrument's), not the account's: converted at the row's rate.
+    fees_in_instrument_currency: bool = False
+    # The symbol is the user's choice (the preview or symbol_overrides), not the file's.
+    chosen: bool = False
+
+    @property
+    def is_cash(self) -> bool:
+        return self.type in CASH_TYPES
 
 
 @dataclass(frozen=True)

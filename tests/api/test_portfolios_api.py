@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from portfolios import services
-from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.models import Holding, ImportBatch, Portfolio, Transaction
 from tests.api.conftest import assert_error
 from tests.factories import (
     HistoricalExchangeRateFactory,
@@ -415,13 +415,22 @@ class TestTransactions:
             ("get", "/api/v1/transactions/portfolio/{portfolio}"),
             ("get", "/api/v1/holdings/{holding}/transactions"),
             ("delete", "/api/v1/holdings/{holding}"),
+            ("delete", "/api/v1/imports/{batch}"),
         ],
     )
     def test_other_users_objects_are_404(self, outsider_api, portfolio, method, path):
         txn = buy(portfolio, InstrumentFactory(ticker="EQNR.OL"), "1", "100")
-        url = path.format(txn=txn.pk, portfolio=portfolio.pk, holding=txn.holding_id)
+        batch = ImportBatch.objects.create(
+            user=portfolio.user, portfolio=portfolio, file_name="a.csv", format="generic"
+        )
+        Transaction.objects.filter(pk=txn.pk).update(import_batch=batch)
+        url = path.format(
+            txn=txn.pk, portfolio=portfolio.pk, holding=txn.holding_id, batch=batch.pk
+        )
         assert_error(getattr(outsider_api, method)(url, {"price": "1"}, format="json"), 404)
         assert Transaction.objects.filter(pk=txn.pk, price=D("100")).exists()
+        batch.refresh_from_db()
+        assert batch.undone_at is None
 
 
 class TestPerformance:

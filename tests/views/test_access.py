@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from portfolios.models import ImportBatch
 from tests.factories import PensionAccountFactory, PensionValueEntryFactory
 
 PAGES = [
@@ -15,6 +16,7 @@ PAGES = [
     "portfolios:list",
     "portfolios:create",
     "portfolios:import",
+    "portfolios:imports",
     "portfolios:instrument_search",
     "pensions:list",
     "pensions:create",
@@ -31,8 +33,13 @@ def test_pages_require_login(client, name):
     assert response["Location"].startswith(reverse("login"))
 
 
-def _object_urls(portfolio, holding, txn, account, entry):
+def _object_urls(portfolio, holding, txn, account, entry, batch=None):
+    batch = batch or ImportBatch.objects.create(
+        user=portfolio.user, portfolio=portfolio, file_name="a.csv", format="generic"
+    )
     return [
+        ("get", reverse("portfolios:import_undo", args=[batch.pk])),
+        ("post", reverse("portfolios:import_undo", args=[batch.pk])),
         ("get", reverse("portfolios:detail", args=[portfolio.pk])),
         ("get", reverse("portfolios:holdings", args=[portfolio.pk])),
         ("get", reverse("portfolios:chart", args=[portfolio.pk])),
@@ -75,6 +82,7 @@ def test_other_users_objects_are_not_found(client, owner, outsider, buy, htmx):
         assert response.status_code == 404, (method, url)
     # Nothing of the owner's was touched.
     assert buy.portfolio.transactions.count() == 1
+    assert not ImportBatch.objects.filter(undone_at__isnull=False).exists()
     assert account.values.count() == 1
 
 

@@ -47,7 +47,10 @@ def test_preview_shows_every_row_and_saves_nothing(owner_client, portfolio, equi
     body = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in body and 'id="import-panel"' in body
-    assert body.count('<span class="status created">created</span>') == 2
+    # Before anything is saved the rows say what will happen, never "created".
+    # The count above the table and each of the two rows.
+    assert body.count('<span class="status created">will create</span>') == 3
+    assert ">created<" not in body
     assert "Import 2 transactions" in body
     assert Transaction.objects.count() == 0
 
@@ -79,7 +82,7 @@ def test_the_previewed_file_waits_in_the_cache_not_in_the_session(owner_client, 
     pending = session[PENDING_IMPORT]
     # Only the token and what the commit needs to find the file: no bytes of it. A file in
     # the session (base64, a third larger) was read and written on every request.
-    assert set(pending) == {"token", "portfolio", "format", "name"}
+    assert set(pending) == {"token", "portfolio", "format", "name", "overrides"}
     assert b"EQNR.OL" not in session.encode(dict(session.items())).encode()
     assert cache.get(f"import-upload:{pending['token']}") == GOOD
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("portfolios/<int:pk>/performance", api.performance, name="api-performance"),
     path("transactions", api.TransactionCreate.as_view(), name="api-transactions"),
     path("transactions/import-csv", api.import_csv, name="api-import-csv"),
+    path("transactions/export", api.TransactionExport.as_view(), name="api-transaction-export"),
     path(
         "transactions/portfolio/<int:pk>",
         api.PortfolioTransactions.as_view(),

@@ -133,6 +133,7 @@ def import_transactions(
     except KeyError:
         raise ValueError(f"Unknown format {format!r}: use one of {', '.join(FORMATS)}.") from None
     parsed = parse(data)
+    _refuse_unrecordable(parsed)
     report = _Report(format, dry_run)
     for skipped in parsed.skipped:
         report.set(skipped.line, SKIPPED, skipped.reason)
@@ -154,6 +155,20 @@ def import_transactions(
         if not committed:
             transaction.set_rollback(True)
     return report.finish(committed=committed)
+
+
+def _refuse_unrecordable(parsed) -> None:
+    """Splits and cash rows parse (the generic format reads what the export writes), but
+    the ledger services record only trades and dividends so far: such rows are errors,
+    so that the file is refused whole rather than imported without them."""
+    for row in [row for row in parsed.rows if row.type not in RECORDABLE]:
+        parsed.rows.remove(row)
+        parsed.errors.append(RowError(row.line, "type", f"{row.type} rows cannot be imported yet."))
+    parsed.errors.sort(key=lambda error: error.line)
+
+
+# The types services.record_transactions records.
+RECORDABLE = ("BUY", "SELL", "DIVIDEND")
 
 
 def _import_keys(portfolio: Portfolio) -> set[str]:

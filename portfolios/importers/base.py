@@ -47,6 +47,7 @@ class ParsedRow:
     exchange_rate: Decimal | None = None
     account_currency: str | None = None
     notes: str = ""
+    amount: Decimal | None = None  # cash transactions only: the amount, portfolio currency
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ PAGES = [
     "portfolios:create",
     "portfolios:import",
     "portfolios:instrument_search",
+    "portfolios:all_transactions",
+    "portfolios:transaction_export",
     "pensions:list",
     "pensions:create",
     "pensions:projection",
@@ -43,6 +45,8 @@ def _object_urls(portfolio, holding, txn, account, entry):
         ("post", reverse("portfolios:delete", args=[portfolio.pk])),
         ("get", reverse("portfolios:transaction_add", args=[portfolio.pk])),
         ("post", reverse("portfolios:transaction_add", args=[portfolio.pk])),
+        ("get", reverse("portfolios:transactions", args=[portfolio.pk])),
+        ("get", f"{reverse('portfolios:transaction_export')}?portfolio={portfolio.pk}"),
         ("get", reverse("portfolios:holding", args=[holding.pk])),
         ("get", reverse("portfolios:holding_chart", args=[holding.pk])),
         ("get", reverse("portfolios:holding_transactions", args=[holding.pk])),
@@ -105,8 +109,12 @@ def test_every_page_renders_whole_for_its_owner(owner_client, owner, buy):
         if method == "get" and "chart" not in url
     ]
     for url in urls:
-        if url.endswith(("/holdings/", "/transactions/")):
+        if url.endswith("/holdings/") or (
+            url.startswith("/holdings/") and url.endswith("/transactions/")
+        ):
             continue  # partial endpoints: without htmx they redirect to their page
+        if "/export/" in url:
+            continue  # a file, not a page
         response = owner_client.get(url)
         assert response.status_code == 200, url
         assert b"<html" in response.content, url

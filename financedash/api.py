@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import include, path
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import exceptions, serializers, status
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
-from financedash import overview
+from financedash import backup, overview
 from financedash.accounts import create_account, registration_open
 from financedash.lib import throttle
 from financedash.lib.api_fields import DecimalField
@@ -171,6 +177,47 @@ def household_performance(request):
     return Response(HouseholdPerformanceSerializer(result, context={"history": history}).data)
 
 
+def _uploaded_json(request):
+    """The backup document: the JSON body, or the JSON file of a multipart upload."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        return request.data
+    if upload.size > MAX_BACKUP_BYTES:
+        raise backup.BackupInvalid({"file": ["The file is larger than 50 MB."]})
+    try:
+        return json.loads(upload.read())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise backup.BackupInvalid({"file": [f"Not a JSON file: {exc}"]}) from None
+
+
+# A household's ten years of transactions are a few MB of JSON.
+MAX_BACKUP_BYTES = 50 * 1024 * 1024
+
+
+@extend_schema(
+    methods=["GET"],
+    responses={200: OpenApiTypes.OBJECT},
+    description="The user's whole data as JSON (format financedash-backup, version 1).",
+)
+@extend_schema(
+    methods=["POST"],
+    request={"application/json": OpenApiTypes.OBJECT, "multipart/form-data": OpenApiTypes.OBJECT},
+    responses={201: OpenApiTypes.OBJECT},
+    description="Restore a backup into an account without portfolios (409 otherwise): all of "
+    "it or nothing; a 400 names the path of every bad value.",
+)
+@api_view(["GET", "POST"])
+@parser_classes([JSONParser, MultiPartParser])
+def backup_view(request):
+    if request.method == "GET":
+        response = Response(backup.dump(request.user))
+        day = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="financedash-backup-{day}.json"'
+        return response
+    restored = backup.restore(request.user, _uploaded_json(request))
+    return Response(dataclasses.asdict(restored), status=status.HTTP_201_CREATED)
+
+
 urlpatterns = [
     path("auth/register", register, name="api-register"),
     path("auth/login", LoginView.as_view(), name="api-login"),
@@ -181,6 +228,7 @@ urlpatterns = [
     path("users/me/retirement-goal", retirement_goal, name="api-retirement-goal"),
     path("currencies", currencies, name="api-currencies"),
     path("performance", household_performance, name="api-household-performance"),
+    path("backup", backup_view, name="api-backup"),
     path("", include("portfolios.api_urls")),
     path("", include("marketdata.api_urls")),
     path("", include("pensions.api_urls")),

@@ -55,3 +55,11 @@ class ProfileForm(forms.ModelForm):
             except ynab.YnabError as exc:
                 raise forms.ValidationError(exc.message) from exc
         return budget_id
+
+
+class RestoreForm(forms.Form):
+    file = forms.FileField(
+        label="Backup file",
+        help_text="A financedash backup (.json). It is restored only into an account "
+        "without portfolios.",
+    )

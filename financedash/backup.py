@@ -288,6 +288,8 @@ def _paths(errors) -> dict[str, list[str]]:
             for key, value in node.items():
                 if key in ("non_field_errors", NON_FIELD_ERRORS):
                     walk(value, path)
+                elif isinstance(key, int):  # a list's errors by index (DRF >= 3.15)
+                    walk(value, f"{path}[{key}]")
                 else:
                     walk(value, f"{path}.{key}" if path else key)
         elif isinstance(node, list) and not all(isinstance(item, str) for item in node):

@@ -182,16 +182,12 @@ def _uploaded_json(request):
     upload = request.FILES.get("file")
     if upload is None:
         return request.data
-    if upload.size > MAX_BACKUP_BYTES:
+    if upload.size > backup.MAX_BYTES:
         raise backup.BackupInvalid({"file": ["The file is larger than 50 MB."]})
     try:
         return json.loads(upload.read())
     except (ValueError, UnicodeDecodeError) as exc:
         raise backup.BackupInvalid({"file": [f"Not a JSON file: {exc}"]}) from None
-
-
-# A household's ten years of transactions are a few MB of JSON.
-MAX_BACKUP_BYTES = 50 * 1024 * 1024
 
 
 @extend_schema(

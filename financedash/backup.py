@@ -25,6 +25,7 @@ from rest_framework import serializers
 from financedash.lib.errors import AppError
 from financedash.lib.money import ENTERED_MONEY
 from financedash.lib.profiles import profile_for
+from financedash.models import Profile
 from marketdata import history
 from marketdata.providers.base import MarketDataError
 from pensions import services as pension_services
@@ -35,6 +36,9 @@ from portfolios.models import CASH_TYPES, ImportBatch, Portfolio, Transaction
 
 FORMAT = "financedash-backup"
 VERSION = 1
+# The largest backup file the pages and the API take: a household's ten years of
+# transactions are a few MB of JSON.
+MAX_BYTES = 50 * 1024 * 1024
 
 # The types the ledger services record so far. SPLIT and the cash types are in the format
 # (a backup holds them) and are refused on restore, with their path, until they are.
@@ -345,13 +349,17 @@ def restore(user, data, *, trusted: bool = False) -> Restored:
     create an instrument from the backup's currency while the provider is unavailable.
     """
     document = parse(data)
-    if Portfolio.objects.owned_by(user).exists():
+    if has_portfolios(user):
         raise AccountNotEmpty()
     instruments = _instruments(document, trusted)
     errors: dict[str, list[str]] = {}
+    profile = profile_for(user)
     with transaction.atomic():
-        if Portfolio.objects.owned_by(user).select_for_update().exists():
-            raise AccountNotEmpty()  # another restore got here first
+        # The profile row is the account's lock: a second restore of the same account
+        # waits here, then finds the portfolios the first one wrote.
+        Profile.objects.select_for_update().filter(pk=profile.pk).first()
+        if has_portfolios(user):
+            raise AccountNotEmpty()
         if "profile" in document:
             errors.update(_restore_profile(user, document["profile"]))
         counts = {"transactions": 0, "import_batches": 0, "values": 0}

@@ -33,8 +33,9 @@ ROUTES = sorted(set(_api_routes()) - PUBLIC)
 
 
 def test_every_route_is_listed():
-    # issue 8 added GET /api/v1/performance; issue 10 the pension, projection and YNAB routes
-    assert len(ROUTES) == 31
+    # issue 8 added GET /api/v1/performance; issue 10 the pension, projection and YNAB routes;
+    # issue 11 transactions/export and backup
+    assert len(ROUTES) == 33
 
 
 @pytest.mark.django_db

@@ -371,3 +371,22 @@ def test_export_data_and_import_data_commands(owner, household, tmp_path):
     assert "Restored 1 portfolios, 4 transactions" in out.getvalue()
     with pytest.raises(CommandError, match="without portfolios"):
         call_command("import_data", "restored", str(path))
+
+
+def test_a_backup_larger_than_the_usual_body_limit_is_read(owner, household, settings):
+    """A household's backup is more than DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) of JSON: the
+    endpoint reads its own body, up to backup.MAX_BYTES."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    document = backup.dump(owner)
+    document["portfolios"][0]["description"] = "x" * 5000
+    newcomer = UserFactory(username="newcomer")
+    response = bearer(newcomer).post(BACKUP, document, format="json")
+    assert response.status_code == 201, response.content
+    assert Portfolio.objects.get(user=newcomer).description == "x" * 5000
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"not json", b""])
+def test_a_body_that_is_not_a_backup_object(body):
+    newcomer = UserFactory(username="newcomer")
+    response = bearer(newcomer).post(BACKUP, body, content_type="application/json")
+    assert_error(response, 400, "invalid_backup")

@@ -4,7 +4,10 @@ section 5): pure, no ORM.
 balance = deposits - withdrawals - buy costs + sell proceeds + dividend amounts + interest
 - fees. Each transaction's stored `total_amount` is already its cash amount in the
 portfolio currency (a buy's cost with fees, a sale's proceeds after fees, a dividend after
-withholding, a cash transaction's amount), so the type only gives the direction.
+withholding, a cash transaction's amount), so the type only gives the direction. Each
+moves the cash by that amount in whole cents, half up, as a broker books it: the rule of
+the cash services (portfolios.cash on h3's branch, whose `effect` this mirrors until the
+two are merged into one), so the last row's balance is the portfolio's stored balance.
 
 The transaction list computes this from the rows rather than reading a stored figure per
 row: only the portfolio's current balance is stored (Portfolio.cash_balance).
@@ -14,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 # The direction each type moves cash in; SPLIT moves none.
 CASH_SIGN = {
@@ -32,7 +36,7 @@ CASH_SIGN = {
 
 
 def cash_effect(kind: str, total_amount: Decimal) -> Decimal:
-    return total_amount * CASH_SIGN.get(kind, 0)
+    return total_amount.quantize(CENT, ROUND_HALF_UP) * CASH_SIGN.get(kind, 0)
 
 
 def running_balances(rows: Iterable[tuple[int, date, str, Decimal]]) -> dict[int, Decimal]:

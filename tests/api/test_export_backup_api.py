@@ -343,14 +343,27 @@ def test_a_bad_batch_reference_is_named(owner, household):
     assert list(error["details"]) == ["portfolios[0].transactions[0].import_batch"]
 
 
-def test_cash_rows_are_refused_by_path_until_the_services_record_them(owner, household):
+def test_cash_rows_restore_or_are_refused_by_path(owner, household):
+    """A deposit in the backup: restored with the portfolio's cash once the cash services
+    record cash (issue 11's cash work, merged separately), refused with its path before."""
     document = backup.dump(owner)
-    document["portfolios"][0]["transactions"].append(
-        {"type": "DEPOSIT", "date": "2024-07-01", "amount": "100"}
+    document["portfolios"][0]["track_cash"] = True
+    document["portfolios"][0]["transactions"].insert(
+        0, {"type": "DEPOSIT", "date": "2024-01-01", "amount": "100000"}
     )
     newcomer = UserFactory(username="newcomer")
-    error = assert_error(bearer(newcomer).post(BACKUP, document, format="json"), 400)
-    assert list(error["details"]) == ["portfolios[0].transactions[4].type"]
+    response = bearer(newcomer).post(BACKUP, document, format="json")
+    if "DEPOSIT" not in backup.RECORDABLE:
+        error = assert_error(response, 400)
+        assert list(error["details"]) == ["portfolios[0].transactions[0].type"]
+        return
+    assert response.status_code == 201, response.content
+    restored = Portfolio.objects.get(user=newcomer)
+    # 100,000 - (10 x 352.10 + 49 = 3,570) - (5 x 172.5 x 10.482 + 15 = 9,055.73 booked)
+    # + (5 x 0.24 x 10.7 - 0.18 = 12.66) + (4 x 301 - 49 = 1,155) = 88,541.93
+    assert restored.cash_balance == D("88541.93")
+    again = backup.dump(newcomer)["portfolios"][0]["transactions"][0]
+    assert again["type"] == "DEPOSIT" and again["amount"] == "100000"
 
 
 def test_backup_is_only_ones_own(outsider_api, household):

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from portfolios.importers import generic
-from portfolios.imports import import_transactions
+from portfolios.imports import RECORDABLE, import_transactions
 from tests.factories import PortfolioFactory
 
 HEADER = "date,type,symbol,quantity,price,fees,currency,exchange_rate,amount,notes\n"
@@ -69,10 +69,20 @@ def test_trade_rows_keep_their_import_keys():
     assert result.rows[0].import_key == f"generic:{expected}"
 
 
+UNRECORDABLE = [
+    kind for kind in ("SPLIT", "DEPOSIT") if kind not in RECORDABLE
+]  # empty once the cash and split services are merged
+ROWS = {
+    "SPLIT": "2024-01-02,SPLIT,AAPL,2,0,,USD,,,\n",
+    "DEPOSIT": "2024-01-02,DEPOSIT,,,,,,,1000,\n",
+}
+
+
 @pytest.mark.django_db
+@pytest.mark.skipif(not UNRECORDABLE, reason="every type is recorded")
 def test_import_refuses_rows_the_services_cannot_record_yet(owner):
     portfolio = PortfolioFactory(user=owner, currency="NOK")
-    data = (HEADER + "2024-01-02,DEPOSIT,,,,,,,1000,\n").encode()
+    data = (HEADER + ROWS[UNRECORDABLE[0]]).encode()
     result = import_transactions(portfolio=portfolio, data=data, format="generic", dry_run=False)
     assert not result.committed
     assert [(e.line, e.field) for e in result.errors] == [(2, "type")]

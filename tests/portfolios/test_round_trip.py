@@ -18,7 +18,7 @@ from financedash import backup
 from marketdata.models import HistoricalStockPrice, Instrument
 from pensions import services as pension_services
 from pensions.models import PensionAccount
-from portfolios import export, valuation
+from portfolios import export, services, valuation
 from portfolios.importers import generic
 from portfolios.imports import import_transactions
 from portfolios.models import Portfolio, Transaction
@@ -44,16 +44,30 @@ rates = st.decimals(D("0.5"), D("12"), places=10)
 notes = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=20)
 
 
+# Cash transactions join the generated ledgers once the services record them (issue 11's
+# cash work, merged separately); until then the ledgers hold trades and dividends only.
+CASH = hasattr(services.NewTransaction, "cash")
+CASH_KINDS = ["DEPOSIT", "WITHDRAWAL", "INTEREST", "FEE"]
+amounts = st.decimals(D("0.01"), D("100000"), places=2)
+
+
 @st.composite
 def ledgers(draw):
     """Buys, sales (some of everything held) and dividends of three instruments in three
     currencies, in date order with days repeated, never selling or paying a dividend on
-    shares not held; a notes text with commas, quotes and any letter."""
+    shares not held; deposits, withdrawals, interest and fees when the services record
+    cash; a notes text with commas, quotes and any letter."""
     held = dict.fromkeys(SYMBOLS, D(0))
     peak = dict.fromkeys(SYMBOLS, D(0))
     entries = []
     days = sorted(draw(st.lists(st.integers(0, 400), min_size=1, max_size=10)))
     for day in days:
+        if CASH and draw(st.integers(0, 3)) == 0:
+            kind = draw(st.sampled_from(CASH_KINDS))
+            entries.append(
+                (FIRST_DAY + dt.timedelta(days=day), None, kind, draw(amounts), draw(notes))
+            )
+            continue
         symbol = draw(st.sampled_from(sorted(SYMBOLS)))
         kind = draw(st.sampled_from(["BUY", "BUY", "SELL", "DIVIDEND"]))
         quantity = draw(quantities)
@@ -98,11 +112,13 @@ def holdings(portfolio) -> dict:
 
 
 def transactions(portfolio) -> list:
-    """Each holding's transactions in replay order. (The order of one day's rows across
-    holdings is not kept by an import, which records the rows holding by holding; no
-    figure depends on it.)"""
-    return list(
-        portfolio.transactions.order_by("holding__instrument__ticker", "date", "id").values_list(
+    """Each holding's transactions in replay order, then the cash ones by value. (The order
+    of one day's rows across holdings is not kept by an import, which records the rows
+    holding by holding; no figure depends on it.)"""
+    rows = list(
+        portfolio.transactions.filter(holding__isnull=False)
+        .order_by("holding__instrument__ticker", "date", "id")
+        .values_list(
             "date",
             "type",
             "holding__instrument__ticker",
@@ -114,6 +130,12 @@ def transactions(portfolio) -> list:
             "average_cost_at_transaction",
         )
     )
+    cash = portfolio.transactions.filter(holding__isnull=True)
+    return rows + sorted(cash.values_list("date", "type", "total_amount"))
+
+
+def cash_balance(portfolio):
+    return Portfolio.objects.values_list("cash_balance", flat=True).get(pk=portfolio.pk)
 
 
 class Rollback(Exception):
@@ -132,7 +154,15 @@ def instruments() -> dict:
 
 
 def record_all(portfolio, entries, by_symbol) -> None:
-    for day, symbol, kind, quantity, price, fee, rate, note in entries:
+    for entry in entries:
+        if entry[1] is None:
+            day, _, kind, amount, note = entry
+            services.record_transactions(
+                portfolio,
+                [services.NewTransaction.cash(type=kind, date=day, amount=amount, notes=note)],
+            )
+            continue
+        day, symbol, kind, quantity, price, fee, rate, note = entry
         record(
             portfolio,
             by_symbol[symbol],
@@ -155,11 +185,15 @@ def record_all(portfolio, entries, by_symbol) -> None:
 def test_export_then_import_gives_identical_holdings(owner, entries):
     try:
         with transaction.atomic():
-            source = PortfolioFactory(user=owner, name=f"Source {next(_names)}", currency="NOK")
+            source = PortfolioFactory(
+                user=owner, name=f"Source {next(_names)}", currency="NOK", track_cash=CASH
+            )
             record_all(source, entries, instruments())
             data = export.to_csv(source.transactions.export_rows()).encode()
 
-            target = PortfolioFactory(user=owner, name=f"Target {next(_names)}", currency="NOK")
+            target = PortfolioFactory(
+                user=owner, name=f"Target {next(_names)}", currency="NOK", track_cash=CASH
+            )
             result = import_transactions(
                 portfolio=target, data=data, format="generic", dry_run=False
             )
@@ -168,6 +202,7 @@ def test_export_then_import_gives_identical_holdings(owner, entries):
             assert result.counts["created"] == len(entries)
             assert holdings(target) == holdings(source)
             assert transactions(target) == transactions(source)
+            assert cash_balance(target) == cash_balance(source)
             # Notes come back as written (the importer trims the ends of every value).
             assert sorted(target.transactions.values_list("notes", flat=True)) == sorted(
                 entry[-1].strip() for entry in entries
@@ -207,6 +242,7 @@ def test_backup_then_restore_gives_identical_figures(entries, values, reduce):
                 currency="NOK",
                 used_credit=D("1234.50"),
                 dividends_reduce_cost_basis=reduce,
+                track_cash=CASH,
             )
             record_all(source, entries, by_symbol)
             account = pension_services.save_account(
@@ -225,6 +261,7 @@ def test_backup_then_restore_gives_identical_figures(entries, values, reduce):
             target = Portfolio.objects.get(user=second)
             assert holdings(target) == holdings(source)
             assert transactions(target) == transactions(source)
+            assert cash_balance(target) == cash_balance(source)
             assert _summary(target) == _summary(source)
             assert _pensions(second) == _pensions(first)
             # And the restored account backs up to the same document.

@@ -18,11 +18,13 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from financedash import backup, overview
-from financedash.accounts import create_account, registration_open
-from financedash.lib import throttle
+from financedash.accounts import create_account, locked_out, registration_open
 from financedash.lib.api_fields import DecimalField
 from financedash.lib.api_params import PERIOD_PARAMETERS, period
 from financedash.lib.profiles import profile_for
@@ -34,26 +36,50 @@ from portfolios.models import Portfolio
 User = get_user_model()
 
 
-class Throttled(exceptions.Throttled):
-    error_code = "login_locked"
-
-
 class LoginView(jwt_views.TokenObtainPairView):
-    """Username + password to an access/refresh pair, locked out after repeated failures."""
+    """Username + password to an access/refresh pair. The lockout after repeated failures
+    is django-axes's, shared with the login page and the admin: simplejwt authenticates
+    through `authenticate(request=...)`, which axes checks and counts."""
 
     def post(self, request, *args, **kwargs):
-        username = str(request.data.get("username", ""))
-        address = throttle.client_address(request)
-        wait = throttle.locked_for(username, address)
-        if wait:
-            raise Throttled(wait=wait, detail="Too many failed login attempts.")
         try:
-            response = super().post(request, *args, **kwargs)
+            return super().post(request, *args, **kwargs)
         except exceptions.AuthenticationFailed:
-            throttle.record_failure(username, address)
+            # Django's authenticate() turns axes's refusal into "no such user"; axes marks
+            # the request it was given, here DRF's wrapper.
+            if getattr(request, "axes_locked_out", False):
+                return locked_out(request._request)
             raise
-        throttle.reset(username, address)
-        return response
+
+
+class RefreshSerializer(TokenRefreshSerializer):
+    """Rotation that uses a refresh token once: the token is claimed by inserting its
+    blacklist row, which only one of any number of parallel requests can do (simplejwt
+    checks the blacklist first and inserts after, so 8 of 10 parallel refreshes passed).
+    A token issued before the user's last password change is refused here too, not only
+    the access tokens it would mint."""
+
+    def validate(self, attrs):
+        refresh = self.token_class(attrs["refresh"])
+        user = User.objects.filter(pk=refresh.payload.get(jwt_settings.USER_ID_CLAIM)).first()
+        if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+            raise InvalidToken("No active account found for the given token.")
+        claim = refresh.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM)
+        if jwt_settings.CHECK_REVOKE_TOKEN and claim != get_md5_hash_password(user.password):
+            raise InvalidToken("The password has changed since this token was issued.")
+        _, claimed = refresh.blacklist()
+        if not claimed:
+            raise InvalidToken("Token is blacklisted")
+        access = str(refresh.access_token)
+        refresh.set_jti()
+        refresh.set_exp()
+        refresh.set_iat()
+        refresh.outstand()
+        return {"access": access, "refresh": str(refresh)}
+
+
+class RefreshView(jwt_views.TokenRefreshView):
+    serializer_class = RefreshSerializer
 
 
 class RegisterSerializer(serializers.ModelSerializer):
@@ -226,7 +252,7 @@ def backup_view(request):
 urlpatterns = [
     path("auth/register", register, name="api-register"),
     path("auth/login", LoginView.as_view(), name="api-login"),
-    path("auth/refresh", jwt_views.TokenRefreshView.as_view(), name="api-refresh"),
+    path("auth/refresh", RefreshView.as_view(), name="api-refresh"),
     path("auth/logout", jwt_views.TokenBlacklistView.as_view(), name="api-logout"),
     path("auth/me", me, name="api-me"),
     path("users/me", me, name="api-users-me"),

@@ -40,9 +40,9 @@ VERSION = 1
 # transactions are a few MB of JSON.
 MAX_BYTES = 50 * 1024 * 1024
 
-# The types the ledger services record so far. SPLIT and the cash types are in the format
-# (a backup holds them) and are refused on restore, with their path, until they are.
-RECORDABLE = ("BUY", "SELL", "DIVIDEND")
+# The types the ledger services record so far. The cash types are in the format (a backup
+# holds them) and are refused on restore, with their path, until they are.
+RECORDABLE = ("BUY", "SELL", "DIVIDEND", "SPLIT")
 
 
 class BackupInvalid(AppError):

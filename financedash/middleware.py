@@ -1,7 +1,30 @@
 from __future__ import annotations
 
 from django.contrib.auth import middleware
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
+
+from financedash.lib.errors import error_json
+
+
+def reject_nul_characters(get_response):
+    """A NUL character in the query string (`?q=%00`) is refused before any view runs:
+    PostgreSQL cannot compare text with one and would fail the request with a 500. Form
+    fields and API fields refuse them themselves, naming the field."""
+
+    def middleware(request):
+        bad = sorted(
+            {key for key, values in request.GET.lists() for value in values if "\x00" in value}
+        )
+        if bad or "\x00" in request.path:
+            message = "The request contains a NUL character" + (
+                f" in {', '.join(bad)}." if bad else " in its path."
+            )
+            if request.path_info.startswith("/api/"):
+                return error_json(400, message, {name: [message] for name in bad})
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return get_response(request)
+
+    return middleware
 
 
 class LoginRequiredMiddleware(middleware.LoginRequiredMiddleware):

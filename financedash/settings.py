@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "axes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "financedash.middleware.reject_nul_characters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -74,6 +76,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: turns a locked-out login anywhere into financedash.accounts.locked_out.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes: the checking backend first, then Django's own.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "financedash.urls"
@@ -113,6 +123,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A request whose worker died must not leave its statement running, holding locks,
+    # for minutes (seen: ~5 min after a killed import): the server ends both.
+    _db_timeout_ms = envint("DB_STATEMENT_TIMEOUT_SECONDS", 60) * 1000
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={_db_timeout_ms} "
+        f"-c idle_in_transaction_session_timeout={_db_timeout_ms}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -182,9 +199,20 @@ STORAGES = {
 
 DEFAULT_BASE_CURRENCY = os.environ.get("DEFAULT_BASE_CURRENCY", "NOK")
 
-# Login throttling (HTML and API): failures per username+IP before a lockout, and its length.
+# Login lockout (the HTML login, the admin login and the API login alike): failures per
+# username + address before a lockout, and its length. django-axes keeps the attempts in
+# the database, so every process sees them, with or without Redis.
 LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 900)
+AXES_FAILURE_LIMIT = "financedash.accounts.failure_limit"
+AXES_COOLOFF_TIME = "financedash.accounts.lockout_time"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "financedash.accounts.locked_out"
+# The address the connection came from: a forwarded-for header is the client's to forge.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# Failed logins are logged with their username and address (axes never logs a password).
+AXES_SENSITIVE_PARAMETERS: list[str] = []
 
 # JSON API (ARCHITECTURE section 7).
 REST_FRAMEWORK = {
@@ -195,7 +223,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "financedash.lib.api_parsers.ObjectJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -211,6 +239,8 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=envint("JWT_REFRESH_DAYS", 7)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
+    # Tokens carry a hash of the password: a password change revokes every one issued before.
+    "CHECK_REVOKE_TOKEN": True,
     "UPDATE_LAST_LOGIN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
@@ -270,7 +300,12 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"yfinance": {"level": "WARNING"}, "peewee": {"level": "WARNING"}},
+    "loggers": {
+        "yfinance": {"level": "WARNING"},
+        "peewee": {"level": "WARNING"},
+        # Its start-up banner on every command; failed logins and lockouts are warnings.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Behind HTTPS, cookies must never travel in clear (Django's other secure defaults,

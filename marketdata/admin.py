@@ -9,7 +9,12 @@ from django.db import transaction
 from financedash.lib import versions
 from financedash.lib.money import ADMIN_DECIMALS, DecimalInput, round_rate
 from marketdata import history
-from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
+from marketdata.models import (
+    HistoricalExchangeRate,
+    HistoricalStockPrice,
+    Instrument,
+    InstrumentSplit,
+)
 
 
 class StoredThroughHistory(admin.ModelAdmin):
@@ -99,3 +104,16 @@ class HistoricalExchangeRateAdmin(StoredThroughHistory):
         history.store_rates(obj.base_currency, obj.target_currency, [(obj.date, obj.rate)])
 
     form = RateForm
+
+
+@admin.register(InstrumentSplit)
+class InstrumentSplitAdmin(admin.ModelAdmin):
+    """The provider's split history, correctable by staff: it only feeds the holding
+    page's suggestions (nothing is valued from it), so a plain save is enough."""
+
+    list_display = ("instrument", "date", "ratio")
+    search_fields = ("instrument__ticker",)
+    list_select_related = ("instrument",)
+    autocomplete_fields = ("instrument",)
+    formfield_overrides = ADMIN_DECIMALS
+    ordering = ("-date",)

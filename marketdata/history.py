@@ -27,9 +27,15 @@ from django.utils import timezone
 from financedash.lib import versions
 from financedash.lib.money import PRICE, RATE
 from marketdata import fx, providers, resilience
-from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
+from marketdata.models import (
+    HistoricalExchangeRate,
+    HistoricalStockPrice,
+    Instrument,
+    InstrumentSplit,
+)
 from marketdata.providers.base import (
     InstrumentInfo,
+    MarketDataError,
     Provider,
     ProviderUnavailable,
     UnknownSymbol,
@@ -208,7 +214,34 @@ def sync_prices(
         return len(objects)
 
     key = prices_key(provider, instrument.ticker)
-    return _sync(key, start, end, stored, fetch, insert, provider)
+    received = _sync(key, start, end, stored, fetch, insert, provider)
+    if received:
+        # The splits of the window just fetched come with it (issue 11): its closes are
+        # split-adjusted, and the holding page compares the ledger with them.
+        sync_splits(instrument, start, end, provider=provider)
+    return received
+
+
+def sync_splits(
+    instrument: Instrument, start: date, end: date, *, provider: Provider | None = None
+) -> int:
+    """Fetch and store the provider's splits of the instrument in [start, end]; a failure
+    is logged, not raised: the closes it came with are stored already."""
+    provider = provider or providers.get_provider()
+    if provider.stored_only:
+        return 0
+    try:
+        rows = resilience.call(provider, "get_splits", instrument.ticker, start, end)
+    except MarketDataError as exc:
+        logger.warning("Splits of %s not fetched: %s", instrument.ticker, exc)
+        return 0
+    objects = [
+        InstrumentSplit(instrument=instrument, date=day, ratio=ratio)
+        for day, ratio in rows
+        if ratio > 0 and ratio != 1
+    ]
+    InstrumentSplit.objects.bulk_create(objects, ignore_conflicts=True)
+    return len(objects)
 
 
 def sync_fx(

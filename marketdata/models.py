@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from financedash.lib.money import PRICE, RATE, CurrencyField
+from financedash.lib.money import PRICE, QUANTITY, RATE, CurrencyField
 
 # Latest-on-or-before reads first look this far back, which finds nearly every value with a
 # small index range; only what is older falls through to a full per-key lookup.
@@ -87,6 +87,26 @@ class HistoricalStockPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.date} {self.close}"
+
+
+class InstrumentSplit(models.Model):
+    """A stock split as the market-data provider reports it (shared, like the closes):
+    `ratio` = new shares per old share. Stored so every process sees the same history;
+    the holding page suggests recording one the ledger lacks."""
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="splits")
+    date = models.DateField()
+    ratio = models.DecimalField(**QUANTITY)
+
+    class Meta:
+        ordering = ["instrument", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "date"], name="unique_split_per_day"),
+            models.CheckConstraint(condition=models.Q(ratio__gt=0), name="split_ratio_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.date} x{self.ratio.normalize():f}"
 
 
 class HistoricalExchangeRateQuerySet(models.QuerySet):

@@ -3,6 +3,8 @@ valuation read path. Every lookup is scoped to the requesting user (404 otherwis
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -223,9 +225,19 @@ class TransactionSerializer(serializers.ModelSerializer):
         source="holding.instrument.currency",
         help_text="The instrument's currency; needed only when the provider cannot tell.",
     )
-    type = serializers.ChoiceField(choices=Transaction.Type.choices)
-    quantity = _decimal(QUANTITY)
-    price = _decimal(PRICE, min_value=0)
+    type = serializers.ChoiceField(
+        choices=Transaction.Type.choices,
+        help_text="SPLIT: `quantity` is the factor, new shares per old share (2 for a "
+        "2-for-1 split, 0.1 for a 1-for-10 reverse split); price and fees 0 (or left out), "
+        "exchange rate 1.",
+    )
+    quantity = _decimal(
+        QUANTITY,
+        help_text="Shares; for a DIVIDEND the shares paid on; for a SPLIT new shares per old "
+        "share.",
+    )
+    # Required for every type but SPLIT (validate), which has none.
+    price = _decimal(PRICE, min_value=0, required=False)
     fees = _decimal(MONEY, min_value=0, required=False)
     exchange_rate = RateField(
         **RATE,
@@ -274,6 +286,11 @@ class TransactionSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, attrs):
+        kind = attrs.get("type", self.instance.type if self.instance is not None else None)
+        if "price" not in attrs and not self.partial:
+            if kind != Transaction.Type.SPLIT:
+                raise serializers.ValidationError({"price": ["This field is required."]})
+            attrs["price"] = Decimal(0)
         instrument_data = attrs.pop("holding", {}).get("instrument", {})
         symbol = instrument_data.get("ticker")
         currency = instrument_data.get("currency")

@@ -154,16 +154,29 @@ class TransactionForm(forms.Form):
             }
         ),
     )
-    type = forms.ChoiceField(choices=Transaction.Type.choices, initial=Transaction.Type.BUY)
+    type = forms.ChoiceField(
+        # A split's quantity is its factor: the choice says so where it is made.
+        choices=[
+            (value, "Split (quantity: new shares per old share)" if value == "SPLIT" else label)
+            for value, label in Transaction.Type.choices
+        ],
+        initial=Transaction.Type.BUY,
+    )
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     quantity = DecimalInput(
         **QUANTITY,
         label="Quantity",
         min_value=Decimal("0.000001"),
-        help_text="Shares (for a dividend: the shares paid on).",
+        help_text="Shares (for a dividend: the shares paid on; for a split: new shares per "
+        "old share, e.g. 2 for a 2-for-1 split, 0.1 for 1-for-10).",
     )
+    # Not required: a split has none (services.check_split); clean() asks for it otherwise.
     price = DecimalInput(
-        **PRICE, label="Price", min_value=0, help_text="Per share, in the instrument's currency."
+        **PRICE,
+        label="Price",
+        min_value=0,
+        required=False,
+        help_text="Per share, in the instrument's currency (a split: leave empty or 0).",
     )
     fees = DecimalInput(
         **MONEY,
@@ -237,6 +250,11 @@ class TransactionForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data.get("price") is None and "price" not in self.errors:
+            if data.get("type") == Transaction.Type.SPLIT:
+                data["price"] = Decimal(0)
+            else:
+                self.add_error("price", forms.Field.default_error_messages["required"])
         symbol = data.get("symbol")
         if not symbol:
             return data

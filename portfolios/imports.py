@@ -158,9 +158,9 @@ def import_transactions(
 
 
 def _refuse_unrecordable(parsed) -> None:
-    """Splits and cash rows parse (the generic format reads what the export writes), but
-    the ledger services record only trades and dividends so far: such rows are errors,
-    so that the file is refused whole rather than imported without them."""
+    """Cash rows parse (the generic format reads what the export writes), but the ledger
+    services record only trades, dividends and splits so far: such rows are errors, so
+    that the file is refused whole rather than imported without them."""
     for row in [row for row in parsed.rows if row.type not in RECORDABLE]:
         parsed.rows.remove(row)
         parsed.errors.append(RowError(row.line, "type", f"{row.type} rows cannot be imported yet."))
@@ -168,7 +168,7 @@ def _refuse_unrecordable(parsed) -> None:
 
 
 # The types services.record_transactions records.
-RECORDABLE = ("BUY", "SELL", "DIVIDEND")
+RECORDABLE = ("BUY", "SELL", "DIVIDEND", "SPLIT")
 
 
 def _import_keys(portfolio: Portfolio) -> set[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, ProhibitNullCharactersValidator
 from django.db import models
 from django.db.models import Q
 
@@ -19,6 +19,7 @@ from financedash.lib.money import (
 )
 from marketdata.models import Instrument
 from portfolios.export import ExportRow
+from portfolios.ledger import split_label
 from portfolios.running_balance import running_balances
 
 
@@ -217,7 +218,8 @@ class Transaction(models.Model):
     )
     total_amount = models.DecimalField(**MONEY, default=ZERO, editable=False)
     average_cost_at_transaction = models.DecimalField(**PRICE, default=ZERO, editable=False)
-    notes = models.TextField(blank=True)
+    # Imports reach the services without a form: PostgreSQL refuses NUL in text.
+    notes = models.TextField(blank=True, validators=[ProhibitNullCharactersValidator()])
     # NULL, not "", so that the per-portfolio unique constraint skips manual entries.
     import_key = models.CharField(max_length=128, null=True, blank=True, editable=False)  # noqa: DJ001
     import_batch = models.ForeignKey(
@@ -259,3 +261,10 @@ class Transaction(models.Model):
         if self.holding_id is None:
             return f"{self.get_type_display()} {self.total_amount} {self.date}"
         return f"{self.get_type_display()} {self.quantity} {self.holding.instrument} {self.date}"
+
+    @property
+    def type_label(self) -> str:
+        """The type as lists show it: "Split 2:1" / "Split 1:10" for a split."""
+        if self.type == self.Type.SPLIT and self.quantity:
+            return f"Split {split_label(self.quantity)}"
+        return self.get_type_display()

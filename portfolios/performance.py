@@ -101,7 +101,7 @@ from typing import NamedTuple
 
 import pyxirr
 
-from portfolios.ledger import BUY, DIVIDEND, SELL, ZERO
+from portfolios.ledger import BUY, DIVIDEND, SELL, SPLIT, ZERO, adjusted_quantities, later_splits
 
 ONE = Decimal(1)
 _CONTEXT = Context(prec=60)
@@ -311,6 +311,8 @@ def compute_performance(
         for trade in trades:
             if trade.date > end:
                 break
+            if trade.type == SPLIT:  # no money moves
+                continue
             amount = trade.amount()
             if trade.date < start:
                 net_deposits += amount if trade.type == BUY else -amount
@@ -571,24 +573,19 @@ def _add_value_changes(
     costs one multiplication, a trade one more, and nothing is rescanned per day. Prices
     of days while nothing is held are skipped in one step.
     """
+    # Closes are split-adjusted (Yahoo's): quantities and stand-in trade prices are put
+    # in today's shares (ledger.later_splits), so the value does not jump at a split.
+    factor = later_splits(trades)
     first_close = closes[0][0] if closes else date.max
-    prices = [(t.date, t.price) for t in trades if t.type != DIVIDEND and t.date < first_close]
+    prices = [
+        (t.date, t.price / factor(t.date))
+        for t in trades
+        if t.type in (BUY, SELL) and t.date < first_close
+    ]
     prices += closes
 
-    # The position after each trading day.
-    steps: list[tuple[date, Decimal]] = []
-    held = ZERO
-    for trade in trades:
-        if trade.type == BUY:
-            held += trade.quantity
-        elif trade.type == SELL:
-            held -= trade.quantity
-        else:
-            continue
-        if steps and steps[-1][0] == trade.date:
-            steps[-1] = (trade.date, held)
-        else:
-            steps.append((trade.date, held))
+    # The position after each trading day, in today's shares.
+    steps = adjusted_quantities(trades)
 
     # Everything up to the opening day lands on index 0.
     s = bisect_right(steps, opening_day, key=_FIRST)

@@ -154,7 +154,10 @@ def load_inputs(portfolio: Portfolio, start: date, end: date) -> Inputs:
     [start, end] with the last ones before it."""
     trades = [
         Trade(*row)
-        for row in Transaction.objects.filter(portfolio=portfolio, date__lte=end)
+        # Splits after `end` too: the stored closes are adjusted for them (later_splits).
+        for row in Transaction.objects.filter(
+            Q(date__lte=end) | Q(type=Transaction.Type.SPLIT), portfolio=portfolio
+        )
         .order_by("date", "id")
         .values_list(
             "date",

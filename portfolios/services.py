@@ -72,7 +72,34 @@ def _entry_for(txn: Transaction) -> ledger.Entry:
 
 
 def _describe(entry: ledger.Entry) -> str:
+    if entry.type == ledger.SPLIT:
+        return f"the split {ledger.split_label(entry.quantity)} on {entry.date.isoformat()}"
     return f"the {entry.type.lower()} of {entry.quantity.normalize():f} on {entry.date.isoformat()}"
+
+
+def check_split(price: Decimal, fees: Decimal | None, given_rate: Decimal | None, factor) -> None:
+    """A SPLIT moves no money: its price and fees are 0 and its rate 1 (absent is fine;
+    the service sets them), and its quantity is the factor, new shares per old share."""
+    if price:
+        raise ValidationError(
+            {"price": "A split has no price: enter 0 (its quantity is the factor)."},
+            code="split_price",
+        )
+    if fees:
+        raise ValidationError({"fees": "A split has no fees: enter 0."}, code="split_fees")
+    if given_rate is not None and given_rate != ONE:
+        raise ValidationError(
+            {"exchange_rate": "A split moves no money: its exchange rate is 1."},
+            code="split_rate",
+        )
+    if factor == ONE:
+        raise ValidationError(
+            {
+                "quantity": "A split of 1 new share per old share changes nothing: enter the "
+                "new shares per old share, e.g. 2 for a 2-for-1 split, 0.1 for 1-for-10."
+            },
+            code="split_factor",
+        )
 
 
 def exchange_rate_for(
@@ -200,6 +227,18 @@ def _check_shapes(
     money, price, quantity = (limit(shape) - 1 for shape in (MONEY, PRICE, QUANTITY))
     for entry, applied in zip(entries, result.applied, strict=True):
         state = applied.state
+        if entry.type == ledger.SPLIT and state.quantity != _store(state.quantity, QUANTITY):
+            # Fractional shares are kept, exactly: a result with more decimals than the
+            # column stores would be silently rounded.
+            raise ValidationError(
+                {
+                    "quantity": f"The split {ledger.split_label(entry.quantity)} on "
+                    f"{entry.date.isoformat()} would leave {state.quantity.normalize():f} "
+                    f"shares, more decimals than the ledger stores "
+                    f"({QUANTITY['decimal_places']})."
+                },
+                code="split_fraction",
+            ) from _FigureTooLarge(entry)
         if (
             -money < applied.gross < money
             and -money < applied.total_amount < money
@@ -252,6 +291,18 @@ def _replay_or_reject(
     entries = ledger.ordered(entries)
     try:
         result = ledger.replay(entries, dividends_reduce_cost_basis=dividends_reduce_cost_basis)
+    except ledger.NothingToSplitError as exc:
+        if exc.entry.id is not None and exc.entry.id != changed_id:
+            message = (
+                f"This change would leave {_describe(exc.entry)} (transaction "
+                f"#{exc.entry.id}) with no shares to split."
+            )
+        else:
+            message = (
+                f"Cannot record a split on {exc.entry.date.isoformat()}: no shares are held "
+                "at that date."
+            )
+        raise ValidationError({"date": message}, code="nothing_to_split") from exc
     except ledger.NothingHeldError as exc:
         held = (
             "no shares were held"
@@ -514,6 +565,8 @@ def settle_rates(
     entries = list(entries)
     wanted = set()
     for entry in entries:
+        if entry.type == ledger.SPLIT:
+            continue
         if entry.exchange_rate is None and entry.instrument.currency != portfolio.currency:
             try:
                 check_entry_date(entry.date)
@@ -524,9 +577,14 @@ def settle_rates(
     settled: list[Settled | ValidationError] = []
     for entry in entries:
         try:
-            rate = exchange_rate_for(
-                portfolio, entry.instrument, entry.date, entry.exchange_rate, known
-            )
+            if entry.type == ledger.SPLIT:
+                check_entry_date(entry.date)
+                check_split(entry.price, entry.fees, entry.exchange_rate, entry.quantity)
+                rate = ONE
+            else:
+                rate = exchange_rate_for(
+                    portfolio, entry.instrument, entry.date, entry.exchange_rate, known
+                )
         except ValidationError as exc:
             settled.append(exc)
         else:
@@ -782,8 +840,20 @@ def _rate_for_change(
     changes: dict,
     existing: Transaction | None,
 ) -> Decimal:
+    kind = changes.get("type", existing.type if existing is not None else None)
+    if kind == ledger.SPLIT:
+        check_entry_date(day)
+        check_split(
+            changes.get("price", existing.price if existing else ledger.ZERO),
+            changes.get("fees", existing.fees if existing else ledger.ZERO),
+            changes.get("exchange_rate"),
+            changes.get("quantity", existing.quantity if existing else None),
+        )
+        return ONE
     if "exchange_rate" in changes:
         given = changes["exchange_rate"]
+    elif existing is not None and existing.type == ledger.SPLIT:
+        given = None  # a split's rate of 1 meant nothing: the new type gets its date's
     elif existing is not None and existing.holding.instrument.currency == instrument.currency:
         given = existing.exchange_rate
     else:

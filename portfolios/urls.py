@@ -27,6 +27,7 @@ urlpatterns = [
         name="holding_transactions",
     ),
     path("holdings/<int:pk>/delete/", views.holding_delete, name="holding_delete"),
+    path("holdings/<int:pk>/split/", views.holding_record_split, name="holding_record_split"),
     path("transactions/<int:pk>/edit/", views.transaction_edit, name="transaction_edit"),
     path("transactions/<int:pk>/delete/", views.transaction_delete, name="transaction_delete"),
     path("instruments/search/", views.instrument_search, name="instrument_search"),

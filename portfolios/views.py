@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 import sys
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,7 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from financedash.lib import charts
 from financedash.lib.profiles import profile_for
 from marketdata import history
-from portfolios import backfill, export, services, valuation
+from portfolios import backfill, export, ledger, services, splits, valuation
 from portfolios.forms import (
     FORMAT_LABELS,
     ImportForm,
@@ -382,6 +383,7 @@ def _holding_context(request: HttpRequest, holding: Holding) -> dict:
         "instrument": holding.instrument,
         "row": row,
         "total_return_definition": DEFINITIONS["total_return"],
+        "split_suggestions": splits.suggestions(holding),
     }
 
 
@@ -401,13 +403,21 @@ def _price_chart_context(request: HttpRequest, holding: Holding) -> dict:
     # markers, and building a Transaction for each cost more than drawing it.
     trades = (
         holding.transactions.filter(date__gte=start, date__lte=end)
-        .exclude(type=Transaction.Type.DIVIDEND)
+        .exclude(type__in=(Transaction.Type.DIVIDEND, Transaction.Type.SPLIT))
         .values_list("date", "price", "type", "quantity")
+    )
+    # The closes are split-adjusted: a trade before a split is drawn at its price in
+    # today's shares, where it sits on the line.
+    factor = ledger.later_splits(
+        ledger.Entry(ledger.SPLIT, day, ratio, ledger.ZERO)
+        for day, ratio in holding.transactions.filter(type=Transaction.Type.SPLIT).values_list(
+            "date", "quantity"
+        )
     )
     markers = [
         charts.Marker(
             day,
-            price,
+            price / factor(day),
             kind.lower(),
             f"{Transaction.Type(kind).label} {quantity.normalize():f}",
         )
@@ -437,6 +447,26 @@ def holding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(_price_chart_context(request, holding))
     context.update(_transactions_page(request, holding))
     return render(request, "portfolios/holding.html", context)
+
+
+@require_http_methods(["POST"])
+def holding_record_split(request: HttpRequest, pk: int) -> HttpResponse:
+    """The one-click "record split" of a suggestion on the holding page."""
+    holding = _holding_for(request, pk)
+    try:
+        day = date.fromisoformat(request.POST.get("date", ""))
+        ratio = Decimal(request.POST.get("ratio", ""))
+    except (ValueError, ArithmeticError):
+        messages.error(request, "That split suggestion is no longer valid.")
+    else:
+        try:
+            splits.record_suggested(holding, day, ratio)
+        except ValidationError as exc:
+            messages.error(request, "The split was not recorded: " + " ".join(exc.messages))
+        else:
+            label = f"Split {ledger.split_label(ratio)}"
+            messages.success(request, f"Recorded the {label} on {day.isoformat()}.")
+    return redirect("portfolios:holding", holding.pk)
 
 
 @require_GET

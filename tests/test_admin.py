@@ -57,8 +57,15 @@ def test_every_changelist_and_add_form_renders(admin_client, holding, name):
     HistoricalExchangeRateFactory()
     PensionValueEntryFactory()
     assert admin_client.get(reverse(f"{name}_changelist")).status_code == 200
-    # Holdings come from transactions and JWTs from logins: neither has an add form.
-    no_add = {"admin:portfolios_holding", "admin:token_blacklist_outstandingtoken"}
+    # Holdings come from transactions, JWTs and login attempts from logins: none has an
+    # add form.
+    no_add = {
+        "admin:portfolios_holding",
+        "admin:token_blacklist_outstandingtoken",
+        "admin:axes_accessattempt",
+        "admin:axes_accesslog",
+        "admin:axes_accessfailurelog",
+    }
     expected = 403 if name in no_add else 200
     assert admin_client.get(reverse(f"{name}_add")).status_code == expected
 

@@ -100,3 +100,57 @@ def test_an_htmx_request_without_a_session_redirects_the_whole_page(client, owne
     response = client.get("/", HTTP_HX_REQUEST="true")
     assert response.status_code == 204
     assert response["HX-Redirect"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_first_sign_ups_make_exactly_one_owner():
+    # Issue 13 item 6: 16 parallel first sign-ups made 1 to 8 superusers per round.
+    import threading
+
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import PermissionDenied
+    from django.db import connection
+
+    from financedash.accounts import create_account
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs write transactions one at a time (IMMEDIATE)")
+
+    user_model = get_user_model()
+    for round_ in range(3):
+        user_model.objects.all().delete()
+        start = threading.Barrier(16)
+        refused = []
+
+        def sign_up(n, round_=round_, start=start, refused=refused):
+            try:
+                start.wait()
+                try:
+                    create_account(user_model(username=f"first-{round_}-{n}"))
+                except PermissionDenied:
+                    refused.append(n)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=sign_up, args=(n,)) for n in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert user_model.objects.filter(is_superuser=True).count() == 1
+        assert user_model.objects.count() == 1
+        assert len(refused) == 15
+
+
+@pytest.mark.django_db
+def test_postgresql_sessions_end_a_dead_requests_statement():
+    # Issue 13 item 8: a worker killed mid-import left its statement running ~5 minutes.
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's server-side timeouts")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "1min"
+        cursor.execute("SHOW idle_in_transaction_session_timeout")
+        assert cursor.fetchone()[0] == "1min"

@@ -33,14 +33,28 @@ def test_a_page_500_is_our_page_without_internals(client, owner, monkeypatch):
     assert b"secret" not in response.content
 
 
-def test_health_is_503_when_the_cache_is_down(client, monkeypatch):
+def test_health_reports_a_dead_cache_but_stays_in_service(client, monkeypatch):
+    # Issue 13 item 3: the app serves without its cache, so only the database makes a 503.
     def down(*args, **kwargs):
         raise ConnectionError("redis is down")
 
     monkeypatch.setattr(cache, "set", down)
     response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded", "database": "ok", "cache": "down"}
+
+
+def test_health_is_503_when_the_database_is_down(client, monkeypatch):
+    from financedash import views
+
+    class Down:
+        def cursor(self):
+            raise ConnectionError("database is down")
+
+    monkeypatch.setattr(views, "connection", Down())
+    response = client.get("/health")
     assert response.status_code == 503
-    assert response.json() == {"status": "error", "database": "ok", "cache": "error"}
+    assert response.json()["database"] == "error"
 
 
 def test_a_page_404_is_our_page(client, owner):

@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from portfolios.models import Portfolio, Transaction
@@ -26,7 +27,7 @@ def test_load_demo_creates_a_household_once(settings):
     call_command("load_demo", "--years", "3", stdout=StringIO())
 
     assert "demo / demo" in out.getvalue()
-    assert authenticate(username="demo", password="demo") is not None
+    assert authenticate(RequestFactory().post("/login/"), username="demo", password="demo")
     assert (
         Portfolio.objects.count(),
         Transaction.objects.count(),

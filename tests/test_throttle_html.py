@@ -13,5 +13,5 @@ def test_html_login_locks_out_after_repeated_failures(client, owner, settings):
         client.post(reverse("login"), {"username": "owner", "password": "wrong"})
     response = client.post(reverse("login"), {"username": "owner", "password": PASSWORD})
     assert response.status_code == 429
-    assert b"Too many failed attempts" in response.content
+    assert b"Too many failed login attempts" in response.content
     assert "_auth_user_id" not in client.session

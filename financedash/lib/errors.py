@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -22,6 +23,7 @@ _CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    413: "payload_too_large",
     415: "unsupported_media_type",
     429: "throttled",
     500: "server_error",
@@ -84,9 +86,19 @@ def _is_clash(exc: DjangoValidationError) -> bool:
     return any(error.code == "duplicate" for field in errors for error in field)
 
 
+def _too_big() -> Response:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1024 / 1024
+    return Response(
+        error_body(413, f"The request body is larger than the {limit:g} MiB this endpoint takes."),
+        status=413,
+    )
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, AppError):
         return _app_error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
+        return _too_big()
     if isinstance(exc, DjangoValidationError):
         details = as_serializer_error(exc)
         exc = Conflict(details) if _is_clash(exc) else exceptions.ValidationError(details)

@@ -125,6 +125,12 @@ class Provider(ABC):
     ) -> list[tuple[date, Decimal]]:
         """Daily closes of `target` units per one `base`, start to end inclusive."""
 
+    def get_splits(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
+        """The symbol's stock splits dated start to end, as (date, new shares per old share),
+        oldest first: 2 for a 2-for-1, 0.1 for a 1-for-10. Not abstract: a provider that
+        knows of none answers with none."""
+        return []
+
     @abstractmethod
     def get_info(self, symbol: str) -> InstrumentInfo: ...
 

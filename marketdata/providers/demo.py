@@ -248,6 +248,12 @@ class DemoProvider(Provider):
         start, end = self._window(start, end)
         return [(day, close_on(symbol, day)) for day in weekdays(start, end)]
 
+    def get_splits(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
+        # The generated closes have no split in them, so neither does their history.
+        if normalize_symbol(symbol) not in BY_SYMBOL:
+            raise UnknownSymbol(symbol)
+        return []
+
     def get_fx_history(
         self, base: str, target: str, start: date, end: date
     ) -> list[tuple[date, Decimal]]:

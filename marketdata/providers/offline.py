@@ -43,6 +43,10 @@ class OfflineProvider(Provider):
             .values_list("date", "close")
         )
 
+    def get_splits(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
+        # Never calls out: the splits already stored (InstrumentSplit) are all there is.
+        return []
+
     def get_fx_history(
         self, base: str, target: str, start: date, end: date
     ) -> list[tuple[date, Decimal]]:

@@ -344,6 +344,38 @@ class YahooProvider(Provider):
         symbol = fx_symbol(base.upper(), target.upper())
         return [(day, as_rate(value)) for day, value in self._daily(symbol, start, end)]
 
+    def get_splits(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
+        """Yahoo's split events (the chart's `events=splits`, which yfinance reads as the
+        "Stock Splits" column: numerator / denominator) dated start to end."""
+        symbol = normalize_symbol(symbol)
+        if start > end:
+            return []
+        with captured_errors():
+            try:
+                frame = yf.Ticker(symbol).history(
+                    start=start.isoformat(),
+                    end=(end + timedelta(days=1)).isoformat(),
+                    interval="1d",
+                    auto_adjust=False,
+                    actions=True,
+                    timeout=self.timeout,
+                )
+            except YFRateLimitError as exc:
+                raise ProviderUnavailable("Yahoo Finance rate limit reached.") from exc
+            except Exception as exc:
+                if _is_not_found(exc):
+                    raise UnknownSymbol(symbol) from exc
+                raise ProviderUnavailable(f"Yahoo Finance splits failed: {exc!r}") from exc
+        if frame is None or frame.empty or "Stock Splits" not in frame.columns:
+            return []
+        found = []
+        for stamp, ratio in frame["Stock Splits"].items():
+            day = stamp.date()
+            factor = to_decimal(ratio)
+            if factor and factor > 0 and start <= day <= end:
+                found.append((day, factor.quantize(SPLIT_QUANTUM)))
+        return found
+
     def get_info(self, symbol: str) -> InstrumentInfo:
         symbol = normalize_symbol(symbol)
         try:
@@ -399,6 +431,10 @@ class YahooProvider(Provider):
                 )
             )
         return infos
+
+
+# A split factor as the ledger stores a quantity (6 decimals).
+SPLIT_QUANTUM = Decimal("0.000001")
 
 
 def _currency_key(symbol: str) -> str:

@@ -16,9 +16,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from financedash.lib import money
-from portfolios.ledger import BUY, DIVIDEND, SELL
+from portfolios.ledger import BUY, DIVIDEND, SELL, SPLIT
 
-TYPES = (BUY, SELL, DIVIDEND)
+TYPES = (BUY, SELL, DIVIDEND, SPLIT)
 
 
 @dataclass(frozen=True)

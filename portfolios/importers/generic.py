@@ -58,12 +58,12 @@ from portfolios.importers.base import (
     parse_decimal,
     read_rows,
 )
+from portfolios.ledger import SPLIT
 
 REQUIRED = ("date", "type", "symbol", "quantity", "price")
 OPTIONAL = ("fees", "currency", "exchange_rate", "amount", "notes")
-SPLIT = "SPLIT"
 CASH_TYPES = ("DEPOSIT", "WITHDRAWAL", "INTEREST", "FEE")
-GENERIC_TYPES = (*TYPES, SPLIT, *CASH_TYPES)
+GENERIC_TYPES = (*TYPES, *CASH_TYPES)
 COLUMNS = REQUIRED + OPTIONAL
 
 

@@ -19,6 +19,17 @@ What becomes a transaction:
 - Fees are "Totale Avgifter" / "Total Avgift" (in the account currency); when a file has
   only the commission ("Kurtasje" / "Courtage") in the trade currency it is converted at
   the row's exchange rate.
+- A split is two rows at Nordnet: SPLITT UTTAK VP (Swedish SPLIT UTTAG VP) takes the old
+  shares out, SPLITT INNLEGG VP (SPLIT INLÄGG VP) puts the new ones in, on the same day.
+  The pair becomes one SPLIT with factor new / old (2 for 2-for-1, 0.1 for 1-for-10), on
+  the holding of the shares taken out. Legs are paired by verification number, else by
+  security, else as the only pair of that day; a leg without its partner is skipped with a
+  reason; a cancelled pair (MAK SPLITT ...) is skipped like any cancellation. Source of
+  the type names: public Nordnet-export parsers on GitHub, found through code search (one
+  maps the Norwegian names to the Swedish ones: SPLITT INNLEGG VP -> SPLIT INLÄGG VP,
+  SPLITT UTTAK VP -> SPLIT UTTAG VP, with MAK variants; others read UTTAK as the old
+  position out and INNLEGG as the new one in). Nordnet publishes no description of the
+  export, so an unexpected shape is skipped with a reason rather than guessed at.
 - Rows carrying a cancellation date (Makuleringsdato) and cancellation rows (MAK ...) are
   skipped: neither the cancelled trade nor its reversal changes the holding.
 - Deposits, withdrawals, interest, account fees and every other type are skipped with a
@@ -41,6 +52,7 @@ from portfolios.importers.base import (
     BUY,
     DIVIDEND,
     SELL,
+    SPLIT,
     FieldError,
     ParsedRow,
     ParseResult,
@@ -87,6 +99,10 @@ DIVIDEND_TYPES = frozenset({"UTBYTTE", "UTDELNING"})
 TAX_TYPES = frozenset({"KUPONGSKATT", "UTBYTTESKATT", "UTL KUPSKATT"})
 DEPOSIT_TYPES = frozenset({"INNSKUDD", "INSÄTTNING", "PREMIEINNBETALING", "PREMIEINBETALNING"})
 WITHDRAWAL_PREFIXES = ("UTTAK", "UTTAG")
+SPLIT_OUT_TYPES = frozenset({"SPLITT UTTAK VP", "SPLIT UTTAG VP"})
+SPLIT_IN_TYPES = frozenset({"SPLITT INNLEGG VP", "SPLIT INLÄGG VP"})
+# A factor the ledger stores exactly (QUANTITY has 6 decimals).
+_FACTOR_QUANTUM = Decimal("0.000001")
 SECURITY_TRANSFER = re.compile(r"\bVP\b")
 
 YAHOO_SUFFIX = {"NOK": ".OL", "SEK": ".ST", "DKK": ".CO", "EUR": ".HE"}
@@ -122,16 +138,18 @@ def parse(data: bytes) -> ParseResult:
 
     dividends: list[_Dividend] = []
     taxes: list[_Tax] = []
+    splits: list[_SplitLeg] = []
     for line, fields in rows:
         row = _Row(line, fields, header, columns)
         try:
             row.check_width()
-            _dispatch(row, result, dividends, taxes)
+            _dispatch(row, result, dividends, taxes, splits)
         except _RowFailed:
             pass
         result.errors.extend(row.errors)
     _attach_taxes(taxes, dividends, result)
     result.rows.extend(d.row for d in dividends if d.row is not None)
+    result.rows.extend(_pair_splits(splits, result))
     result.rows.sort(key=_replay_order)
     result.errors.sort(key=lambda e: e.line)
     result.skipped.sort(key=lambda s: s.line)
@@ -224,7 +242,7 @@ class _Tax:
     currency: str | None
 
 
-def _dispatch(row: _Row, result: ParseResult, dividends: list, taxes: list) -> None:
+def _dispatch(row: _Row, result: ParseResult, dividends: list, taxes: list, splits: list) -> None:
     kind = " ".join(row.text("type").upper().split())
     if not kind:
         row.fail("type", "The transaction type is empty.")
@@ -242,6 +260,8 @@ def _dispatch(row: _Row, result: ParseResult, dividends: list, taxes: list) -> N
         dividends.append(_Dividend(parsed, row.text("verification"), _security_key(row)))
     elif kind in TAX_TYPES:
         taxes.append(_tax(row))
+    elif kind in SPLIT_OUT_TYPES or kind in SPLIT_IN_TYPES:
+        splits.append(_split_leg(row, out=kind in SPLIT_OUT_TYPES))
     else:
         result.skipped.append(SkippedRow(row.line, _skip_reason(row, kind)))
 
@@ -424,7 +444,125 @@ def _matching_dividend(tax: _Tax, dividends: list[_Dividend]) -> _Dividend | Non
     return next((d for d in candidates if d.row.date == tax.on), None)
 
 
+@dataclasses.dataclass
+class _SplitLeg:
+    line: int
+    out: bool  # the old shares taken out (else the new ones put in)
+    nordnet_id: str
+    on: date
+    ticker: str
+    isin: str | None
+    quantity: Decimal
+    verification: str
+    account_currency: str | None
+    paired: bool = False
+
+
+def _split_leg(row: _Row, *, out: bool) -> _SplitLeg:
+    on = _date(row)
+    quantity = row.read("quantity", parse_decimal, required=True)
+    ticker = " ".join(row.text("security").split())
+    if not ticker:
+        row.error("security", f"{row.name('security')} is empty.")
+    row.checked()
+    if quantity == 0:
+        row.fail("quantity", f"{row.name('quantity')} is zero.")
+    isin = row.text("isin").upper()
+    return _SplitLeg(
+        line=row.line,
+        out=out,
+        nordnet_id=row.text("id"),
+        on=on,
+        ticker=ticker,
+        isin=isin if _ISIN.match(isin) else None,
+        quantity=abs(quantity),  # the leg taking shares out may carry a minus sign
+        verification=row.text("verification"),
+        account_currency=_account_currency(row),
+    )
+
+
+def _pair_splits(legs: list[_SplitLeg], result: ParseResult) -> list[ParsedRow]:
+    """One SPLIT per pair of legs (module docstring), factor = new / old."""
+    outs = [leg for leg in legs if leg.out]
+    ins = [leg for leg in legs if not leg.out]
+    made = []
+    for old in outs:
+        same_day = [leg for leg in ins if not leg.paired and leg.on == old.on]
+        match = (
+            next(
+                (n for n in same_day if old.verification and n.verification == old.verification),
+                None,
+            )
+            or next((n for n in same_day if old.isin and n.isin == old.isin), None)
+            or next((n for n in same_day if n.ticker == old.ticker), None)
+            or (
+                same_day[0]
+                if len(same_day) == 1 and len([o for o in outs if o.on == old.on]) == 1
+                else None
+            )
+        )
+        if match is None:
+            continue
+        old.paired = match.paired = True
+        factor = match.quantity / old.quantity
+        if factor.quantize(_FACTOR_QUANTUM) != factor:
+            result.errors.append(
+                RowError(
+                    old.line,
+                    "",
+                    f"The split of {old.ticker} ({match.quantity.normalize():f} new for "
+                    f"{old.quantity.normalize():f} old, line {match.line}) has a factor with "
+                    "more decimals than the ledger stores; record it by hand.",
+                )
+            )
+            continue
+        made.append(
+            ParsedRow(
+                line=old.line,
+                type=SPLIT,
+                date=old.on,
+                ticker=old.ticker,
+                symbol=old.ticker,  # set from the trades of the same security (_same_symbol)
+                isin=old.isin,
+                quantity=factor,
+                price=Decimal(0),
+                fees=Decimal(0),
+                account_currency=old.account_currency,
+                import_key=f"nordnet:{old.nordnet_id}+{match.nordnet_id}",
+                notes=f"Split {match.quantity.normalize():f} for {old.quantity.normalize():f} "
+                f"(Nordnet {old.nordnet_id} and {match.nordnet_id})",
+            )
+        )
+        result.skipped.append(
+            SkippedRow(match.line, f"The new shares of the split on line {old.line}.")
+        )
+    for leg in legs:
+        if not leg.paired:
+            result.skipped.append(
+                SkippedRow(
+                    leg.line,
+                    f"A split leg of {leg.ticker} without its other half in this file: "
+                    "record that by hand as a SPLIT (quantity = new shares per old share).",
+                )
+            )
+    return [_same_symbol(row, result.rows) for row in made]
+
+
+def _same_symbol(split: ParsedRow, trades: list[ParsedRow]) -> ParsedRow:
+    """A split row names no currency (it has no price): it takes the symbol and currency
+    of a trade of the same security in the file, so it lands on that holding; failing one,
+    the account's currency stands in, as for a trade with no other hint."""
+    for trade in trades:
+        if (split.isin and trade.isin == split.isin) or trade.ticker == split.ticker:
+            return dataclasses.replace(split, symbol=trade.symbol, currency=trade.currency)
+    currency = split.account_currency
+    return dataclasses.replace(
+        split, symbol=yahoo_symbol(split.ticker, currency), currency=currency
+    )
+
+
 def _replay_order(row: ParsedRow):
     # Nordnet lists newest first; within a day its Ids follow the order of booking.
-    nordnet_id = row.import_key.removeprefix("nordnet:")
+    # A split's key joins the Ids of its two legs: the first one orders it.
+    nordnet_id = row.import_key.removeprefix("nordnet:").split("+")[0]
     return (row.date, int(nordnet_id) if nordnet_id.isdigit() else 0, row.line)

@@ -287,3 +287,18 @@ def test_an_error_line_that_cannot_be_read_fails_rather_than_calls_tickers_unkno
     )
 
     assert kinds == {"AAPL": "failed", "MSFT": "failed"}
+
+
+def test_splits_are_yahoos_split_events_in_the_range(yahoo, fake_yahoo):
+    # Yahoo writes a split as numerator:denominator; the factor is new shares per old.
+    fake_yahoo.listings["EQNR.OL"].splits = {DAYS[2]: (2, 1), DAYS[4]: (1, 10)}
+
+    assert yahoo.get_splits("EQNR.OL", DAYS[0], DAYS[5]) == [
+        (DAYS[2], Decimal("2")),
+        (DAYS[4], Decimal("0.1")),
+    ]
+    assert yahoo.get_splits("EQNR.OL", DAYS[3], DAYS[5]) == [(DAYS[4], Decimal("0.1"))]
+
+
+def test_no_splits_is_an_empty_list(yahoo):
+    assert yahoo.get_splits("EQNR.OL", DAYS[0], DAYS[5]) == []

@@ -25,6 +25,8 @@ class Listing:
     closes: dict[date, float]
     quote_type: str = "EQUITY"
     open_at: time = time(9, 0)
+    # Split events (date -> (numerator, denominator)), sent when the chart asks for them.
+    splits: dict[date, tuple[int, int]] = field(default_factory=dict)
 
 
 class Response:
@@ -138,6 +140,19 @@ class FakeYahoo:
             "timestamp": stamps,
             "indicators": {"quote": [quote], "adjclose": [{"adjclose": closes}]},
         }
+        shown = set(days)
+        splits = {
+            str(int(self.opening(day, listing).timestamp())): {
+                "date": int(self.opening(day, listing).timestamp()),
+                "numerator": numerator,
+                "denominator": denominator,
+                "splitRatio": f"{numerator}:{denominator}",
+            }
+            for day, (numerator, denominator) in listing.splits.items()
+            if day in shown
+        }
+        if splits and "splits" in params.get("events", ""):
+            result["events"] = {"splits": splits}
         if not stamps:
             result = {"meta": meta, "indicators": {"quote": [{}], "adjclose": [{}]}}
         return {"chart": {"result": [result], "error": None}}

@@ -11,9 +11,14 @@ from portfolios.ledger import (
     BUY,
     DIVIDEND,
     SELL,
+    SPLIT,
     Entry,
     HoldingState,
+    NothingHeldError,
+    NothingToSplitError,
     OversellError,
+    adjusted_quantities,
+    later_splits,
     replay,
     value_holding,
 )
@@ -355,9 +360,20 @@ def histories(draw, max_size: int = 20) -> list[Entry]:
     for _ in range(size):
         day += dt.timedelta(days=draw(st.integers(0, 3)))
         kinds = [BUY, SELL, DIVIDEND] if held else [BUY, DIVIDEND] if rows else [BUY]
+        if held >= 10:  # a split leaves at least one share (a reverse one is 1-for-10 at most)
+            kinds.append(SPLIT)
         kind = draw(st.sampled_from(kinds))
+        if kind == SPLIT:
+            # Forward and reverse; later entries count post-split shares.
+            quantity = draw(st.sampled_from([D("2"), D("3"), D("0.5"), D("0.1")]))
+            held *= quantity
+            peak *= quantity
+            rows.append((kind, day, quantity, D("0"), D("0"), D("1")))
+            continue
         if kind == SELL:
-            quantity = draw(st.one_of(st.just(held), st.decimals(D("0.000001"), held, places=6)))
+            some = st.decimals(D("0.000001"), held, places=6)
+            # After a reverse split a remainder can be finer than any quantity one enters.
+            quantity = held if held < D("0.000001") else draw(st.one_of(st.just(held), some))
             held -= quantity
         elif kind == DIVIDEND:
             # Paid on what is held, or after a sale on up to the most ever held.
@@ -423,3 +439,138 @@ def test_replay_is_deterministic_and_order_independent(entries, reduce, data):
 
     assert again == first
     assert shuffled == first
+
+
+# -- splits (ARCHITECTURE section 5) ----------------------------------------------------
+
+
+def split(factor, *, date=NEXT_DAY, id=None) -> Entry:
+    return Entry(SPLIT, date, D(factor), D("0"), D("0"), D("1"), id)
+
+
+LATER = dt.date(2024, 3, 3)
+
+
+def test_a_two_for_one_split_doubles_the_shares_and_halves_the_average_cost():
+    # buy 10 x 100 + 10 fees = 1010, average 101
+    # split 2-for-1: 20 shares, total cost still 1010, average 1010 / 20 = 50.5
+    # sell 15 x 60 - 5 fees = 895 proceeds; removed 15 x 50.5 = 757.5; realized 137.5
+    # left 5 shares costing 1010 - 757.5 = 252.5, average 50.5
+    result = replay(
+        [
+            buy("10", "100", fees="10", id=1),
+            split("2", id=2),
+            sell("15", "60", fees="5", date=LATER, id=3),
+        ]
+    )
+
+    assert [a.state.quantity for a in result.applied] == [D("10"), D("20"), D("5")]
+    assert [a.average_cost_at_transaction for a in result.applied] == [
+        D("101"),
+        D("50.5"),
+        D("50.5"),
+    ]
+    assert result.applied[1].total_amount == 0  # a split moves no money
+    assert result.applied[1].state.total_cost == D("1010")
+    assert result.state == HoldingState(
+        quantity=D("5"),
+        average_cost=D("50.5"),
+        total_cost=D("252.5"),
+        realized_gain=D("137.5"),
+        dividends=D("0"),
+        fees=D("15"),
+    )
+
+
+def test_a_sale_that_oversells_only_without_the_split_is_accepted():
+    # 10 shares, 2-for-1 -> 20: selling 15 is fine; without the split it is an oversell
+    entries = [buy("10", "100", id=1), split("2", id=2), sell("15", "60", date=LATER, id=3)]
+    assert replay(entries).state.quantity == D("5")
+
+    with pytest.raises(OversellError) as caught:
+        replay([entries[0], entries[2]])
+    assert caught.value.held == D("10")
+
+
+def test_a_one_for_ten_reverse_split_then_a_sale():
+    # buy 1000 x 2 + 20 fees = 2020, average 2.02
+    # split 1-for-10 (factor 0.1): 100 shares, cost 2020, average 20.2
+    # sell 40 x 25 - 10 fees = 990 proceeds; removed 40 x 20.2 = 808; realized 182
+    # left 60 shares costing 2020 - 808 = 1212, average 20.2
+    result = replay(
+        [
+            buy("1000", "2", fees="20", id=1),
+            split("0.1", id=2),
+            sell("40", "25", fees="10", date=LATER, id=3),
+        ]
+    )
+
+    assert result.applied[1].state.quantity == D("100")
+    assert result.applied[1].state.average_cost == D("20.2")
+    assert result.state.quantity == D("60")
+    assert result.state.total_cost == D("1212")
+    assert result.state.average_cost == D("20.2")
+    assert result.state.realized_gain == D("182")
+    # Selling 101 after the reverse split would oversell the 100 held.
+    with pytest.raises(OversellError):
+        replay([buy("1000", "2", id=1), split("0.1", id=2), sell("101", "25", date=LATER, id=3)])
+
+
+def test_a_reverse_split_keeps_fractional_shares_exactly():
+    # 1005 shares, 1-for-10: 100.5 shares; cost 1005 x 3 = 3015, average 3015 / 100.5 = 30
+    result = replay([buy("1005", "3", id=1), split("0.1", id=2)])
+
+    assert result.state.quantity == D("100.5")
+    assert result.state.average_cost == D("30")
+
+
+def test_a_split_with_nothing_held_is_refused():
+    with pytest.raises(NothingToSplitError, match="no shares are held"):
+        replay([split("2", date=DAY, id=1), buy("10", "100", date=NEXT_DAY, id=2)])
+    with pytest.raises(NothingToSplitError):
+        replay([buy("10", "100", id=1), sell("10", "100", id=2), split("2", id=3)])
+
+
+def test_the_dividend_peak_rule_counts_post_split_shares():
+    # 10 held, split 2-for-1 (20), all 20 sold, then a dividend paid on the 20 shares
+    # held at its ex-date: fine. On 21: more than were ever held.
+    base = [buy("10", "100", id=1), split("2", id=2), sell("20", "60", date=LATER, id=3)]
+    paid_later = dt.date(2024, 3, 20)
+    assert replay([*base, dividend("20", "1", date=paid_later, id=4)]).state.dividends == D("20")
+    with pytest.raises(NothingHeldError) as caught:
+        replay([*base, dividend("21", "1", date=paid_later, id=4)])
+    assert caught.value.held == D("20")
+
+
+def test_later_splits_gives_each_day_the_factor_to_todays_shares():
+    factor = later_splits(
+        [buy("10", "100", date=DAY), split("2", date=NEXT_DAY), split("0.1", date=LATER)]
+    )
+    assert factor(DAY) == D("0.2")  # 2 x 0.1 still to come
+    assert factor(NEXT_DAY) == D("0.1")  # the 2-for-1 is done by the end of its day
+    assert factor(LATER) == D("1")
+
+
+def test_adjusted_quantities_are_flat_across_a_split():
+    # 10 bought, 2-for-1 the next day, 5 sold later: 20, 20, 15 in today's shares
+    steps = adjusted_quantities(
+        [buy("10", "100", date=DAY), split("2", date=NEXT_DAY), sell("5", "60", date=LATER)]
+    )
+    assert steps == [(DAY, D("20")), (NEXT_DAY, D("20")), (LATER, D("15"))]
+
+
+def test_missing_splits_are_those_while_held_and_not_recorded_nearby():
+    from portfolios.ledger import missing_splits
+
+    entries = [
+        buy("10", "100", date=dt.date(2024, 3, 10), id=1),
+        split("2", date=dt.date(2024, 5, 3), id=2),  # booked two days after the ex-date
+        sell("20", "60", date=dt.date(2024, 7, 1), id=3),
+    ]
+    reported = [
+        (dt.date(2024, 1, 5), D("3")),  # before the first buy: nothing held
+        (dt.date(2024, 5, 1), D("2")),  # recorded (within a week)
+        (dt.date(2024, 6, 1), D("0.1")),  # held then, not recorded: missing
+        (dt.date(2024, 8, 1), D("4")),  # after everything was sold
+    ]
+    assert missing_splits(entries, reported) == [(dt.date(2024, 6, 1), D("0.1"))]

@@ -53,6 +53,7 @@ def _object_urls(portfolio, holding, txn, account, entry):
         ("get", reverse("portfolios:holding_transactions", args=[holding.pk])),
         ("get", reverse("portfolios:holding_delete", args=[holding.pk])),
         ("post", reverse("portfolios:holding_delete", args=[holding.pk])),
+        ("post", reverse("portfolios:holding_record_split", args=[holding.pk])),
         ("get", reverse("portfolios:transaction_edit", args=[txn.pk])),
         ("post", reverse("portfolios:transaction_edit", args=[txn.pk])),
         ("get", reverse("portfolios:transaction_delete", args=[txn.pk])),

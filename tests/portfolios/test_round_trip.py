@@ -53,10 +53,11 @@ amounts = st.decimals(D("0.01"), D("100000"), places=2)
 
 @st.composite
 def ledgers(draw):
-    """Buys, sales (some of everything held) and dividends of three instruments in three
-    currencies, in date order with days repeated, never selling or paying a dividend on
-    shares not held; deposits, withdrawals, interest and fees when the services record
-    cash; a notes text with commas, quotes and any letter."""
+    """Buys, sales (some of everything held), dividends and forward and reverse splits of
+    three instruments in three currencies, in date order with days repeated, never
+    selling, paying a dividend on or splitting shares not held; deposits, withdrawals,
+    interest and fees when the services record cash; notes with commas, quotes and any
+    letter."""
     held = dict.fromkeys(SYMBOLS, D(0))
     peak = dict.fromkeys(SYMBOLS, D(0))
     entries = []
@@ -69,7 +70,27 @@ def ledgers(draw):
             )
             continue
         symbol = draw(st.sampled_from(sorted(SYMBOLS)))
-        kind = draw(st.sampled_from(["BUY", "BUY", "SELL", "DIVIDEND"]))
+        kind = draw(st.sampled_from(["BUY", "BUY", "SELL", "DIVIDEND", "SPLIT"]))
+        if kind == "SPLIT":
+            factor = draw(st.sampled_from([D(2), D(3), D("0.5"), D("0.1")]))
+            after = held[symbol] * factor
+            # A split needs shares, and leaves a quantity the ledger stores exactly.
+            if not held[symbol] or after != after.quantize(D("0.000001")):
+                continue
+            held[symbol], peak[symbol] = after, peak[symbol] * factor
+            entries.append(
+                (
+                    FIRST_DAY + dt.timedelta(days=day),
+                    symbol,
+                    kind,
+                    factor,
+                    D(0),
+                    D(0),
+                    D(1),
+                    draw(notes),
+                )
+            )
+            continue
         quantity = draw(quantities)
         if kind == "SELL":
             if not held[symbol]:
@@ -177,7 +198,7 @@ def record_all(portfolio, entries, by_symbol) -> None:
 
 
 @settings(
-    max_examples=25,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -225,7 +246,7 @@ pension_values = st.lists(
 
 
 @settings(
-    max_examples=15,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

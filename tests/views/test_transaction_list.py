@@ -214,3 +214,11 @@ def test_nav_and_portfolio_page_link_to_the_lists(owner_client, portfolio):
     page = owner_client.get(reverse("portfolios:detail", args=[portfolio.pk]))
     assert reverse("portfolios:transactions", args=[portfolio.pk]) in page.text
     assert reverse("portfolios:all_transactions") in page.text
+
+
+def test_a_split_shows_its_ratio(owner_client, portfolio, ledger):
+    eqnr = ledger["buy_eqnr"].holding.instrument
+    split = record(portfolio, eqnr, "SPLIT", quantity="0.1", price="0", date=dt.date(2024, 7, 1))
+    response = owner_client.get(reverse("portfolios:transactions", args=[portfolio.pk]))
+    assert ids(response)[0] == split.pk
+    assert "Split 1:10" in response.text

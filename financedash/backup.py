@@ -236,11 +236,20 @@ class _PortfolioIn(serializers.Serializer):
     def validate(self, attrs):
         count = len(attrs["import_batches"])
         errors = {}
+        keys: dict[str, int] = {}
         for n, txn in enumerate(attrs["transactions"]):
             if txn["import_batch"] is not None and txn["import_batch"] >= count:
                 errors[f"transactions[{n}].import_batch"] = (
                     f"No import batch {txn['import_batch']}: the portfolio has {count}."
                 )
+            key = txn["import_key"]
+            if key is not None and key in keys:
+                # Unique per portfolio in the database: refused here, by path, not there.
+                errors[f"transactions[{n}].import_key"] = (
+                    f"The same import key as transactions[{keys[key]}]."
+                )
+            elif key is not None:
+                keys[key] = n
         if errors:
             raise serializers.ValidationError(errors)
         return attrs

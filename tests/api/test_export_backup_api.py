@@ -403,3 +403,13 @@ def test_a_body_that_is_not_a_backup_object(body):
     newcomer = UserFactory(username="newcomer")
     response = bearer(newcomer).post(BACKUP, body, content_type="application/json")
     assert_error(response, 400, "invalid_backup")
+
+
+def test_a_repeated_import_key_is_named(owner, household):
+    document = backup.dump(owner)
+    document["portfolios"][0]["transactions"][3]["import_key"] = "k1"  # as transactions[1]
+    newcomer = UserFactory(username="newcomer")
+    error = assert_error(bearer(newcomer).post(BACKUP, document, format="json"), 400)
+    assert error["details"] == {
+        "portfolios[0].transactions[3].import_key": ["The same import key as transactions[1]."]
+    }

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import include, path
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import exceptions, serializers, status
@@ -18,7 +23,7 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, Toke
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from financedash import overview
+from financedash import backup, overview
 from financedash.accounts import create_account, locked_out, registration_open
 from financedash.lib.api_fields import DecimalField
 from financedash.lib.api_params import PERIOD_PARAMETERS, period
@@ -197,6 +202,53 @@ def household_performance(request):
     return Response(HouseholdPerformanceSerializer(result, context={"history": history}).data)
 
 
+def _uploaded_json(request):
+    """The backup document: the JSON file of a multipart upload, or the JSON body.
+
+    The body is read here, not through request.data: a household's backup is larger than
+    DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), the right limit for every other body, so this
+    endpoint reads up to its own (backup.MAX_BYTES) from the stream."""
+    if request.content_type.startswith("multipart/"):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise backup.BackupInvalid({"file": ["Upload the backup as `file`."]})
+        if upload.size > backup.MAX_BYTES:
+            raise backup.BackupInvalid({"file": ["The file is larger than 50 MB."]})
+        raw = upload.read()
+    else:
+        stream = request.stream
+        raw = stream.read(backup.MAX_BYTES + 1) if stream is not None else b""
+        if len(raw) > backup.MAX_BYTES:
+            raise backup.BackupInvalid({"": ["The backup is larger than 50 MB."]})
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise backup.BackupInvalid({"": [f"Not JSON: {exc}"]}) from None
+
+
+@extend_schema(
+    methods=["GET"],
+    responses={200: OpenApiTypes.OBJECT},
+    description="The user's whole data as JSON (format financedash-backup, version 1).",
+)
+@extend_schema(
+    methods=["POST"],
+    request={"application/json": OpenApiTypes.OBJECT, "multipart/form-data": OpenApiTypes.OBJECT},
+    responses={201: OpenApiTypes.OBJECT},
+    description="Restore a backup into an account without portfolios (409 otherwise): all of "
+    "it or nothing; a 400 names the path of every bad value.",
+)
+@api_view(["GET", "POST"])
+def backup_view(request):
+    if request.method == "GET":
+        response = Response(backup.dump(request.user))
+        day = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="financedash-backup-{day}.json"'
+        return response
+    restored = backup.restore(request.user, _uploaded_json(request))
+    return Response(dataclasses.asdict(restored), status=status.HTTP_201_CREATED)
+
+
 urlpatterns = [
     path("auth/register", register, name="api-register"),
     path("auth/login", LoginView.as_view(), name="api-login"),
@@ -207,6 +259,7 @@ urlpatterns = [
     path("users/me/retirement-goal", retirement_goal, name="api-retirement-goal"),
     path("currencies", currencies, name="api-currencies"),
     path("performance", household_performance, name="api-household-performance"),
+    path("backup", backup_view, name="api-backup"),
     path("", include("portfolios.api_urls")),
     path("", include("marketdata.api_urls")),
     path("", include("pensions.api_urls")),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from financedash import backup
 from financedash.lib.money import decimal_formfield
 from financedash.models import Profile
 from pensions import ynab
@@ -55,3 +56,17 @@ class ProfileForm(forms.ModelForm):
             except ynab.YnabError as exc:
                 raise forms.ValidationError(exc.message) from exc
         return budget_id
+
+
+class RestoreForm(forms.Form):
+    file = forms.FileField(
+        label="Backup file",
+        help_text="A financedash backup (.json). It is restored only into an account "
+        "without portfolios.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > backup.MAX_BYTES:
+            raise forms.ValidationError("The file is larger than 50 MB: is it a backup?")
+        return upload

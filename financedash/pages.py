@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from financedash import overview
-from financedash.forms import ProfileForm
+from financedash import backup, overview
+from financedash.forms import ProfileForm, RestoreForm
 from financedash.lib import charts
 from financedash.lib.profiles import profile_for
 from pensions import planning
@@ -100,6 +103,14 @@ def dashboard_chart(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _settings_context(request: HttpRequest, **extra) -> dict:
+    return {
+        "restore_form": RestoreForm(),
+        "can_restore": not backup.has_portfolios(request.user),
+        **extra,
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def settings_page(request: HttpRequest) -> HttpResponse:
     profile = profile_for(request.user)
@@ -109,5 +120,46 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             form.save()
             messages.success(request, "Settings saved.")
             return redirect("settings")
-        return render(request, "settings.html", {"form": form}, status=422)
-    return render(request, "settings.html", {"form": form})
+        return render(request, "settings.html", _settings_context(request, form=form), status=422)
+    return render(request, "settings.html", _settings_context(request, form=form))
+
+
+@require_GET
+def backup_download(request: HttpRequest) -> HttpResponse:
+    response = JsonResponse(backup.dump(request.user), json_dumps_params={"indent": 1})
+    day = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="financedash-backup-{day}.json"'
+    return response
+
+
+@require_POST
+def backup_restore(request: HttpRequest) -> HttpResponse:
+    """Restore an uploaded backup; its refusal (every bad path) shows on the settings page."""
+    restore_form = RestoreForm(request.POST, request.FILES)
+    problems = None
+    if restore_form.is_valid():
+        try:
+            document = json.loads(restore_form.cleaned_data["file"].read())
+            restored = backup.restore(request.user, document)
+        except (ValueError, UnicodeDecodeError) as exc:
+            problems = {"file": [f"Not a JSON file: {exc}"]}
+        except backup.AccountNotEmpty as exc:
+            problems = {"": [str(exc)]}
+        except backup.BackupInvalid as exc:
+            problems = exc.errors
+        else:
+            messages.success(
+                request,
+                f"Restored {restored.portfolios} portfolio{pluralize(restored.portfolios)} "
+                f"with {restored.transactions} transaction{pluralize(restored.transactions)} "
+                f"and {restored.pension_accounts} pension "
+                f"account{pluralize(restored.pension_accounts)}.",
+            )
+            return redirect("home")
+    context = _settings_context(
+        request,
+        form=ProfileForm(instance=profile_for(request.user)),
+        restore_form=restore_form,
+        restore_problems=problems,
+    )
+    return render(request, "settings.html", context, status=422)

@@ -5,12 +5,20 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from financedash import views
-from financedash.pages import dashboard, dashboard_chart, settings_page
+from financedash.pages import (
+    backup_download,
+    backup_restore,
+    dashboard,
+    dashboard_chart,
+    settings_page,
+)
 
 urlpatterns = [
     path("", dashboard, name="home"),
     path("dashboard/chart/", dashboard_chart, name="dashboard_chart"),
     path("settings/", settings_page, name="settings"),
+    path("settings/backup/", backup_download, name="backup_download"),
+    path("settings/restore/", backup_restore, name="backup_restore"),
     path("pensions/", include("pensions.urls")),
     path("", include("portfolios.urls")),
     path("health", views.health, name="health"),

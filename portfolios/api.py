@@ -9,8 +9,9 @@ from decimal import Decimal
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import exceptions, generics, serializers, status, views
 from rest_framework.decorators import api_view, parser_classes
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -20,11 +21,13 @@ from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import UnknownSymbol
 from portfolios import backfill, services, valuation
+from portfolios.forms import TransactionFilterForm
 from portfolios.importers import AUTO, FORMAT_CHOICES
 from portfolios.imports import MAX_IMPORT_BYTES, STATUSES, import_transactions
 from portfolios.models import CASH_TYPES, Holding, ImportBatch, Portfolio, Transaction
 from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for
+from portfolios.views import csv_download
 
 PERCENT_OUT = {"max_digits": 12, "decimal_places": 2}
 
@@ -760,3 +763,52 @@ def import_undo(request, pk):
     except services.UndoRefused as exc:
         raise ImportUndoConflict(" ".join(exc.messages), exc.code) from None
     return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ExportParamsSerializer(serializers.Serializer):
+    portfolio = serializers.IntegerField(
+        required=False, help_text="One portfolio's transactions; all of them without."
+    )
+    format = serializers.ChoiceField(choices=["csv"], default="csv")
+    type = serializers.ChoiceField(choices=Transaction.Type.choices, required=False)
+    symbol = serializers.CharField(required=False, help_text="Part of the symbol is enough.")
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+
+
+class _FileFormatNegotiation(DefaultContentNegotiation):
+    """?format= names the export's file format here, not one of DRF's renderers: the
+    answer is the file itself, or an error in the usual JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class TransactionExport(views.APIView):
+    """The user's transactions (one portfolio's with ?portfolio=) as generic CSV that the
+    generic import reads back: every type, oldest first. The optional filters are the
+    transaction list's; the file of a filtered list re-imports only what it holds."""
+
+    content_negotiation_class = _FileFormatNegotiation
+
+    @extend_schema(
+        parameters=[ExportParamsSerializer],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request):
+        params = ExportParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        portfolio = None
+        transactions = Transaction.objects.owned_by(request.user)
+        if "portfolio" in data:
+            portfolio = _portfolio_for(request, data["portfolio"])
+            transactions = portfolio.transactions.all()
+        filters = TransactionFilterForm(
+            {
+                name: request.query_params[name]
+                for name in ("type", "symbol", "start", "end")
+                if name in request.query_params
+            }
+        )
+        return csv_download(filters.apply(transactions), portfolio)

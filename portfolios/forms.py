@@ -345,3 +345,42 @@ class ImportForm(forms.Form):
 
     def clean_format(self):
         return self.cleaned_data.get("format") or AUTO
+
+
+class TransactionFilterForm(forms.Form):
+    """The transaction list's filters (a GET form). A value that does not parse is shown as
+    the field's error and left out of the filter, so a hand-edited URL still lists."""
+
+    type = forms.ChoiceField(choices=[("", "All types"), *Transaction.Type.choices], required=False)
+    symbol = forms.CharField(required=False, max_length=32)
+    start = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_symbol(self) -> str:
+        return "".join(self.cleaned_data["symbol"].upper().split())
+
+    def filters(self) -> dict:
+        """The valid filters, by name: what the list, the export link and the export apply."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if value}
+
+    def apply(self, transactions):
+        wanted = self.filters()
+        if "type" in wanted:
+            transactions = transactions.filter(type=wanted["type"])
+        if "symbol" in wanted:
+            # Part of the symbol is enough: EQNR finds EQNR.OL.
+            transactions = transactions.filter(
+                holding__instrument__ticker__contains=wanted["symbol"]
+            )
+        if "start" in wanted:
+            transactions = transactions.filter(date__gte=wanted["start"])
+        if "end" in wanted:
+            transactions = transactions.filter(date__lte=wanted["end"])
+        return transactions

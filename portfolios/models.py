@@ -18,7 +18,9 @@ from financedash.lib.money import (
     non_negative,
 )
 from marketdata.models import Instrument
+from portfolios.export import ExportRow
 from portfolios.ledger import split_label
+from portfolios.running_balance import running_balances
 
 
 class PortfolioQuerySet(models.QuerySet):
@@ -157,6 +159,38 @@ class TransactionQuerySet(models.QuerySet):
 
     def for_listing(self) -> TransactionQuerySet:
         return self.select_related("holding__instrument").order_by("-date", "-id")
+
+    def export_rows(self) -> list:
+        """The transactions as portfolios.export writes them, in one query of plain values."""
+        rows = self.order_by("date", "id").values_list(
+            "id",
+            "date",
+            "type",
+            "holding__instrument__ticker",
+            "holding__instrument__currency",
+            "quantity",
+            "price",
+            "fees",
+            "exchange_rate",
+            "total_amount",
+            "notes",
+        )
+        return [
+            ExportRow(pk, day, kind, ticker or "", currency or "", *rest)
+            for pk, day, kind, ticker, currency, *rest in rows
+        ]
+
+    def cash_balances(self) -> dict[int, Decimal]:
+        """The cash balance after each of these transactions, by id, per portfolio: give it
+        all of a portfolio's transactions, not a filtered page of them."""
+        by_portfolio: dict[int, list] = {}
+        rows = self.order_by().values_list("portfolio_id", "id", "date", "type", "total_amount")
+        for portfolio_id, *row in rows:
+            by_portfolio.setdefault(portfolio_id, []).append(row)
+        balances: dict[int, Decimal] = {}
+        for rows_of_one in by_portfolio.values():
+            balances.update(running_balances(rows_of_one))
+        return balances
 
 
 # Cash types have no instrument: their `total_amount` is the amount entered, in the

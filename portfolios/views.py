@@ -18,18 +18,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from financedash.lib import charts
 from financedash.lib.profiles import profile_for
 from marketdata import history
-from portfolios import backfill, ledger, services, splits, valuation
+from portfolios import backfill, export, ledger, services, splits, valuation
 from portfolios.forms import (
     FORMAT_LABELS,
     ImportForm,
     PortfolioForm,
+    TransactionFilterForm,
     TransactionForm,
     UsedCreditForm,
 )
@@ -603,6 +605,89 @@ def instrument_search(request: HttpRequest) -> HttpResponse:
     prefix = (request.htmx.target if request.htmx else None) or "option"
     context = {"query": query, "results": results, "prefix": prefix}
     return render(request, _partial(request, "portfolios/search.html", "suggestions"), context)
+
+
+# The transaction list ----------------------------------------------------------------------
+
+# Rows per page of the transaction list.
+LIST_PER_PAGE = 50
+
+
+def _listed(request: HttpRequest, pk: int | None):
+    """(portfolio or None for all, the filter form, the filtered transactions)."""
+    portfolio = _portfolio_for(request, pk) if pk is not None else None
+    owned = (
+        portfolio.transactions.all()
+        if portfolio is not None
+        else Transaction.objects.owned_by(request.user)
+    )
+    form = TransactionFilterForm(request.GET or None)
+    return portfolio, form, form.apply(owned)
+
+
+def _query(filters: dict, **more) -> str:
+    """The list's query string for these filters (the export link, the page links)."""
+    values = {
+        name: value.isoformat() if isinstance(value, date) else value
+        for name, value in filters.items()
+    }
+    return urlencode({**values, **{k: v for k, v in more.items() if v is not None}})
+
+
+@require_GET
+def transaction_list(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Every transaction of one portfolio, or of all, newest first, filtered and paginated;
+    with the cash balance after each when its portfolio tracks cash. A fixed number of
+    queries whatever the number of rows."""
+    portfolio, form, transactions = _listed(request, pk)
+    listing = transactions.select_related("holding__instrument", "portfolio").order_by(
+        "-date", "-id"
+    )
+    page = Paginator(listing, LIST_PER_PAGE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    cash_portfolios = {t.portfolio_id for t in rows if t.portfolio.track_cash}
+    if portfolio is not None and portfolio.track_cash:
+        cash_portfolios.add(portfolio.pk)
+    balances = {}
+    if cash_portfolios:
+        # The balance runs over every transaction of the portfolio, not the filtered ones.
+        balances = Transaction.objects.filter(portfolio__in=cash_portfolios).cash_balances()
+    for txn in rows:
+        txn.cash_balance = balances.get(txn.pk) if txn.portfolio_id in cash_portfolios else None
+    filters = form.filters()
+    context = {
+        "portfolio": portfolio,
+        "form": form,
+        "rows": rows,
+        "page": page,
+        "show_balance": bool(cash_portfolios),
+        "filter_query": _query(filters),
+        "export_query": _query(filters, portfolio=portfolio.pk if portfolio else None),
+        "list_url": reverse("portfolios:transactions", args=[pk])
+        if pk is not None
+        else reverse("portfolios:all_transactions"),
+    }
+    return render(request, _partial(request, "portfolios/transactions.html", "list"), context)
+
+
+@require_GET
+def transaction_export(request: HttpRequest) -> HttpResponse:
+    """The list's transactions (its filters; ?portfolio= for one portfolio) as generic CSV."""
+    chosen = request.GET.get("portfolio") or None
+    if chosen is not None and not chosen.isdigit():
+        raise Http404("No such portfolio.")
+    portfolio, _form, transactions = _listed(request, int(chosen) if chosen else None)
+    return csv_download(transactions, portfolio)
+
+
+def csv_download(transactions, portfolio: Portfolio | None) -> HttpResponse:
+    """The CSV response both the page and the API answer with."""
+    body = export.to_csv(transactions.export_rows())
+    name = slugify(portfolio.name) if portfolio is not None else "all"
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    filename = f"transactions-{name or 'portfolio'}-{timezone.localdate().isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 # Import ----------------------------------------------------------------------------------

@@ -9,17 +9,22 @@ The first row names the columns, in any order and any letter case:
     2024-06-03,SELL,EQNR.OL,4,301.00,49,NOK,,
 
 - date: the trade date, ISO 8601 (2024-01-31).
-- type: BUY, SELL, DIVIDEND or SPLIT.
+- type: BUY, SELL, DIVIDEND, SPLIT, or a cash transaction: DEPOSIT, WITHDRAWAL, INTEREST,
+  FEE.
 - symbol: the Yahoo Finance symbol, e.g. EQNR.OL, VOLV-B.ST, AAPL.
-- quantity: shares, more than zero. For a dividend, the shares it was paid on; for a
-  split, new shares per old share (2 for 2-for-1, 0.1 for 1-for-10), with price 0.
-- price: per share, in the instrument's currency. For a dividend, the amount per share.
+- quantity: shares, more than zero. For a dividend, the shares it was paid on; for a split,
+  the new shares per old share (2 for a 2-for-1 split, 0.1 for a 1-for-10 reverse split).
+- price: per share, in the instrument's currency. For a dividend, the amount per share;
+  for a split, 0 or empty.
 - fees (optional, default 0): commission in the portfolio's currency; for a dividend, the
   tax withheld.
 - currency (optional): the instrument's currency, for checking and for symbols the market
   data cannot place.
 - exchange_rate (optional): portfolio-currency units per unit of the instrument's
   currency. Left empty, the stored rate of that date is used (1 when the currencies match).
+- amount (optional): for the cash transactions only, the amount (more than zero, in the
+  portfolio's currency; the type gives the direction). Their symbol, quantity, price, fees,
+  currency and exchange_rate stay empty.
 - notes (optional): free text.
 
 The file is UTF-8 (a byte-order mark is fine), separated by commas or semicolons (detected
@@ -53,9 +58,12 @@ from portfolios.importers.base import (
     parse_decimal,
     read_rows,
 )
+from portfolios.ledger import SPLIT
 
 REQUIRED = ("date", "type", "symbol", "quantity", "price")
-OPTIONAL = ("fees", "currency", "exchange_rate", "notes")
+OPTIONAL = ("fees", "currency", "exchange_rate", "amount", "notes")
+CASH_TYPES = ("DEPOSIT", "WITHDRAWAL", "INTEREST", "FEE")
+GENERIC_TYPES = (*TYPES, *CASH_TYPES)
 COLUMNS = REQUIRED + OPTIONAL
 
 
@@ -122,9 +130,11 @@ def _row(line: int, values: dict[str, str], errors: list[RowError]) -> ParsedRow
 
     on = read("date", parse_date, required=True)
     kind = read("type", _type, required=True)
+    if kind in CASH_TYPES:
+        return _cash_row(line, values, on, kind, read, errors)
     symbol = read("symbol", lambda text: "".join(text.upper().split()), required=True)
     quantity = read("quantity", parse_decimal, required=True)
-    price = read("price", parse_decimal, required=True)
+    price = read("price", parse_decimal, required=kind != SPLIT, default=Decimal(0))
     fees = read("fees", parse_decimal, default=Decimal(0))
     currency = read("currency", parse_currency)
     rate = read("exchange_rate", parse_decimal)
@@ -150,10 +160,40 @@ def _row(line: int, values: dict[str, str], errors: list[RowError]) -> ParsedRow
     )
 
 
+def _cash_row(line, values, on, kind, read, errors) -> ParsedRow | None:
+    """A deposit, withdrawal, interest or fee: a date and an amount, nothing of a trade."""
+    amount = read("amount", parse_decimal, required=True)
+    if amount is not None and amount <= 0:
+        errors.append(RowError(line, "amount", "amount must be > 0."))
+    for column in ("symbol", "quantity", "price", "fees", "currency", "exchange_rate"):
+        if values.get(column, ""):
+            errors.append(
+                RowError(
+                    line, column, f"A {kind.lower()} has an amount only: leave {column} empty."
+                )
+            )
+    if errors:
+        return None
+    zero = Decimal(0)
+    return ParsedRow(
+        line=line,
+        type=kind,
+        date=on,
+        ticker="",
+        symbol="",
+        quantity=zero,
+        price=zero,
+        fees=zero,
+        amount=amount,
+        notes=values.get("notes", ""),
+        import_key="",
+    )
+
+
 def _type(text: str) -> str:
     kind = text.strip().upper()
-    if kind not in TYPES:
-        raise FieldError(f"{text!r} is not a transaction type: use {', '.join(TYPES)}.")
+    if kind not in GENERIC_TYPES:
+        raise FieldError(f"{text!r} is not a transaction type: use {', '.join(GENERIC_TYPES)}.")
     return kind
 
 
@@ -161,7 +201,7 @@ def _normalised(row: ParsedRow) -> str:
     def number(value: Decimal | None) -> str:
         return "" if value is None else f"{value.normalize():f}"
 
-    return "|".join(
+    key = "|".join(
         (
             row.date.isoformat(),
             row.type,
@@ -173,3 +213,5 @@ def _normalised(row: ParsedRow) -> str:
             number(row.exchange_rate),
         )
     )
+    # Appended only for cash rows, so the keys of rows imported before stay the same.
+    return key if row.amount is None else f"{key}|{number(row.amount)}"

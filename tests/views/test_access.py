@@ -18,6 +18,9 @@ PAGES = [
     "portfolios:import",
     "portfolios:imports",
     "portfolios:instrument_search",
+    "portfolios:all_transactions",
+    "portfolios:transaction_export",
+    "backup_download",
     "pensions:list",
     "pensions:create",
     "pensions:projection",
@@ -50,6 +53,8 @@ def _object_urls(portfolio, holding, txn, account, entry, batch=None):
         ("post", reverse("portfolios:delete", args=[portfolio.pk])),
         ("get", reverse("portfolios:transaction_add", args=[portfolio.pk])),
         ("post", reverse("portfolios:transaction_add", args=[portfolio.pk])),
+        ("get", reverse("portfolios:transactions", args=[portfolio.pk])),
+        ("get", f"{reverse('portfolios:transaction_export')}?portfolio={portfolio.pk}"),
         ("get", reverse("portfolios:holding", args=[holding.pk])),
         ("get", reverse("portfolios:holding_chart", args=[holding.pk])),
         ("get", reverse("portfolios:holding_transactions", args=[holding.pk])),
@@ -114,8 +119,12 @@ def test_every_page_renders_whole_for_its_owner(owner_client, owner, buy):
         if method == "get" and "chart" not in url
     ]
     for url in urls:
-        if url.endswith(("/holdings/", "/transactions/")):
+        if url.endswith("/holdings/") or (
+            url.startswith("/holdings/") and url.endswith("/transactions/")
+        ):
             continue  # partial endpoints: without htmx they redirect to their page
+        if "/export/" in url or url.endswith("/backup/"):
+            continue  # a file, not a page
         response = owner_client.get(url)
         assert response.status_code == 200, url
         assert b"<html" in response.content, url

@@ -34,11 +34,13 @@ from financedash.lib.money import (
 from marketdata import fx, history
 from marketdata.models import Instrument
 from marketdata.providers.base import MarketDataError, MissingExchangeRate
-from portfolios import backfill, ledger
-from portfolios.models import Holding, Portfolio, Transaction
+from portfolios import backfill, cash, ledger
+from portfolios.models import CASH_TYPES, Holding, Portfolio, Transaction
 
 # Fields a caller may set on a transaction; the rest is derived.
 EDITABLE_FIELDS = ("type", "date", "quantity", "price", "fees", "exchange_rate", "notes")
+# ... and on a cash transaction (DEPOSIT, WITHDRAWAL, INTEREST, FEE).
+CASH_EDITABLE_FIELDS = ("type", "date", "amount", "notes")
 _DERIVED = ("holding", "portfolio", "total_amount", "average_cost_at_transaction")
 ONE = Decimal(1)
 # How far before a trade the provider is asked for rates when none is stored: the last
@@ -471,9 +473,13 @@ def _replay_holding(holding: Holding, *, changed: Transaction | None = None) -> 
 @dataclass(frozen=True)
 class NewTransaction:
     """A transaction to record: what a caller sets; the rest is derived. Without an
-    exchange rate it gets the rate of its date (exchange_rate_for)."""
+    exchange rate it gets the rate of its date (exchange_rate_for).
 
-    instrument: Instrument
+    A cash transaction (DEPOSIT, WITHDRAWAL, INTEREST, FEE; NewTransaction.cash) has no
+    instrument, quantity or price: only an `amount` (> 0, in the portfolio currency; the
+    type gives the direction)."""
+
+    instrument: Instrument | None
     type: str
     date: date
     quantity: Decimal
@@ -482,6 +488,32 @@ class NewTransaction:
     exchange_rate: Decimal | None = None
     notes: str = ""
     import_key: str | None = None
+    amount: Decimal | None = None
+
+    @classmethod
+    def cash(
+        cls,
+        *,
+        type: str,
+        date: date,
+        amount: Decimal,
+        notes: str = "",
+        import_key: str | None = None,
+    ) -> NewTransaction:
+        return cls(
+            instrument=None,
+            type=type,
+            date=date,
+            quantity=ledger.ZERO,
+            price=ledger.ZERO,
+            amount=amount,
+            notes=notes,
+            import_key=import_key,
+        )
+
+    @property
+    def is_cash(self) -> bool:
+        return self.type in CASH_TYPES
 
 
 @dataclass(frozen=True)
@@ -514,6 +546,8 @@ def settle_rates(
     entries = list(entries)
     wanted = set()
     for entry in entries:
+        if entry.instrument is None:
+            continue
         if entry.exchange_rate is None and entry.instrument.currency != portfolio.currency:
             try:
                 check_entry_date(entry.date)
@@ -524,9 +558,14 @@ def settle_rates(
     settled: list[Settled | ValidationError] = []
     for entry in entries:
         try:
-            rate = exchange_rate_for(
-                portfolio, entry.instrument, entry.date, entry.exchange_rate, known
-            )
+            if entry.instrument is None:
+                # A cash transaction: in the portfolio's own currency, no rate to find.
+                check_entry_date(entry.date)
+                rate = ONE
+            else:
+                rate = exchange_rate_for(
+                    portfolio, entry.instrument, entry.date, entry.exchange_rate, known
+                )
         except ValidationError as exc:
             settled.append(exc)
         else:
@@ -559,11 +598,25 @@ def record_transactions(
         if failed:
             raise Rejected(failed)
     groups: dict[int, list[int]] = defaultdict(list)
+    cash_indices: list[int] = []
     for n in sorted(range(len(entries)), key=lambda n: entries[n].entry.date):
-        groups[entries[n].entry.instrument.pk].append(n)
+        entry = entries[n].entry
+        if entry.instrument is None or entry.is_cash:
+            cash_indices.append(n)
+        else:
+            groups[entry.instrument.pk].append(n)
     created: dict[int, Transaction] = {}
     with transaction.atomic():
+        # The portfolio row first (then holdings): its cash balance is the sum over all of
+        # its holdings, so two writers to different holdings must not both store one.
+        locked = _lock_portfolio(portfolio.pk)
+        portfolio.track_cash = locked.track_cash
         errors: dict[int, ValidationError] = {}
+        for n in cash_indices:
+            try:
+                created[n] = _cash_transaction(portfolio, entries[n].entry)
+            except ValidationError as exc:
+                errors[n] = exc
         plans = []
         # Holdings locked in one order, so two batches cannot wait on each other.
         for instrument_pk in sorted(groups):
@@ -581,7 +634,13 @@ def record_transactions(
         versions.bump(versions.portfolio(portfolio.pk))
         for holding, ordered, result, derived, new in plans:
             _store_replay(holding, ordered, result, derived, new=new)
+        if portfolio.track_cash:
+            try:
+                _check_cash(_movements(portfolio.pk, [created[n] for n in created]))
+            except ValidationError as exc:
+                raise Rejected({max(created, key=lambda n: entries[n].entry.date): exc}) from None
         _insert([created[n] for n in sorted(created)])
+        _store_cash(portfolio)
         backfill.after_commit(
             portfolio,
             {
@@ -590,6 +649,132 @@ def record_transactions(
             },
         )
     return [created[n] for n in range(len(entries))]
+
+
+# -- cash (ARCHITECTURE section 5; the arithmetic is portfolios.cash) ----------------------
+
+
+def _lock_portfolio(pk: int) -> Portfolio:
+    return Portfolio.objects.select_for_update().get(pk=pk)
+
+
+def _track_cash_refused(portfolio: Portfolio, type: str) -> ValidationError:
+    label = Transaction.Type(type).label.lower() if type in Transaction.Type.values else type
+    return ValidationError(
+        {
+            "type": f"{portfolio.name} does not track cash, so it cannot record a {label}: "
+            "turn on “Track cash” in the portfolio's settings first (its cash balance is then "
+            "worked out from all of its transactions)."
+        },
+        code="cash_not_tracked",
+    )
+
+
+def check_cash_amount(amount) -> Decimal:
+    """The one rule for a cash amount: > 0, whole cents, within the money shape. The error
+    names `amount`."""
+    if amount is None or amount == "":
+        raise ValidationError({"amount": "Enter the amount."}, code="required")
+    if isinstance(amount, int) and not isinstance(amount, bool):
+        amount = Decimal(amount)
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise ValidationError({"amount": "Enter a number."}, code="invalid")
+    if amount <= 0:
+        raise ValidationError(
+            {
+                "amount": "The amount must be greater than 0: the type gives the direction "
+                "(a withdrawal of 500 is entered as 500)."
+            },
+            code="min_value",
+        )
+    if not fits(amount, MONEY):
+        raise ValidationError(
+            {
+                "amount": f"The amount {format_amount(amount)} is too large: the ledger "
+                f"stores amounts below {format_amount(limit(MONEY))}."
+            },
+            code="max_value",
+        )
+    if amount != amount.quantize(cash.CENT):  # fits: small enough to quantize
+        raise ValidationError(
+            {"amount": "Enter the amount in whole cents (at most 2 decimals)."},
+            code="max_decimal_places",
+        )
+    return amount
+
+
+def _cash_transaction(portfolio: Portfolio, entry: NewTransaction) -> Transaction:
+    """A new cash transaction, validated (not saved): a cash type, no instrument, a
+    portfolio that tracks cash, a valid date and amount."""
+    if entry.type not in CASH_TYPES:
+        raise ValidationError(
+            {"symbol": f"A {entry.type.lower()} needs an instrument: give its symbol."},
+            code="required",
+        )
+    if entry.instrument is not None:
+        raise ValidationError(
+            {"type": f"A {entry.type.lower()} is cash: it has no instrument."},
+            code="cash_has_no_instrument",
+        )
+    if not portfolio.track_cash:
+        raise _track_cash_refused(portfolio, entry.type)
+    check_entry_date(entry.date)
+    amount = check_cash_amount(entry.amount)
+    txn = Transaction(
+        holding_id=None,
+        portfolio_id=portfolio.pk,
+        type=entry.type,
+        date=entry.date,
+        quantity=ledger.ZERO,
+        price=ledger.ZERO,
+        fees=ledger.ZERO,
+        exchange_rate=ONE,
+        total_amount=_store(amount, MONEY),
+        average_cost_at_transaction=ledger.ZERO,
+        notes=entry.notes or "",
+        import_key=entry.import_key,
+    )
+    _PORTFOLIO.set_cached_value(txn, portfolio)
+    return txn
+
+
+def _movements(portfolio_pk: int, unsaved: Iterable[Transaction] = ()) -> list[cash.Movement]:
+    rows = (
+        Transaction.objects.filter(portfolio_id=portfolio_pk)
+        .order_by()
+        .values_list("type", "date", "total_amount")
+    )
+    movements = [cash.Movement(*row) for row in rows]
+    movements.extend(cash.Movement(t.type, t.date, t.total_amount) for t in unsaved)
+    return movements
+
+
+def _check_cash(movements: list[cash.Movement]) -> None:
+    """Every balance the portfolio passes through must fit the money shape (a sum past it
+    would be stored, then fail every page that reads it)."""
+    low, high = cash.extremes(movements)
+    for value in (low, high):
+        if not fits(value, MONEY):
+            raise ValidationError(
+                {
+                    "amount": f"This would take the cash balance to {format_amount(value)}, "
+                    f"past the largest amount the ledger stores ({format_amount(limit(MONEY))})."
+                },
+                code="amount_too_large",
+            )
+
+
+def _store_cash(portfolio: Portfolio) -> Decimal:
+    """Store the portfolio's cash balance (0 when it does not track cash), inside the
+    caller's database transaction, with the portfolio row locked by the caller."""
+    value = ledger.ZERO
+    if portfolio.track_cash:
+        movements = _movements(portfolio.pk)
+        _check_cash(movements)
+        value = _store(cash.balance(movements), MONEY)
+    Portfolio.objects.filter(pk=portfolio.pk).update(cash_balance=value)
+    portfolio.cash_balance = value
+    return value
 
 
 _INSERTED = (
@@ -712,19 +897,21 @@ def _culprit(exc: ValidationError, new: list[ledger.Entry]) -> int:
 def record_transaction(
     *,
     portfolio: Portfolio,
-    instrument: Instrument,
+    instrument: Instrument | None = None,
     type: str,
     date: date,
-    quantity: Decimal,
-    price: Decimal,
+    quantity: Decimal = ledger.ZERO,
+    price: Decimal = ledger.ZERO,
     fees: Decimal = ledger.ZERO,
     exchange_rate: Decimal | None = None,
     notes: str = "",
     import_key: str | None = None,
+    amount: Decimal | None = None,
 ) -> Transaction:
     """Record a transaction: record_transactions with one entry, its error raised as is.
     Without an exchange rate it gets the rate of its date (exchange_rate_for), settled
-    before any lock is taken: it may ask the provider."""
+    before any lock is taken: it may ask the provider. A cash transaction (DEPOSIT,
+    WITHDRAWAL, INTEREST, FEE) takes no instrument, only an `amount`."""
     entry = NewTransaction(
         instrument=instrument,
         type=type,
@@ -735,6 +922,7 @@ def record_transaction(
         exchange_rate=exchange_rate,
         notes=notes,
         import_key=import_key,
+        amount=amount,
     )
     try:
         return record_transactions(portfolio, [entry])[0]
@@ -748,6 +936,16 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
     Without `exchange_rate` in the changes the stored rate is kept (a rate typed by hand
     stays when only the date changes), unless the instrument's currency changes; an
     `exchange_rate` of None asks for the rate of the (new) date."""
+    if txn.holding_id is None:
+        return _update_cash_transaction(txn, instrument, changes)
+    if changes.get("type") in CASH_TYPES:
+        raise ValidationError(
+            {
+                "type": "A trade cannot become a cash transaction (it has an instrument): "
+                "delete it and record the cash transaction on its own."
+            },
+            code="invalid_choice",
+        )
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
@@ -756,6 +954,7 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
         txn.portfolio, new_instrument, changes.get("date", txn.date), changes, txn
     )
     with transaction.atomic():
+        portfolio = _lock_portfolio(txn.portfolio_id)
         old_holding = Holding.objects.select_for_update().get(pk=txn.holding_id)
         txn = Transaction.objects.get(pk=txn.pk)
         for field, value in changes.items():
@@ -769,9 +968,43 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
         if new_holding.pk != old_holding.pk:
             _replay_holding(old_holding)
         _replay_holding(new_holding, changed=txn)
+        _store_cash(portfolio)
         backfill.after_commit(
             new_holding.portfolio, {instrument or new_holding.instrument: txn.date}
         )
+    return txn
+
+
+def _update_cash_transaction(txn: Transaction, instrument, changes: dict) -> Transaction:
+    """Edit a cash transaction: its type (another cash type), date, amount or notes. The
+    same rules as recording one (a portfolio that tracks cash, the date, the amount)."""
+    unknown = set(changes) - set(CASH_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable on a cash transaction: {', '.join(sorted(unknown))}")
+    new_type = changes.get("type", txn.type)
+    if instrument is not None or new_type not in CASH_TYPES:
+        raise ValidationError(
+            {
+                "type": "A cash transaction cannot become a trade (it has no instrument): "
+                "delete it and record the trade on its own."
+            },
+            code="invalid_choice",
+        )
+    with transaction.atomic():
+        portfolio = _lock_portfolio(txn.portfolio_id)
+        txn = Transaction.objects.get(pk=txn.pk)
+        entry = NewTransaction.cash(
+            type=new_type,
+            date=changes.get("date", txn.date),
+            amount=changes.get("amount", txn.total_amount),
+            notes=changes.get("notes", txn.notes),
+        )
+        checked = _cash_transaction(portfolio, entry)
+        txn.type, txn.date, txn.notes = checked.type, checked.date, checked.notes
+        txn.total_amount = checked.total_amount
+        txn.save(update_fields=["type", "date", "notes", "total_amount"])
+        versions.bump(versions.portfolio(portfolio.pk))
+        _store_cash(portfolio)
     return txn
 
 
@@ -811,10 +1044,19 @@ def _was_market_rate(txn: Transaction, instrument: Instrument, portfolio: Portfo
 
 @transaction.atomic
 def delete_transaction(txn: Transaction) -> Holding | None:
-    """Delete a transaction; returns the replayed holding, or None if it is gone too."""
+    """Delete a transaction; returns the replayed holding, or None if it is gone too (or
+    it was a cash transaction). The portfolio's cash balance follows."""
+    portfolio = _lock_portfolio(txn.portfolio_id)
+    if txn.holding_id is None:
+        Transaction.objects.filter(pk=txn.pk).delete()
+        versions.bump(versions.portfolio(portfolio.pk))
+        _store_cash(portfolio)
+        return None
     holding = Holding.objects.select_for_update().get(pk=txn.holding_id)
     Transaction.objects.filter(pk=txn.pk).delete()
-    return _replay_holding(holding)
+    replayed = _replay_holding(holding)
+    _store_cash(portfolio)
+    return replayed
 
 
 @transaction.atomic
@@ -822,33 +1064,54 @@ def delete_transactions(txns: Iterable[Transaction]) -> None:
     """Delete many transactions at once, replaying each affected holding once: all or
     nothing, so a deletion that would leave a sale oversold removes none of them."""
     ids = [t.pk for t in txns]
-    holding_ids = set(Transaction.objects.filter(pk__in=ids).values_list("holding_id", flat=True))
+    rows = list(Transaction.objects.filter(pk__in=ids).values_list("holding_id", "portfolio_id"))
+    portfolios = [_lock_portfolio(pk) for pk in sorted({p for _, p in rows})]
+    holding_ids = {h for h, _ in rows if h is not None}
     holdings = list(
         Holding.objects.select_for_update().filter(pk__in=holding_ids).select_related("portfolio")
     )
     Transaction.objects.filter(pk__in=ids).delete()
     for holding in holdings:
         _replay_holding(holding)
+    for portfolio in portfolios:
+        versions.bump(versions.portfolio(portfolio.pk))
+        _store_cash(portfolio)
 
 
 @transaction.atomic
 def delete_holding(holding: Holding) -> None:
+    portfolio = _lock_portfolio(holding.portfolio_id)
     Holding.objects.select_for_update().filter(pk=holding.pk).delete()
     versions.bump(versions.portfolio(holding.portfolio_id))
+    _store_cash(portfolio)
 
 
 @transaction.atomic
 def replay_holdings(holdings: Iterable[Holding]) -> int:
-    """Re-derive stored figures from the transactions (admin action, data repair)."""
+    """Re-derive stored figures from the transactions (admin action, data repair), and
+    the cash balance of each portfolio they are in."""
     count = 0
+    ids = [h.pk for h in holdings]
+    portfolio_ids = set(Holding.objects.filter(pk__in=ids).values_list("portfolio_id", flat=True))
+    portfolios = [_lock_portfolio(pk) for pk in sorted(portfolio_ids)]
     for holding in (
-        Holding.objects.select_for_update()
-        .filter(pk__in=[h.pk for h in holdings])
-        .select_related("portfolio")
+        Holding.objects.select_for_update().filter(pk__in=ids).select_related("portfolio")
     ):
         _replay_holding(holding)
         count += 1
+    for portfolio in portfolios:
+        _store_cash(portfolio)
     return count
+
+
+@transaction.atomic
+def recompute_cash(portfolio: Portfolio) -> Decimal:
+    """Re-derive a portfolio's cash balance (admin action, data repair)."""
+    locked = _lock_portfolio(portfolio.pk)
+    value = _store_cash(locked)
+    portfolio.cash_balance = value
+    versions.bump(versions.portfolio(portfolio.pk))
+    return value
 
 
 @transaction.atomic
@@ -861,14 +1124,14 @@ def save_portfolio(portfolio: Portfolio) -> Portfolio:
         check_portfolio_name(portfolio.user_id, portfolio.name, portfolio.pk)
     except ValidationError as exc:
         raise ValidationError({"name": exc}) from None
-    previous = None
+    previous = previous_cash = None
     if portfolio.pk:
-        previous = (
+        previous, previous_cash = (
             Portfolio.objects.select_for_update()
             .filter(pk=portfolio.pk)
-            .values_list("dividends_reduce_cost_basis", flat=True)
+            .values_list("dividends_reduce_cost_basis", "track_cash")
             .first()
-        )
+        ) or (None, None)
     portfolio.full_clean()
     try:
         with transaction.atomic():
@@ -878,6 +1141,10 @@ def save_portfolio(portfolio: Portfolio) -> Portfolio:
     versions.bump(versions.portfolio(portfolio.pk))
     if previous is not None and previous != portfolio.dividends_reduce_cost_basis:
         replay_holdings(portfolio.holdings.all())
+    if previous_cash is not None and previous_cash != portfolio.track_cash:
+        # Switched on: the balance of everything recorded so far; off: none is kept (the
+        # cash transactions stay, and count again when it is switched back on).
+        _store_cash(portfolio)
     return portfolio
 
 

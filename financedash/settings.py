@@ -225,6 +225,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Two choice sets are called `kind` (a portfolio's, a pension account's).
+    "ENUM_NAME_OVERRIDES": {"PortfolioKindEnum": "portfolios.models.Portfolio.Kind"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "financedash.lib.api_schema.add_error_responses",

@@ -19,7 +19,7 @@ from marketdata.providers.base import UnknownSymbol
 from portfolios import backfill, services, valuation
 from portfolios.importers import FORMATS
 from portfolios.imports import MAX_IMPORT_BYTES, STATUSES, import_transactions
-from portfolios.models import Holding, Portfolio, Transaction
+from portfolios.models import CASH_TYPES, Holding, Portfolio, Transaction
 from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for
 
@@ -57,6 +57,8 @@ class PortfolioWriteSerializer(serializers.ModelSerializer):
             "currency",
             "used_credit",
             "dividends_reduce_cost_basis",
+            "kind",
+            "track_cash",
         )
         read_only_fields = ("id",)
 
@@ -104,15 +106,28 @@ class PortfolioSummarySerializer(serializers.Serializer):
     description = serializers.CharField()
     brokerage_firm = serializers.CharField()
     currency = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Portfolio.Kind.choices)
+    track_cash = serializers.BooleanField(
+        help_text="True: the portfolio keeps a cash balance from its deposits, withdrawals, "
+        "trades, dividends, interest and fees, and its values include the cash."
+    )
+    cash_balance = _decimal(
+        MONEY_OUT,
+        help_text="Cash balance = Σ deposits − Σ withdrawals − Σ buy costs + Σ sale proceeds "
+        "+ Σ net dividends + Σ interest − Σ fees (each booked in whole cents); negative = "
+        "credit in use. 0 when track_cash is false.",
+    )
     used_credit = _decimal(MONEY_OUT)
     dividends_reduce_cost_basis = serializers.BooleanField()
-    total_value = _decimal(MONEY_OUT)
+    total_value = _decimal(
+        MONEY_OUT, help_text="Market value of the holdings, plus the cash balance when tracked."
+    )
     total_cost = _decimal(MONEY_OUT)
     total_gain_loss = _decimal(MONEY_OUT)
     total_gain_loss_percent = _decimal(PERCENT_OUT, allow_null=True)
     realized_gain = _decimal(MONEY_OUT)
     dividends = _decimal(MONEY_OUT)
-    net_value = _decimal(MONEY_OUT)
+    net_value = _decimal(MONEY_OUT, help_text="total_value − used_credit.")
     prices_as_of = serializers.DateTimeField(allow_null=True)
     total_return = _decimal(MONEY_OUT, help_text=DEFINITIONS["total_return"])
 
@@ -211,9 +226,28 @@ def holding_delete(request, pk):
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+_NOT_FOR_CASH = ("symbol", "currency", "quantity", "price", "fees", "exchange_rate")
+
+
 class TransactionSerializer(serializers.ModelSerializer):
+    """One body for every type: trades {symbol, quantity, price, fees, exchange_rate?, ...};
+    cash (DEPOSIT, WITHDRAWAL, INTEREST, FEE) {type, date, amount, notes?} only."""
+
     portfolio = OwnedPortfolioField()
-    symbol = serializers.CharField(max_length=32, source="holding.instrument.ticker")
+    symbol = serializers.CharField(
+        max_length=32,
+        source="holding.instrument.ticker",
+        required=False,
+        allow_null=True,
+        help_text="Required for BUY, SELL, DIVIDEND and SPLIT; null for the cash types.",
+    )
+    amount = _decimal(
+        MONEY,
+        required=False,
+        allow_null=True,
+        help_text="Cash types only: the amount (> 0, whole cents, portfolio currency); the "
+        "type gives the direction. Null for trades.",
+    )
     currency = serializers.CharField(
         max_length=3,
         required=False,
@@ -221,8 +255,8 @@ class TransactionSerializer(serializers.ModelSerializer):
         help_text="The instrument's currency; needed only when the provider cannot tell.",
     )
     type = serializers.ChoiceField(choices=Transaction.Type.choices)
-    quantity = _decimal(QUANTITY)
-    price = _decimal(PRICE, min_value=0)
+    quantity = _decimal(QUANTITY, required=False)
+    price = _decimal(PRICE, min_value=0, required=False)
     fees = _decimal(MONEY, min_value=0, required=False)
     exchange_rate = RateField(
         **RATE,
@@ -251,6 +285,7 @@ class TransactionSerializer(serializers.ModelSerializer):
             "price",
             "fees",
             "exchange_rate",
+            "amount",
             "total_amount",
             "average_cost_at_transaction",
             "notes",
@@ -265,12 +300,51 @@ class TransactionSerializer(serializers.ModelSerializer):
             # Moving a transaction between portfolios would change whose money it is.
             self.fields["portfolio"].read_only = True
 
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            # A trade body's missing fields are named beside the other fields' errors (the
+            # fields are optional only because a cash body leaves them out).
+            if isinstance(exc.detail, dict) and data.get("type") not in CASH_TYPES:
+                for name in ("symbol", "quantity", "price"):
+                    if data.get(name) in (None, "") and not self.partial:
+                        exc.detail.setdefault(name, ["This field is required."])
+            raise
+
     def validate_quantity(self, value):
-        if value <= 0:
+        if value <= 0 and self.initial_data.get("type") not in CASH_TYPES:
             raise serializers.ValidationError("Must be greater than 0.")
         return value
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["amount"] = data["total_amount"] if instance.type in CASH_TYPES else None
+        return data
+
     def validate(self, attrs):
+        kind = attrs.get("type", self.instance.type if self.instance is not None else None)
+        if kind in CASH_TYPES:
+            return self._validate_cash(attrs, kind)
+        if "amount" in attrs and attrs["amount"] is not None:
+            raise serializers.ValidationError(
+                {"amount": ["Only a cash transaction has an amount: give quantity and price."]}
+            )
+        attrs.pop("amount", None)
+        if self.instance is None or not self.partial:
+            missing = {
+                name: ["This field is required."]
+                for name, present in (
+                    ("symbol", attrs.get("holding", {}).get("instrument", {}).get("ticker")),
+                    ("quantity", attrs.get("quantity")),
+                    ("price", attrs.get("price")),
+                )
+                if present is None
+            }
+            if missing:
+                raise serializers.ValidationError(missing)
+        if "quantity" in attrs and attrs["quantity"] <= 0:
+            raise serializers.ValidationError({"quantity": ["Must be greater than 0."]})
         instrument_data = attrs.pop("holding", {}).get("instrument", {})
         symbol = instrument_data.get("ticker")
         currency = instrument_data.get("currency")
@@ -279,11 +353,56 @@ class TransactionSerializer(serializers.ModelSerializer):
                 attrs["instrument"] = resolve_instrument(symbol, currency=currency)
             except UnknownSymbol as exc:
                 raise serializers.ValidationError({"symbol": [str(exc)]}) from exc
-        elif self.instance is not None:
+        elif self.instance is not None and self.instance.holding_id is not None:
             attrs["instrument"] = self.instance.holding.instrument
         return attrs
 
+    def _validate_cash(self, attrs, kind):
+        """A cash body: no instrument fields (null or zero are accepted, so that a GET body
+        can be PUT back), an amount on create and on PUT."""
+        instrument = attrs.pop("holding", {}).get("instrument", {})
+        given = {
+            "symbol": instrument.get("ticker"),
+            "currency": instrument.get("currency"),
+            "quantity": attrs.pop("quantity", None),
+            "price": attrs.pop("price", None),
+            "fees": attrs.pop("fees", None),
+            "exchange_rate": attrs.pop("exchange_rate", None),
+        }
+        label = kind.lower()
+        wrong = {
+            name: [f"A {label} is cash: it has no {name.replace('_', ' ')}. Leave it out."]
+            for name, value in given.items()
+            if value not in (None, "")
+            and not (name in ("quantity", "price", "fees") and value == 0)
+            and not (name == "exchange_rate" and value == 1)
+        }
+        if wrong:
+            raise serializers.ValidationError(wrong)
+        if self.instance is not None and self.instance.type not in CASH_TYPES:
+            raise serializers.ValidationError(
+                {
+                    "type": [
+                        "A trade cannot become a cash transaction (it has an instrument): "
+                        "delete it and record the cash transaction on its own."
+                    ]
+                }
+            )
+        if attrs.get("amount") is None and (self.instance is None or not self.partial):
+            raise serializers.ValidationError({"amount": ["This field is required."]})
+        if attrs.get("amount", 0) is None:
+            attrs.pop("amount")
+        return attrs
+
     def create(self, validated_data):
+        if validated_data["type"] in CASH_TYPES:
+            return services.record_transaction(
+                portfolio=validated_data["portfolio"],
+                type=validated_data["type"],
+                date=validated_data["date"],
+                amount=validated_data["amount"],
+                notes=validated_data.get("notes", ""),
+            )
         values = {k: v for k, v in validated_data.items() if k not in ("portfolio", "instrument")}
         return services.record_transaction(
             portfolio=validated_data["portfolio"],
@@ -292,6 +411,13 @@ class TransactionSerializer(serializers.ModelSerializer):
         )
 
     def update(self, instance, validated_data):
+        if instance.type in CASH_TYPES:
+            changes = {
+                k: v for k, v in validated_data.items() if k in services.CASH_EDITABLE_FIELDS
+            }
+            return services.update_transaction(instance, **changes)
+        if validated_data.get("type") in CASH_TYPES:
+            raise serializers.ValidationError({"type": ["A cash type needs a cash body."]})
         changes = {k: v for k, v in validated_data.items() if k in services.EDITABLE_FIELDS}
         if not self.partial:
             # A PUT states the whole transaction: no rate means the rate of its date.

@@ -67,6 +67,10 @@ class PortfolioSummary:
     realized_gain: Decimal = ledger.ZERO
     dividends: Decimal = ledger.ZERO
     net_value: Decimal = ledger.ZERO
+    # The holdings alone; total_value adds the cash balance when the portfolio tracks cash.
+    holdings_value: Decimal = ledger.ZERO
+    cash_balance: Decimal = ledger.ZERO
+    cash_allocation_percent: Decimal | None = None
     prices_as_of: datetime | None = None
     missing_prices: int = 0
     errors: int = 0  # holdings whose figures could not be computed (HoldingRow.error)
@@ -79,6 +83,13 @@ class PortfolioSummary:
     currency = property(lambda self: self.portfolio.currency)
     used_credit = property(lambda self: self.portfolio.used_credit)
     dividends_reduce_cost_basis = property(lambda self: self.portfolio.dividends_reduce_cost_basis)
+    kind = property(lambda self: self.portfolio.kind)
+    track_cash = property(lambda self: self.portfolio.track_cash)
+
+    @property
+    def credit_in_use(self) -> bool:
+        """A negative cash balance: the account is borrowing."""
+        return self.cash_balance < 0
 
     @property
     def total_return(self) -> Decimal:
@@ -194,18 +205,27 @@ def _summarize_one(portfolio: Portfolio, prices: dict, rates: dict) -> Portfolio
     summary.errors = len(summary.holdings) - len(counted)
     valued_rows = [r for r in counted if r.current_value is not None]
     summary.missing_prices = len(counted) - len(valued_rows)
-    summary.total_value = ledger.sum_money([r.current_value for r in valued_rows])
+    summary.holdings_value = ledger.sum_money([r.current_value for r in valued_rows])
+    # With track_cash the portfolio is an account: its value includes its cash (negative:
+    # credit in use, which lowers it). The stored balance is the services' replay.
+    summary.cash_balance = portfolio.cash_balance if portfolio.track_cash else ledger.ZERO
+    summary.total_value = summary.holdings_value + summary.cash_balance
     summary.total_cost = ledger.sum_money([r.total_cost for r in counted])
     valued_cost = ledger.sum_money([r.total_cost for r in valued_rows])
-    summary.total_gain_loss = summary.total_value - valued_cost
+    summary.total_gain_loss = summary.holdings_value - valued_cost
     if valued_cost:
         summary.total_gain_loss_percent = summary.total_gain_loss / valued_cost * HUNDRED
     summary.realized_gain = ledger.sum_money([r.realized_gain for r in counted])
     summary.dividends = ledger.sum_money([r.dividends for r in counted])
     summary.net_value = summary.total_value - portfolio.used_credit
+    # Allocation is of what the account holds: the holdings and cash on hand; credit in
+    # use is a debt, not a position, so it does not push the holdings past 100 %.
+    held = summary.holdings_value + max(summary.cash_balance, ledger.ZERO)
     for row in valued_rows:
-        if summary.total_value:
-            row.allocation_percent = row.current_value / summary.total_value * HUNDRED
+        if held:
+            row.allocation_percent = row.current_value / held * HUNDRED
+    if summary.cash_balance > 0 and held:
+        summary.cash_allocation_percent = summary.cash_balance / held * HUNDRED
     as_of = [r.price_as_of for r in summary.holdings if r.price_as_of is not None]
     summary.prices_as_of = min(as_of) if as_of else None
     return summary

@@ -90,7 +90,7 @@ class ImportResult:
 class _Planned:
     order: int
     row: ParsedRow
-    instrument: Instrument
+    instrument: Instrument | None  # None for a cash row
     settled: services.Settled
 
 
@@ -147,6 +147,7 @@ def import_transactions(
     groups = _plan(portfolio, new_rows, report)
     with transaction.atomic():
         portfolio = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
+        groups = _cash_rows(portfolio, groups, report)
         # Another import may have committed between the first check and the lock.
         existing = _import_keys(portfolio)
         _record(portfolio, groups, existing, report)
@@ -154,6 +155,38 @@ def import_transactions(
         if not committed:
             transaction.set_rollback(True)
     return report.finish(committed=committed)
+
+
+def _cash_rows(portfolio: Portfolio, groups: list[list[_Planned]], report: _Report):
+    """A file's cash rows (deposits, withdrawals, interest, fees) need a portfolio that
+    tracks cash. One with no transactions yet starts tracking it (inside this database
+    transaction: a dry run or a failed import leaves it as it was). One that has
+    transactions but no cash tracking keeps its rule: its cash rows are skipped with the
+    reason, the trades imported as before; switching cash on would give it a balance that
+    lacks every deposit made before this file."""
+    if not any(item.row.is_cash for group in groups for item in group):
+        return groups
+    if portfolio.track_cash:
+        return groups
+    if not Transaction.objects.filter(portfolio=portfolio).exists():
+        portfolio.track_cash = True
+        services.save_portfolio(portfolio)
+        return groups
+    kept = []
+    for group in groups:
+        rows = [item for item in group if not item.row.is_cash]
+        for item in group:
+            if item.row.is_cash:
+                report.set(
+                    item.row.line,
+                    SKIPPED,
+                    f"{item.row.type.capitalize()}: {portfolio.name} does not track cash. Turn on "
+                    "“Track cash” in its settings (and import the whole history) to book it.",
+                    item.row,
+                )
+        if rows:
+            kept.append(rows)
+    return kept
 
 
 def _import_keys(portfolio: Portfolio) -> set[str]:
@@ -188,9 +221,10 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
     for row in rows:
         key = (row.symbol, row.currency, row.isin)
         if key not in instruments:
-            instruments[key] = _instrument(row)
+            instruments[key] = None if row.is_cash else _instrument(row)
     # Every rate of the file at once: one query for the stored ones, not one per row.
-    priced = [row for row in rows if isinstance(instruments[_key(row)], Instrument)]
+    # Cash rows have no instrument: settle_rates checks their dates and gives them rate 1.
+    priced = [row for row in rows if row.is_cash or isinstance(instruments[_key(row)], Instrument)]
     settled = dict(
         zip(
             (row.line for row in priced),
@@ -206,9 +240,15 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
         key = _key(row)
         instrument = instruments[key]
         errors = []
-        if isinstance(instrument, tuple):
+        if row.is_cash:
+            holding_key: object = _CASH
+            errors.extend(_currency_errors(portfolio, row, None))
+            rate = settled[row.line]
+            if isinstance(rate, ValidationError):
+                errors.append(next(iter(_row_errors(row.line, rate))))
+        elif isinstance(instrument, tuple):
             errors.append(RowError(row.line, *instrument))
-            holding_key: object = key
+            holding_key = key
         else:
             holding_key = instrument.pk
             errors.extend(_currency_errors(portfolio, row, instrument))
@@ -232,11 +272,23 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
     return [sorted(group, key=lambda p: (p.row.date, p.order)) for group in groups.values()]
 
 
+# The group of a file's cash rows (they have no holding).
+_CASH = "cash"
+
+
 def _key(row: ParsedRow) -> tuple:
     return (row.symbol, row.currency, row.isin)
 
 
-def _entry(row: ParsedRow, instrument: Instrument) -> services.NewTransaction:
+def _entry(row: ParsedRow, instrument: Instrument | None) -> services.NewTransaction:
+    if row.is_cash:
+        return services.NewTransaction.cash(
+            type=row.type,
+            date=row.date,
+            amount=row.amount,
+            notes=row.notes,
+            import_key=row.import_key,
+        )
     return services.NewTransaction(
         instrument=instrument,
         type=row.type,
@@ -292,9 +344,9 @@ def _by_isin(isin: str, currency: str | None) -> list[Instrument]:
     return list(candidates[:2])
 
 
-def _currency_errors(portfolio: Portfolio, row: ParsedRow, instrument: Instrument) -> list:
+def _currency_errors(portfolio: Portfolio, row: ParsedRow, instrument: Instrument | None) -> list:
     errors = []
-    if row.currency and row.currency != instrument.currency:
+    if instrument is not None and row.currency and row.currency != instrument.currency:
         errors.append(
             RowError(
                 row.line,
@@ -350,7 +402,7 @@ def _report_rejected(planned: list[_Planned], errors: dict, report: _Report) -> 
         if n in errors:
             for error in _row_errors(item.row.line, errors[n]):
                 report.fail(error, item.row)
-        by_holding[item.instrument.pk].append(item)
+        by_holding[item.instrument.pk if item.instrument is not None else None].append(item)
     for items in by_holding.values():
         failed = next((item for item in items if item.row.line in report.by_line), None)
         if failed is None:

@@ -16,9 +16,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from financedash.lib import money
+from portfolios.cash import CASH_TYPES, DEPOSIT, FEE, INTEREST, WITHDRAWAL
 from portfolios.ledger import BUY, DIVIDEND, SELL
 
 TYPES = (BUY, SELL, DIVIDEND)
+__all__ = ["CASH_TYPES", "DEPOSIT", "FEE", "INTEREST", "WITHDRAWAL"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,13 @@ class ParsedRow:
     exchange_rate: Decimal | None = None
     account_currency: str | None = None
     notes: str = ""
+    # Cash rows only (DEPOSIT, WITHDRAWAL, INTEREST, FEE): the amount (> 0) in
+    # account_currency; ticker and symbol are "", quantity and price 0.
+    amount: Decimal | None = None
+
+    @property
+    def is_cash(self) -> bool:
+        return self.type in CASH_TYPES
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,16 @@ What becomes a transaction:
   the row's exchange rate.
 - Rows carrying a cancellation date (Makuleringsdato) and cancellation rows (MAK ...) are
   skipped: neither the cancelled trade nor its reversal changes the holding.
-- Deposits, withdrawals, interest, account fees and every other type are skipped with a
-  reason.
+- Cash (for a portfolio that tracks cash): INNSKUDD / INSÄTTNING become DEPOSIT, UTTAK
+  (UTTAK INTERNET, ...) / UTTAG WITHDRAWAL, interest (RENTE, RENTEINNSKUDD, KREDITRENTE,
+  RÄNTA, ...) INTEREST when credited and FEE when charged (debit interest), account fees
+  (PLATTFORMAVGIFT, DEPOTAVGIFT, ... any *AVGIFT row without a security) FEE; each with
+  its Beløp as the amount. The cash side of a trade is its Beløp: Nordnet books the
+  commission converted at the unrounded rate and rounds only the total, so the fees are
+  taken as Beløp minus quantity × price × rate (in whole cents) whenever that is within
+  5 øre of the fees column; then every row moves the portfolio's cash exactly as it moved
+  the account's, and the imported balance equals the file's Saldo. Every other type is
+  skipped with a reason.
 
 The dedupe key is Nordnet's Id, as "nordnet:<Id>". Tickers become Yahoo symbols by the
 currency they trade in: NOK → EQNR.OL, SEK → VOLV-B.ST, DKK → NOVO-B.CO, EUR → NOKIA.HE,
@@ -35,12 +43,16 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from portfolios.importers.base import (
     BUY,
+    DEPOSIT,
     DIVIDEND,
+    FEE,
+    INTEREST,
     SELL,
+    WITHDRAWAL,
     FieldError,
     ParsedRow,
     ParseResult,
@@ -88,6 +100,11 @@ TAX_TYPES = frozenset({"KUPONGSKATT", "UTBYTTESKATT", "UTL KUPSKATT"})
 DEPOSIT_TYPES = frozenset({"INNSKUDD", "INSÄTTNING", "PREMIEINNBETALING", "PREMIEINBETALNING"})
 WITHDRAWAL_PREFIXES = ("UTTAK", "UTTAG")
 SECURITY_TRANSFER = re.compile(r"\bVP\b")
+INTEREST_WORDS = ("RENTE", "RÄNTA")
+FEE_WORD = re.compile(r"AVGIFT$|AVGIFT\b")
+# How far the fees derived from Beløp may be from the fees column and still be the same
+# fees rounded differently (Nordnet rounds the converted commission and the total apart).
+FEE_ROUNDING = Decimal("0.05")
 
 YAHOO_SUFFIX = {"NOK": ".OL", "SEK": ".ST", "DKK": ".CO", "EUR": ".HE"}
 _ISIN = re.compile(r"^[A-Z]{2}[A-Z0-9]{9}\d$")
@@ -242,8 +259,63 @@ def _dispatch(row: _Row, result: ParseResult, dividends: list, taxes: list) -> N
         dividends.append(_Dividend(parsed, row.text("verification"), _security_key(row)))
     elif kind in TAX_TYPES:
         taxes.append(_tax(row))
+    elif (cash_type := _cash_type(row, kind)) is not None:
+        parsed = _cash(row, kind, cash_type)
+        if parsed is None:
+            result.skipped.append(SkippedRow(row.line, f"{kind}: no amount to book."))
+        else:
+            result.rows.append(parsed)
     else:
         result.skipped.append(SkippedRow(row.line, _skip_reason(row, kind)))
+
+
+def _cash_type(row: _Row, kind: str) -> str | None:
+    """The cash type of a row that only moves cash, or None. The sign of Beløp decides
+    between interest earned and interest charged."""
+    if row.text("security"):
+        return None
+    if kind in DEPOSIT_TYPES:
+        return DEPOSIT
+    if kind.startswith(WITHDRAWAL_PREFIXES) and not SECURITY_TRANSFER.search(kind):
+        return WITHDRAWAL
+    if any(word in kind for word in INTEREST_WORDS) or FEE_WORD.search(kind):
+        amount = row.read("amount", parse_decimal)
+        if amount is None or amount == 0:
+            return None
+        if FEE_WORD.search(kind) and amount > 0:
+            return None  # a refunded fee: not guessed at (skipped with the reason below)
+        return INTEREST if amount > 0 else FEE
+    return None
+
+
+def _cash(row: _Row, kind: str, cash_type: str) -> ParsedRow | None:
+    on = _date(row)
+    amount = row.read("amount", parse_decimal, required=True)
+    nordnet_id = row.text("id")
+    if not nordnet_id:
+        row.error("id", f"{row.name('id')} is empty: without it a re-import cannot be recognised.")
+    account_currency = _account_currency(row)
+    row.checked()
+    if amount == 0:
+        return None
+    text = row.text("text")
+    note = kind if not text or text.upper() == kind else f"{kind}: {text}"
+    if cash_type == FEE and any(word in kind for word in INTEREST_WORDS):
+        note = f"Debit interest ({note})"
+    return ParsedRow(
+        line=row.line,
+        type=cash_type,
+        date=on,
+        ticker="",
+        symbol="",
+        quantity=Decimal(0),
+        price=Decimal(0),
+        fees=Decimal(0),
+        import_key=f"nordnet:{nordnet_id}",
+        account_currency=account_currency,
+        notes=note,
+        amount=abs(amount),
+    )
 
 
 def _skip_reason(row: _Row, kind: str) -> str:
@@ -295,6 +367,7 @@ def _trade(row: _Row, type: str) -> ParsedRow:
     currency = _instrument_currency(row, account_currency, rate)
     fees = _fees(row, currency, account_currency, rate)
     row.checked()
+    fees = _fees_from_amount(row, type, quantity * price, currency, account_currency, rate, fees)
     isin = row.text("isin").upper()
     return ParsedRow(
         line=row.line,
@@ -352,6 +425,20 @@ def _fees(row: _Row, currency, account_currency, rate) -> Decimal:
             return (amount * rate).quantize(_CENT)
         row.fail(column, f"{row.name(column)} is in {charged_in} and no exchange rate converts it.")
     return Decimal(0)
+
+
+def _fees_from_amount(row: _Row, type, value, currency, account_currency, rate, fees):
+    """The fees that make the trade's cash side equal its Beløp (see the module notes), or
+    the fees column's when Beløp is missing or says something else than a rounding."""
+    amount = row.read("amount", parse_decimal)
+    if amount is None or (currency != account_currency and rate is None):
+        return fees
+    gross = value * (rate if currency != account_currency else _ONE)
+    derived = abs(amount) - gross if type == BUY else gross - abs(amount)
+    derived = derived.quantize(_CENT, ROUND_HALF_UP)
+    if derived < 0 or abs(derived - fees) > FEE_ROUNDING:
+        return fees
+    return max(derived, Decimal(0)) if derived != fees else fees
 
 
 def _tax(row: _Row) -> _Tax:

@@ -78,13 +78,15 @@ def test_nordnet_sample_imports(api, owner):
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["counts"] == {
-        "created": 10, "duplicate": 0, "skipped": 5, "error": 0, "unchecked": 0,
+        "created": 13, "duplicate": 0, "skipped": 2, "error": 0, "unchecked": 0,
     }  # fmt: skip
     eqnr_sale = next(r for r in body["rows"] if r["line"] == 3)
     assert (eqnr_sale["symbol"], eqnr_sale["type"], eqnr_sale["quantity"]) == (
         "EQNR.OL", "SELL", "25.000000",
     )  # fmt: skip
-    assert Transaction.objects.filter(portfolio=portfolio).count() == 10
+    assert Transaction.objects.filter(portfolio=portfolio).count() == 13
+    summary = api.get(f"/api/v1/portfolios/{portfolio.pk}").json()
+    assert (summary["track_cash"], summary["cash_balance"]) == (True, "33005.75")  # Saldo
 
 
 def test_validation_names_fields(api, portfolio):

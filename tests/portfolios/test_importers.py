@@ -40,7 +40,7 @@ def test_the_nordnet_sample_accounts_for_every_line(sample_bytes, sample):
     assert sample.errors == []
     handled = sorted([row.line for row in sample.rows] + [s.line for s in sample.skipped])
     assert handled == list(range(2, lines + 1))
-    assert len(sample.rows) == 10
+    assert len(sample.rows) == 13  # 10 trades and dividends, 3 cash rows
 
 
 def test_it_reads_a_nok_sale(sample):
@@ -103,15 +103,29 @@ def test_a_nok_dividend(sample):
     assert row.quantity * row.price == D("180.72")  # the booked Beløp
 
 
-def test_cash_rows_fees_and_cancelled_trades_are_skipped_with_a_reason(sample):
+def test_cash_rows_become_cash_transactions_cancelled_trades_are_skipped(sample):
     skipped = reasons(sample)
-    assert set(skipped) == {2, 4, 8, 9, 16}
-    assert "withdrawal" in skipped[2]
+    assert set(skipped) == {4, 9}
     assert "cancelled" in skipped[4] and "2023-09-06" in skipped[4]
-    assert "PLATTFORMAVGIFT" in skipped[8]
-    assert "deposit" in skipped[16]
+    assert "Withholding tax" in skipped[9]
+    cash = {row.line: (row.type, row.amount, row.import_key) for row in sample.rows if row.is_cash}
+    assert cash == {
+        2: ("WITHDRAWAL", D("10000.00"), "nordnet:300015"),
+        8: ("FEE", D("49.00"), "nordnet:300009"),
+        16: ("DEPOSIT", D("100000.00"), "nordnet:300001"),
+    }
     # Only the NHY purchase that stood is kept.
     assert [row.line for row in sample.rows if row.symbol == "NHY.OL"] == [5]
+
+
+def test_trade_fees_follow_the_booked_amount(sample):
+    # Line 6: 8 AAPL at 187.65 USD x 10.6240 = 15,948.7488 NOK; Nordnet booked 15,964.68
+    # (USD 1.50 commission converted unrounded: 15.936), its fees column says 15.94. The
+    # fees are 15,964.68 - 15,948.7488 = 15.9312, in whole øre 15.93: then the buy costs
+    # 15,964.6788, booked 15,964.68, as Nordnet booked it.
+    assert by_line(sample)[6].fees == D("15.93")
+    # Line 14: 15,240.73 - 12 x 126.36 x 10.0412 (15,225.672384) = 15.057616 -> 15.06.
+    assert by_line(sample)[14].fees == D("15.06")
 
 
 def test_rows_come_in_replay_order(sample):
@@ -202,7 +216,12 @@ def test_a_swedish_export(swedish):
         D("6"),
         D("7.00"),
     )
-    assert reasons(swedish)[9] == "INSÄTTNING: a cash deposit, not a holding transaction."
+    deposit = rows[9]
+    assert (deposit.type, deposit.amount, deposit.account_currency) == (
+        "DEPOSIT",
+        D("20000.00"),
+        "SEK",
+    )
     assert "cancelled" in reasons(swedish)[2]
 
 
@@ -235,15 +254,24 @@ def test_other_types_are_skipped_with_a_reason():
         swedish_row("3", "2024-06-14", "SPLIT INLÄGG VP", "MSFT", "US5949181045", "6"),
         swedish_row("4", "2024-06-14", "UTTAG", amount="-100,00"),
         swedish_row("5", "2024-06-14", "RÄNTA", amount="-1,00"),
+        swedish_row("6", "2024-06-14", "INLÅNINGSRÄNTA", amount="2,50"),
+        swedish_row("7", "2024-06-14", "PLATTFORMSAVGIFT", amount="5,00"),
+        swedish_row("8", "2024-06-14", "ÖVERFÖRING"),
     ]  # fmt: skip
     result = nordnet.parse("\n".join([SWEDISH_HEADER, *rows]).encode())
-    assert result.rows == [] and result.errors == []
+    assert result.errors == []
     skipped = reasons(result)
     assert "tax correction" in skipped[2]
     assert "reversal" in skipped[3]
     assert "record that by hand" in skipped[4]
-    assert "withdrawal" in skipped[5]
-    assert "cash booking" in skipped[6]
+    assert "cash booking" in skipped[8]  # a refunded fee is not guessed at
+    assert "cash booking" in skipped[9]
+    cash = {row.line: (row.type, row.amount, row.notes) for row in result.rows}
+    assert cash == {
+        5: ("WITHDRAWAL", D("100.00"), "UTTAG"),
+        6: ("FEE", D("1.00"), "Debit interest (RÄNTA)"),  # interest charged
+        7: ("INTEREST", D("2.50"), "INLÅNINGSRÄNTA"),
+    }
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ import pytest
 
 from marketdata.models import Instrument
 from portfolios import services
-from portfolios.importers.base import decode
+from portfolios.importers.base import decode, parse_decimal
 from portfolios.imports import import_transactions
-from portfolios.models import Holding, Transaction
+from portfolios.models import Holding, Portfolio, Transaction
 from tests.factories import (
     HistoricalExchangeRateFactory,
     InstrumentFactory,
@@ -83,9 +83,9 @@ def test_a_dry_run_reports_everything_and_saves_nothing(portfolio, instruments, 
     result = run(portfolio, sample, format="nordnet", dry_run=True)
     assert result.ok and not result.committed
     assert result.counts == {
-        "created": 10,
+        "created": 13,
         "duplicate": 0,
-        "skipped": 5,
+        "skipped": 2,
         "error": 0,
         "unchecked": 0,
     }
@@ -94,12 +94,14 @@ def test_a_dry_run_reports_everything_and_saves_nothing(portfolio, instruments, 
     assert all(row.transaction_id is None for row in result.rows)
     assert not Transaction.objects.exists()
     assert not Holding.objects.exists()
+    portfolio.refresh_from_db()
+    assert not portfolio.track_cash  # switched on only by an import that commits
 
 
 def test_a_commit_saves_every_row(portfolio, instruments, sample):
     result = run(portfolio, sample, format="nordnet")
     assert result.ok and result.committed
-    assert result.counts["created"] == 10
+    assert result.counts["created"] == 13
     saved = Transaction.objects.filter(portfolio=portfolio)
     assert sorted(result.created_ids) == sorted(saved.values_list("pk", flat=True))
 
@@ -130,7 +132,14 @@ def test_it_books_exactly_what_record_transaction_would(owner, instruments, samp
     imported = PortfolioFactory(user=owner, name="Imported")
     run(imported, sample, format="nordnet")
     by_hand = PortfolioFactory(user=owner, name="By hand")
+    by_hand.track_cash = True
+    services.save_portfolio(by_hand)
     for txn in Transaction.objects.filter(portfolio=imported).order_by("date", "id"):
+        if txn.holding_id is None:
+            services.record_transaction(
+                portfolio=by_hand, type=txn.type, date=txn.date, amount=txn.total_amount
+            )
+            continue
         services.record_transaction(
             portfolio=by_hand,
             instrument=txn.holding.instrument,
@@ -147,7 +156,7 @@ def test_it_books_exactly_what_record_transaction_would(owner, instruments, samp
             .order_by("date", "id")
             .values_list("total_amount", "average_cost_at_transaction")
         )
-        return holdings, derived
+        return holdings, derived, Portfolio.objects.get(pk=portfolio.pk).cash_balance
 
     assert books(imported) == books(by_hand)
 
@@ -158,18 +167,48 @@ def test_importing_the_same_file_again_creates_nothing(portfolio, instruments, s
     assert again.ok and again.committed
     assert again.counts == {
         "created": 0,
-        "duplicate": 10,
-        "skipped": 5,
+        "duplicate": 13,
+        "skipped": 2,
         "error": 0,
         "unchecked": 0,
     }
-    assert Transaction.objects.filter(portfolio=portfolio).count() == 10
+    assert Transaction.objects.filter(portfolio=portfolio).count() == 13
 
 
 def test_import_keys_are_per_portfolio(owner, portfolio, instruments, sample):
     run(portfolio, sample, format="nordnet")
     other = PortfolioFactory(user=owner, name="Other", currency="NOK")
-    assert run(other, sample, format="nordnet").counts["created"] == 10
+    assert run(other, sample, format="nordnet").counts["created"] == 13
+
+
+def test_the_imported_cash_equals_the_files_saldo(portfolio, instruments, sample):
+    # The newest row (line 2, Id 300015) has Saldo 33 005,75: the account's cash after
+    # every booking, which the import reproduces to the øre (its fees follow the booked
+    # amounts; each booking moves the cash by whole øre).
+    header, newest = (line.split("\t") for line in decode(sample).splitlines()[:2])
+    saldo = parse_decimal(newest[header.index("Saldo")])
+    assert (newest[0], saldo) == ("300015", D("33005.75"))
+    result = run(portfolio, sample, format="nordnet")
+    assert result.committed
+    portfolio.refresh_from_db()
+    assert portfolio.track_cash  # an import into an empty portfolio turns cash on
+    assert portfolio.cash_balance == saldo
+
+
+def test_cash_rows_into_a_portfolio_with_trades_but_no_cash_are_skipped(
+    portfolio, instruments, sample
+):
+    services.record_transaction(
+        portfolio=portfolio, instrument=instruments["EQNR.OL"], type="BUY",
+        date=dt.date(2022, 12, 1), quantity=D(1), price=D(300),
+    )  # fmt: skip
+    result = run(portfolio, sample, format="nordnet")
+    assert result.committed
+    cash_lines = {2, 8, 16}
+    assert {r.line for r in result.rows if r.status == "skipped"} >= cash_lines
+    assert all("does not track cash" in r.message for r in result.rows if r.line in cash_lines)
+    portfolio.refresh_from_db()
+    assert (portfolio.track_cash, portfolio.cash_balance) == (False, 0)
 
 
 def test_a_file_booked_in_another_currency_is_refused(owner, instruments, sample):

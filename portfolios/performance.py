@@ -101,6 +101,7 @@ from typing import NamedTuple
 
 import pyxirr
 
+from portfolios import cash
 from portfolios.ledger import BUY, DIVIDEND, SELL, ZERO
 
 ONE = Decimal(1)
@@ -245,8 +246,14 @@ def compute_performance(
     currency: str,
     start: date,
     end: date,
+    cash_movements: Sequence[cash.Movement] | None = None,
 ) -> Performance:
     """Performance of a portfolio in `currency` over [start, end] (module docstring).
+
+    `cash_movements` (every transaction of a portfolio that tracks cash, as
+    portfolios.cash sees it) makes it the account's return as a broker reports it
+    (section 5b): each day's value includes the cash at its end, and the external flows
+    are the deposits and withdrawals only (with_cash).
 
     `closes` maps an instrument key to its daily closes (instrument currency) and `fx` a
     currency to its daily rates (PC per unit); either may start before `start`, which is
@@ -332,6 +339,18 @@ def compute_performance(
                 by_month[month] = by_month.get(month, ZERO) + amount
                 by_year[trade.date.year] = by_year.get(trade.date.year, ZERO) + amount
 
+        if cash_movements is not None:
+            net_deposits = with_cash(
+                cash_movements,
+                start,
+                values=values,
+                constant_values=constant_values,
+                inflows=inflows,
+                outflows=outflows,
+                constant_inflows=constant_in,
+                constant_outflows=constant_out,
+            )
+
         series = [Point(opening_day, values[0], net_deposits, ZERO)]
         day = start
         for k in range(1, days + 1):
@@ -351,6 +370,41 @@ def compute_performance(
             dividends_by_year=by_year,
             unvalued_currencies=unvalued,
         )
+
+
+def with_cash(
+    movements: Sequence[cash.Movement],
+    start: date,
+    *,
+    values: list[Decimal],
+    constant_values: list[Decimal],
+    inflows: list[Decimal],
+    outflows: list[Decimal],
+    constant_inflows: list[Decimal],
+    constant_outflows: list[Decimal],
+) -> Decimal:
+    """Turn a portfolio's daily arrays (index 0 = the day before start) into the
+    account's: each day's value gains the cash balance at that day's end (in the
+    portfolio currency, so the same at constant FX), and the flows become the deposits
+    (in at the start of the day) and withdrawals (out at its end); trades, dividends,
+    interest and fees move money inside the account and are no flows. Returns the net
+    deposits before start, where the series' second line begins."""
+    days = [start - _DAY + timedelta(days=k) for k in range(len(values))]
+    for k, balance in enumerate(cash.daily_balances(movements, days)):
+        values[k] += balance
+        constant_values[k] += balance
+    for array in (inflows, outflows, constant_inflows, constant_outflows):
+        array[:] = [ZERO] * len(array)
+    before = ZERO
+    origin = start.toordinal() - 1
+    for day, (money_in, money_out) in cash.external_flows(movements).items():
+        k = day.toordinal() - origin
+        if k < 1:
+            before += money_in - money_out
+        elif k < len(values):
+            inflows[k] = constant_inflows[k] = money_in
+            outflows[k] = constant_outflows[k] = money_out
+    return before
 
 
 def _known(fx: Mapping[str, DailySeries]) -> set[str]:

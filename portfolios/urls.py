@@ -16,6 +16,8 @@ urlpatterns = [
     path("portfolios/<int:pk>/credit/", views.used_credit, name="credit"),
     path("portfolios/<int:pk>/delete/", views.portfolio_delete, name="delete"),
     path("portfolios/<int:pk>/transactions/new/", views.transaction_add, name="transaction_add"),
+    path("portfolios/<int:pk>/cash/new/", views.cash_add, name="cash_add"),
+    path("portfolios/<int:pk>/cash/", views.cash_list, name="cash_list"),
     path("holdings/<int:pk>/", views.holding_detail, name="holding"),
     path("holdings/<int:pk>/chart/", views.holding_chart, name="holding_chart"),
     path(

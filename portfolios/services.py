@@ -738,6 +738,12 @@ def _cash_transaction(portfolio: Portfolio, entry: NewTransaction) -> Transactio
     return txn
 
 
+def check_cash_entry(portfolio: Portfolio, entry: NewTransaction) -> None:
+    """Validate a cash entry as recording it would, without saving (forms call this for
+    field-level errors; the services check again under the lock)."""
+    _cash_transaction(portfolio, entry)
+
+
 def _movements(portfolio_pk: int, unsaved: Iterable[Transaction] = ()) -> list[cash.Movement]:
     rows = (
         Transaction.objects.filter(portfolio_id=portfolio_pk)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from portfolios import services
 from portfolios.models import Portfolio, Transaction
 from tests.factories import PortfolioFactory
-from tests.views.conftest import htmx
+from tests.views.conftest import htmx, priced_instrument
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -114,3 +114,24 @@ def test_the_page_shows_the_cash_line_and_credit_in_use(owner_client, account):
     assert "Value incl. cash" in page and 'id="cash-form"' in page
     listing = htmx(owner_client, reverse("portfolios:cash_list", args=[account.pk]))
     assert "Withdrawal" in listing.content.decode()
+
+
+def test_net_worth_includes_the_cash(owner_client, owner, account):
+    equinor = priced_instrument("EQNR.OL", "300")
+    day = timezone.localdate() - dt.timedelta(days=30)
+    services.record_transaction(portfolio=account, type="DEPOSIT", date=day, amount=D(1000))
+    services.record_transaction(
+        portfolio=account, instrument=equinor, type="BUY", date=day,
+        quantity=D(10), price=D(250),
+    )  # fmt: skip
+    response = owner_client.get(reverse("home"))
+    overview = response.context["overview"]
+    # 10 x 300 = 3,000 of shares + cash 1,000 - 2,500 = -1,500 (credit in use): 1,500.
+    assert overview.cash == D(-1500)
+    assert overview.portfolios_value == D(1500) and overview.net_worth == D(1500)
+    body = response.content.decode()
+    assert "credit in use" in body
+    # The account page's total says the same.
+    page = owner_client.get(reverse("portfolios:detail", args=[account.pk]))
+    assert page.context["summary"].total_value == D(1500)
+    assert page.context["summary"].holdings_value == D(3000)

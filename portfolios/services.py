@@ -610,7 +610,7 @@ def record_transactions(
         # The portfolio row first (then holdings): its cash balance is the sum over all of
         # its holdings, so two writers to different holdings must not both store one.
         locked = _lock_portfolio(portfolio.pk)
-        portfolio.track_cash = locked.track_cash
+        portfolio.track_cash, portfolio.cash_balance = locked.track_cash, locked.cash_balance
         errors: dict[int, ValidationError] = {}
         for n in cash_indices:
             try:
@@ -778,8 +778,9 @@ def _store_cash(portfolio: Portfolio) -> Decimal:
         movements = _movements(portfolio.pk)
         _check_cash(movements)
         value = _store(cash.balance(movements), MONEY)
-    Portfolio.objects.filter(pk=portfolio.pk).update(cash_balance=value)
-    portfolio.cash_balance = value
+    if value != portfolio.cash_balance:  # the caller's instance was read under the lock
+        Portfolio.objects.filter(pk=portfolio.pk).update(cash_balance=value)
+        portfolio.cash_balance = value
     return value
 
 
@@ -1132,12 +1133,16 @@ def save_portfolio(portfolio: Portfolio) -> Portfolio:
         raise ValidationError({"name": exc}) from None
     previous = previous_cash = None
     if portfolio.pk:
-        previous, previous_cash = (
+        previous, previous_cash, stored_cash = (
             Portfolio.objects.select_for_update()
             .filter(pk=portfolio.pk)
-            .values_list("dividends_reduce_cost_basis", "track_cash")
+            .values_list("dividends_reduce_cost_basis", "track_cash", "cash_balance")
             .first()
-        ) or (None, None)
+        ) or (None, None, None)
+        if stored_cash is not None:
+            # Derived, never the caller's: an instance read before another write must not
+            # save its old balance over the stored one.
+            portfolio.cash_balance = stored_cash
     portfolio.full_clean()
     try:
         with transaction.atomic():

@@ -221,3 +221,11 @@ def test_trades_without_track_cash_leave_the_balance_at_zero(owner, equinor):
         quantity=D(1), price=D(10),
     )  # fmt: skip
     assert balance(plain) == 0
+
+
+def test_saving_a_stale_portfolio_instance_keeps_the_stored_balance(account):
+    stale = Portfolio.objects.get(pk=account.pk)  # read before the deposit
+    deposit(account, "300")
+    stale.description = "renamed elsewhere"
+    services.save_portfolio(stale)
+    assert balance(account) == D("300")

@@ -135,3 +135,29 @@ def test_net_worth_includes_the_cash(owner_client, owner, account):
     page = owner_client.get(reverse("portfolios:detail", args=[account.pk]))
     assert page.context["summary"].total_value == D(1500)
     assert page.context["summary"].holdings_value == D(3000)
+
+
+def test_the_nordnet_sample_through_the_import_page_books_its_saldo(owner_client, owner):
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from portfolios.views import PENDING_IMPORT
+    from tests.factories import InstrumentFactory
+
+    for ticker, currency in [("EQNR.OL", "NOK"), ("ORK.OL", "NOK"), ("NHY.OL", "NOK"),
+                             ("AAPL", "USD")]:  # fmt: skip
+        InstrumentFactory(ticker=ticker, currency=currency)
+    portfolio = PortfolioFactory(user=owner, name="Nordnet")
+    sample = Path(__file__).parent.parent / "fixtures" / "nordnet-transactions-no.csv"
+    upload = SimpleUploadedFile("nordnet.csv", sample.read_bytes(), content_type="text/csv")
+    preview = owner_client.post(
+        reverse("portfolios:import"),
+        {"portfolio": portfolio.pk, "format": "nordnet", "file": upload},
+    )
+    assert preview.status_code == 200
+    assert "100\u202f000.00" in preview.content.decode()  # the deposit's amount
+    token = owner_client.session[PENDING_IMPORT]["token"]
+    htmx(owner_client, reverse("portfolios:import"), {"commit": token}, method="post")
+    # The newest row's Saldo: 33 005,75.
+    assert balance(portfolio) == D("33005.75")

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from portfolios import cash, services
 from portfolios.models import Portfolio, Transaction
@@ -229,3 +231,31 @@ def test_saving_a_stale_portfolio_instance_keeps_the_stored_balance(account):
     stale.description = "renamed elsewhere"
     services.save_portfolio(stale)
     assert balance(account) == D("300")
+
+
+_TYPES = ["DEPOSIT", "WITHDRAWAL", "INTEREST", "FEE", "BUY", "SELL", "DIVIDEND", "SPLIT"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_TYPES),
+            st.dates(dt.date(2020, 1, 1), dt.date(2020, 12, 31)),
+            st.decimals(min_value=0, max_value=10**9, places=4, allow_nan=False),
+        ),
+        max_size=40,
+    )
+)
+def test_the_balance_is_the_signed_sum_in_any_order(rows):
+    movements = [cash.Movement(*row) for row in rows]
+    inflow = {"DEPOSIT", "INTEREST", "SELL", "DIVIDEND"}
+    outflow = {"WITHDRAWAL", "FEE", "BUY"}
+    expected = sum((cash.booked(a) for t, _, a in rows if t in inflow), D(0)) - sum(
+        (cash.booked(a) for t, _, a in rows if t in outflow), D(0)
+    )
+    assert cash.balance(movements) == expected
+    assert cash.balance(reversed(movements)) == expected
+    last = [dt.date(2020, 12, 31)]
+    assert cash.daily_balances(movements, last) == [expected]
+    low, high = cash.extremes(movements)
+    assert low <= min(expected, 0) and high >= max(expected, 0)

@@ -161,3 +161,11 @@ def test_the_nordnet_sample_through_the_import_page_books_its_saldo(owner_client
     htmx(owner_client, reverse("portfolios:import"), {"commit": token}, method="post")
     # The newest row's Saldo: 33 005,75.
     assert balance(portfolio) == D("33005.75")
+
+
+def test_the_list_labels_the_cash_in_the_value(owner_client, account):
+    services.record_transaction(
+        portfolio=account, type="DEPOSIT", date=dt.date(2024, 1, 2), amount=D("75")
+    )
+    body = owner_client.get(reverse("portfolios:list")).content.decode()
+    assert "incl. cash 75.00" in body

@@ -602,6 +602,13 @@ class ImportRowSerializer(serializers.Serializer):
     date = serializers.DateField(source="row.date", default=None, allow_null=True)
     quantity = _decimal(QUANTITY, source="row.quantity", default=None, allow_null=True)
     price = _decimal(PRICE, source="row.price", default=None, allow_null=True)
+    amount = _decimal(
+        MONEY,
+        source="row.amount",
+        default=None,
+        allow_null=True,
+        help_text="Cash rows (DEPOSIT, WITHDRAWAL, INTEREST, FEE) only: the amount.",
+    )
     transaction_id = serializers.IntegerField(allow_null=True)
 
 

@@ -74,17 +74,6 @@ def balance(movements: Iterable[Movement]) -> Decimal:
         return sum((effect(m.type, m.amount) for m in movements), ZERO)
 
 
-def extremes(movements: Iterable[Movement]) -> tuple[Decimal, Decimal]:
-    """The lowest and highest running balance in (date) order, for checking that every
-    balance the portfolio passes through fits the stored money shape."""
-    running = low = high = ZERO
-    with localcontext(_CONTEXT):
-        for movement in sorted(movements, key=lambda m: m.date):
-            running += effect(movement.type, movement.amount)
-            low, high = min(low, running), max(high, running)
-    return low, high
-
-
 def daily_balances(movements: Iterable[Movement], days: Sequence[date]) -> list[Decimal]:
     """The balance at the end of each of `days` (ascending): every movement on or before
     that day counted, those before the first day included."""

@@ -4,6 +4,12 @@ Each change is one database transaction that locks the holding row, replays all 
 holding's transactions through portfolios.ledger and stores the results. A change that
 would oversell at any point is rejected whole with a ValidationError naming the offending
 transaction, and nothing is saved.
+
+Cash (ARCHITECTURE section 5): cash transactions (DEPOSIT, WITHDRAWAL, INTEREST, FEE) have
+no holding and are recorded by the same functions. Every write locks the portfolio row
+first (then holdings: one lock order) and, in the same database transaction, moves the
+stored Portfolio.cash_balance by the cash the change moved (portfolios.cash); a portfolio
+that does not track cash refuses cash transactions and keeps a balance of 0.
 """
 
 from __future__ import annotations
@@ -406,7 +412,7 @@ def _store_replay(
     derived: dict,
     new: dict | None = None,
     changed: Transaction | None = None,
-) -> None:
+) -> bool:
     """Store a replay: set the derived figures of `new` (id(entry) -> unsaved Transaction)
     and `changed` in place, UPDATE only the stored transactions whose figures differ (a
     late-dated change moves the figures after it, not the years before), save the holding.

@@ -169,3 +169,16 @@ def test_the_list_labels_the_cash_in_the_value(owner_client, account):
     )
     body = owner_client.get(reverse("portfolios:list")).content.decode()
     assert "incl. cash 75.00" in body
+
+
+def test_the_chart_of_an_account_with_cash_only(owner_client, account):
+    day = timezone.localdate() - dt.timedelta(days=20)
+    services.record_transaction(portfolio=account, type="DEPOSIT", date=day, amount=D("500"))
+    response = htmx(owner_client, reverse("portfolios:chart", args=[account.pk]), {"range": "1m"})
+    assert response.status_code == 200
+    performance = response.context["performance"]
+    assert performance.error is None
+    # 500 deposited and held as cash: value 500, net deposits 500, no return.
+    assert performance.series[-1].value == D(500)
+    assert performance.series[-1].net_deposits == D(500)
+    assert performance.twr == 0

@@ -155,13 +155,14 @@ class HouseholdPoint(NamedTuple):
 # Each figure's definition, as the API schema and the pages show it (ARCHITECTURE 5b).
 DEFINITIONS = {
     "value": "Market value at that day's close: quantity held x the last close on or "
-    "before the day x the last exchange rate on or before the day. Today's point is the "
-    "live valuation, the same as the holdings table.",
+    "before the day x the last exchange rate on or before the day, plus the cash balance "
+    "at the day's end when the portfolio tracks cash. Today's point is the live "
+    "valuation, the same as the holdings table.",
     "net_deposits": "Cumulative external flows since the first transaction "
-    "(buys in, sales and dividends out), not the cost basis. Value minus net deposits is "
-    "the all-time gain.",
-    "flow": "External flow that day: money in (+, buys incl. fees) or out (−, sale "
-    "proceeds and dividends).",
+    "(buys in, sales and dividends out; with cash tracked, deposits in and withdrawals "
+    "out), not the cost basis. Value minus net deposits is the all-time gain.",
+    "flow": "External flow that day: money in (+, buys incl. fees; with cash tracked, "
+    "deposits) or out (−, sale proceeds and dividends; with cash tracked, withdrawals).",
     "series": "One point per day; the first is the opening point, the close of the day "
     "before start.",
     "opening_value": "Value at the close of the day before start.",
@@ -181,8 +182,9 @@ DEFINITIONS = {
     "rates: twr − twr at the opening exchange rates.",
     "currency_effect_amount": "The same as an amount: gain − gain at the opening exchange rates.",
     "dividends": "Dividends received in the period, net of withholding tax.",
-    "deposits": "Money put in during the period (buys incl. fees).",
-    "withdrawals": "Money taken out during the period (sale proceeds and dividends).",
+    "deposits": "Money put in during the period (buys incl. fees; with cash tracked, deposits).",
+    "withdrawals": "Money taken out during the period (sale proceeds and dividends; with "
+    "cash tracked, withdrawals).",
     "unvalued_currencies": "Currencies with no exchange rate at all: their holdings are "
     "left out of the series and the returns, as the live table leaves them out.",
     "pensions": "Pension accounts at their latest value on or before each day, converted "

@@ -66,6 +66,11 @@ def test_effects_and_rounding_to_cents():
     assert cash.balance(movements) == D("-198.90")
     days = [dt.date(2023, 12, 31), dt.date(2024, 1, 1), dt.date(2024, 1, 4), dt.date(2024, 1, 9)]
     assert cash.daily_balances(movements, days) == [0, D("1000"), D("-200.00"), D("-198.90")]
+    same_day = [
+        cash.Movement("FEE", dt.date(2024, 1, 1), D("5"), id=9),
+        cash.Movement("DEPOSIT", dt.date(2024, 1, 1), D("100"), id=3),
+    ]
+    assert [(m.id, b) for m, b in cash.running_balances(same_day)] == [(3, 100), (9, 95)]
     assert cash.external_flows(
         [*movements, cash.Movement("WITHDRAWAL", dt.date(2024, 1, 1), D("5"))]
     ) == {dt.date(2024, 1, 1): (D("1000.00"), D("5.00"))}

@@ -48,7 +48,9 @@ class Overview:
     base_currency: str
     cards: list[PortfolioCard] = field(default_factory=list)
     pensions: list[PensionBalance] = field(default_factory=list)
-    portfolios_value: Decimal = ZERO
+    portfolios_value: Decimal = ZERO  # holdings, and the cash of those that track it
+    cash: Decimal = ZERO  # of that, the cash (negative: credit in use)
+    tracks_cash: bool = False
     used_credit: Decimal = ZERO
     pensions_value: Decimal = ZERO
     net_worth: Decimal = ZERO
@@ -147,6 +149,13 @@ def build(user, *, base_currency: str, goal_amount=None, goal_year=None) -> Over
             )
             continue
         overview.portfolios_value += summary.total_value * rate
+        if summary.track_cash:
+            overview.tracks_cash = True
+            overview.cash += summary.cash_balance * rate
+            if summary.cash_balance > 0:
+                # Cash on hand is part of the allocation; credit in use is a debt, not one.
+                by_holding["Cash"] += summary.cash_balance * rate
+                by_currency[summary.currency] += summary.cash_balance * rate
         overview.used_credit += summary.used_credit * rate
         overview.total_gain_loss += summary.total_gain_loss * rate
         overview.realized_gain += summary.realized_gain * rate
@@ -156,7 +165,7 @@ def build(user, *, base_currency: str, goal_amount=None, goal_year=None) -> Over
             day_known = True
             day_change += change * rate
             day_base += applies_to * rate
-        if summary.total_value:
+        if summary.total_value > 0:  # a share of the whole: credit beyond the holdings is none
             overview.by_portfolio.append((summary.name, summary.total_value * rate))
         for row in summary.holdings:
             if row.current_value:

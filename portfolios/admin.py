@@ -17,7 +17,7 @@ from financedash.lib.admin import INLINE_ROWS, NewestInlineRows, changelist_link
 from financedash.lib.money import ADMIN_DECIMALS, DecimalInput
 from marketdata.models import Instrument
 from portfolios import services
-from portfolios.models import Holding, ImportBatch, Portfolio, Transaction
+from portfolios.models import CASH_TYPES, Holding, ImportBatch, Portfolio, Transaction
 
 DERIVED_HOLDING_FIELDS = (
     "quantity",
@@ -54,16 +54,37 @@ class PortfolioAdmin(NewestInlineRows, admin.ModelAdmin):
         "user",
         "brokerage_firm",
         "currency",
+        "kind",
+        "track_cash",
+        "cash_balance",
         "used_credit",
         "dividends_reduce_cost_basis",
         "updated_at",
     )
-    list_filter = ("currency", "brokerage_firm", "dividends_reduce_cost_basis", "user")
+    list_filter = (
+        "currency",
+        "brokerage_firm",
+        "kind",
+        "track_cash",
+        "dividends_reduce_cost_basis",
+        "user",
+    )
     search_fields = ("name", "brokerage_firm", "user__username")
     list_select_related = ("user",)
-    readonly_fields = ("all_holdings", "created_at", "updated_at")
+    readonly_fields = ("cash_balance", "all_holdings", "created_at", "updated_at")
     inlines = [HoldingInline]
     formfield_overrides = ADMIN_DECIMALS
+    actions = ["recompute_cash"]
+
+    @admin.action(description="Recompute the cash balance from the transactions")
+    def recompute_cash(self, request, queryset):
+        try:
+            for portfolio in queryset:
+                services.recompute_cash(portfolio)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        else:
+            self.message_user(request, "Recomputed.", messages.SUCCESS)
 
     @admin.display(description="Holdings")
     def all_holdings(self, obj):
@@ -142,9 +163,15 @@ class TransactionAdminForm(forms.ModelForm):
     )
     instrument = forms.ModelChoiceField(
         queryset=Instrument.objects.all(),
+        required=False,
+        help_text="Empty for the cash types (deposit, withdrawal, interest, fee).",
         widget=ForeignKeyRawIdWidget(
             Holding._meta.get_field("instrument").remote_field, admin.site
         ),
+    )
+    amount = DecimalInput(
+        required=False,
+        help_text="Cash types only: the amount (> 0, whole cents, the portfolio's currency).",
     )
     # Empty by default, never a silent 1: the services fill in the rate of the day (1 when
     # the currencies match) and round a long one to the stored precision.
@@ -160,14 +187,27 @@ class TransactionAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Not for cash: clean() asks for them on a trade.
+        for name in ("quantity", "price", "fees"):
+            self.fields[name].required = False
         if self.instance.pk:
             self.initial["portfolio"] = self.instance.portfolio_id
-            self.initial["instrument"] = self.instance.holding.instrument_id
+            if self.instance.holding_id is None:
+                self.initial["amount"] = self.instance.total_amount
+            else:
+                self.initial["instrument"] = self.instance.holding.instrument_id
             # Moving a transaction between portfolios would change whose money it is.
             self.fields["portfolio"].disabled = True
 
     def clean(self):
         data = super().clean()
+        if data.get("type") in CASH_TYPES:
+            return self._clean_cash(data)
+        for name in ("instrument", "quantity", "price", "fees"):
+            if data.get(name) is None and name not in self.errors:
+                self.add_error(name, "This field is required.")
+        if data.get("amount") is not None:
+            self.add_error("amount", "Only a cash transaction has an amount.")
         needed = ("portfolio", "instrument", "type", "date", "quantity", "price")
         if self.errors or any(data.get(name) is None for name in needed):
             return data
@@ -180,6 +220,21 @@ class TransactionAdminForm(forms.ModelForm):
                 existing=self.instance if self.instance.pk else None,
             )
         )
+        return data
+
+    def _clean_cash(self, data):
+        if data.get("instrument") is not None:
+            self.add_error("instrument", "A cash transaction has no instrument.")
+        if self.errors or data.get("portfolio") is None or data.get("date") is None:
+            return data
+        entry = services.NewTransaction.cash(
+            type=data["type"], date=data["date"], amount=data.get("amount"), notes=data["notes"]
+        )
+        try:
+            services.check_cash_entry(data["portfolio"], entry)
+        except ValidationError as exc:
+            for name, errors in exc.message_dict.items():
+                self.add_error(name if name in self.fields else None, errors)
         return data
 
 
@@ -216,6 +271,7 @@ class TransactionAdmin(admin.ModelAdmin):
         "price",
         "fees",
         "exchange_rate",
+        "amount",
         "notes",
         "total_amount",
         "average_cost_at_transaction",
@@ -228,7 +284,7 @@ class TransactionAdmin(admin.ModelAdmin):
 
     @admin.display(ordering="holding__instrument__ticker")
     def instrument(self, obj):
-        return obj.holding.instrument
+        return obj.holding.instrument if obj.holding_id is not None else "— (cash)"
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -238,6 +294,14 @@ class TransactionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
+        if data["type"] in CASH_TYPES:
+            values = {name: data[name] for name in services.CASH_EDITABLE_FIELDS}
+            if change:
+                saved = services.update_transaction(obj, **values)
+            else:
+                saved = services.record_transaction(portfolio=data["portfolio"], **values)
+            obj.pk, obj.holding = saved.pk, None
+            return
         values = {name: data[name] for name in services.EDITABLE_FIELDS}
         if change:
             saved = services.update_transaction(obj, instrument=data["instrument"], **values)

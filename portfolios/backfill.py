@@ -100,8 +100,9 @@ def wanted_for(
         if not row["holding__quantity"] and row["last"] < start:
             continue  # sold before the window: worth nothing in it
         portfolio, first = by_pk[row["portfolio_id"]], row["first"]
-        wanted.add_prices(row["holding__instrument__ticker"], first)
-        wanted.add_pair(row["holding__instrument__currency"], portfolio.currency, first)
+        if row["holding__instrument__ticker"] is not None:  # None: the cash transactions
+            wanted.add_prices(row["holding__instrument__ticker"], first)
+            wanted.add_pair(row["holding__instrument__currency"], portfolio.currency, first)
         if base_currency:
             wanted.add_pair(portfolio.currency, base_currency, first)
     return wanted

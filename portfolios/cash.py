@@ -51,6 +51,7 @@ class Movement:
     type: str
     date: date
     amount: Decimal
+    id: int | None = None  # orders same-day movements, as the ledger replays them
 
 
 def booked(amount: Decimal) -> Decimal:
@@ -74,15 +75,17 @@ def balance(movements: Iterable[Movement]) -> Decimal:
         return sum((effect(m.type, m.amount) for m in movements), ZERO)
 
 
-def extremes(movements: Iterable[Movement]) -> tuple[Decimal, Decimal]:
-    """The lowest and highest running balance in (date) order, for checking that every
-    balance the portfolio passes through fits the stored money shape."""
-    running = low = high = ZERO
+def running_balances(movements: Iterable[Movement]) -> list[tuple[Movement, Decimal]]:
+    """Each movement with the balance just after it, in (date, id) order: a transaction
+    list's running cash column."""
+    ordered = sorted(movements, key=lambda m: (m.date, m.id is None, m.id or 0))
+    result = []
+    running = ZERO
     with localcontext(_CONTEXT):
-        for movement in sorted(movements, key=lambda m: m.date):
+        for movement in ordered:
             running += effect(movement.type, movement.amount)
-            low, high = min(low, running), max(high, running)
-    return low, high
+            result.append((movement, running))
+    return result
 
 
 def daily_balances(movements: Iterable[Movement], days: Sequence[date]) -> list[Decimal]:

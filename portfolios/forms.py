@@ -11,13 +11,20 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 
 from financedash.lib.dates import check_entry_date
-from financedash.lib.money import MONEY, PRICE, QUANTITY, DecimalInput, decimal_formfield
+from financedash.lib.money import (
+    ENTERED_MONEY,
+    MONEY,
+    PRICE,
+    QUANTITY,
+    DecimalInput,
+    decimal_formfield,
+)
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import ProviderUnavailable, UnknownSymbol
 from portfolios import services
 from portfolios.importers import AUTO, FORMAT_CHOICES
 from portfolios.imports import MAX_IMPORT_BYTES
-from portfolios.models import Portfolio, Transaction
+from portfolios.models import CASH_TYPES, Portfolio, Transaction
 
 FORMAT_LABELS = {
     AUTO: "Detect from the file",
@@ -62,15 +69,24 @@ class PortfolioForm(forms.ModelForm):
             "description",
             "used_credit",
             "dividends_reduce_cost_basis",
+            "kind",
+            "track_cash",
         )
         labels = {
             "brokerage_firm": "Brokerage",
             "dividends_reduce_cost_basis": "Dividends reduce the cost basis",
+            "kind": "Account type",
+            "track_cash": "Track cash",
         }
         help_texts = {
             "currency": "Three-letter code, e.g. NOK. Every figure of the portfolio is in it.",
             "used_credit": "Money borrowed against the portfolio; it is subtracted from the "
-            "net value.",
+            "net value. With cash tracked, a negative cash balance already counts as credit "
+            "in use: leave this at 0 then.",
+            "track_cash": "Keep a cash balance from deposits, withdrawals, trades, dividends, "
+            "interest and fees; the value then includes the cash and the returns are the "
+            "account's (deposits and withdrawals are the flows). Turning it off keeps the "
+            "cash transactions but stops counting them.",
         }
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
@@ -82,6 +98,7 @@ class PortfolioForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["kind"].required = False
         if self.instance.pk and self.instance.transactions.exists():
             # Every stored exchange rate converts into the portfolio's currency: changing it
             # would silently misstate all of them.
@@ -94,6 +111,10 @@ class PortfolioForm(forms.ModelForm):
 
     def clean_currency(self) -> str:
         return _currency(self.cleaned_data["currency"])
+
+    def clean_kind(self) -> str:
+        # Left out (an older form, a script), the account keeps its type.
+        return self.cleaned_data.get("kind") or self.instance.kind or Portfolio.Kind.ORDINARY
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -156,11 +177,13 @@ class TransactionForm(forms.Form):
             }
         ),
     )
+    # Cash has its own form (CashForm): no instrument, an amount. A split's quantity is its
+    # factor: the choice says so where it is made.
     type = forms.ChoiceField(
-        # A split's quantity is its factor: the choice says so where it is made.
         choices=[
             (value, "Split (quantity: new shares per old share)" if value == "SPLIT" else label)
             for value, label in Transaction.Type.choices
+            if value not in CASH_TYPES
         ],
         initial=Transaction.Type.BUY,
     )
@@ -311,6 +334,53 @@ class TransactionForm(forms.Form):
                     portfolio=self.portfolio, instrument=self.instrument, **values
                 )
             return services.update_transaction(self.instance, instrument=self.instrument, **values)
+        except ValidationError as exc:
+            _apply_errors(self, exc)
+        return None
+
+
+class CashForm(forms.Form):
+    """A deposit, withdrawal, interest or fee: added on the portfolio page of a portfolio
+    that tracks cash, or edited. The rules (a portfolio that tracks cash, amount > 0 in
+    whole cents, the date) are the services'; their errors land on the fields."""
+
+    type = forms.ChoiceField(
+        choices=[c for c in Transaction.Type.choices if c[0] in CASH_TYPES],
+        initial=Transaction.Type.DEPOSIT,
+    )
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    amount = DecimalInput(
+        **ENTERED_MONEY,
+        label="Amount",
+        help_text="In the portfolio's currency, greater than 0: the type gives the direction.",
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, portfolio: Portfolio, instance: Transaction | None = None, **kw):
+        if instance is not None and "initial" not in kw:
+            kw["initial"] = {
+                "type": instance.type,
+                "date": instance.date,
+                "amount": _plain(instance.total_amount),
+                "notes": instance.notes,
+            }
+        super().__init__(*args, **kw)
+        self.portfolio = portfolio
+        self.instance = instance
+        if instance is None:
+            self.fields["date"].initial = timezone.localdate
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        check_entry_date(day, field=None)
+        return day
+
+    def save(self) -> Transaction | None:
+        values = {name: self.cleaned_data[name] for name in ("type", "date", "amount", "notes")}
+        try:
+            if self.instance is None:
+                return services.record_transaction(portfolio=self.portfolio, **values)
+            return services.update_transaction(self.instance, **values)
         except ValidationError as exc:
             _apply_errors(self, exc)
         return None

@@ -37,9 +37,12 @@ def currency_pairs_in_use() -> dict[tuple[str, str], date]:
     portfolio's (what transactions convert at), and each portfolio's currency against its
     owner's base currency (what the totals are shown in)."""
     pairs: dict[tuple[str, str], date] = {}
-    by_instrument = Transaction.objects.values(
-        "holding__instrument__currency", "portfolio__currency"
-    ).annotate(first=Min("date"))
+    # Cash transactions have no instrument: only their portfolio's currency counts.
+    by_instrument = (
+        Transaction.objects.filter(holding__isnull=False)
+        .values("holding__instrument__currency", "portfolio__currency")
+        .annotate(first=Min("date"))
+    )
     for row in by_instrument:
         base, target = row["holding__instrument__currency"], row["portfolio__currency"]
         if base != target:
@@ -58,7 +61,8 @@ def sync_held_history(*, provider: Provider | None = None) -> dict:
     """Closes up to yesterday for every instrument with transactions and rates for every
     pair in use, each from its first transaction's date (marketdata.refresh.sync_history)."""
     firsts = dict(
-        Transaction.objects.values("holding__instrument")
+        Transaction.objects.filter(holding__isnull=False)
+        .values("holding__instrument")
         .annotate(first=Min("date"))
         .values_list("holding__instrument", "first")
     )

@@ -18,9 +18,9 @@ from financedash.lib.money import (
     non_negative,
 )
 from marketdata.models import Instrument
+from portfolios import cash
 from portfolios.export import ExportRow
 from portfolios.ledger import split_label
-from portfolios.running_balance import running_balances
 
 
 class PortfolioQuerySet(models.QuerySet):
@@ -189,7 +189,10 @@ class TransactionQuerySet(models.QuerySet):
             by_portfolio.setdefault(portfolio_id, []).append(row)
         balances: dict[int, Decimal] = {}
         for rows_of_one in by_portfolio.values():
-            balances.update(running_balances(rows_of_one))
+            movements = [
+                cash.Movement(kind, day, amount, pk) for pk, day, kind, amount in rows_of_one
+            ]
+            balances.update((m.id, after) for m, after in cash.running_balances(movements))
         return balances
 
 

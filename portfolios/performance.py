@@ -101,6 +101,7 @@ from typing import NamedTuple
 
 import pyxirr
 
+from portfolios import cash
 from portfolios.ledger import BUY, DIVIDEND, SELL, SPLIT, ZERO, adjusted_quantities, later_splits
 
 ONE = Decimal(1)
@@ -154,13 +155,14 @@ class HouseholdPoint(NamedTuple):
 # Each figure's definition, as the API schema and the pages show it (ARCHITECTURE 5b).
 DEFINITIONS = {
     "value": "Market value at that day's close: quantity held x the last close on or "
-    "before the day x the last exchange rate on or before the day. Today's point is the "
-    "live valuation, the same as the holdings table.",
+    "before the day x the last exchange rate on or before the day, plus the cash balance "
+    "at the day's end when the portfolio tracks cash. Today's point is the live "
+    "valuation, the same as the holdings table.",
     "net_deposits": "Cumulative external flows since the first transaction "
-    "(buys in, sales and dividends out), not the cost basis. Value minus net deposits is "
-    "the all-time gain.",
-    "flow": "External flow that day: money in (+, buys incl. fees) or out (−, sale "
-    "proceeds and dividends).",
+    "(buys in, sales and dividends out; with cash tracked, deposits in and withdrawals "
+    "out), not the cost basis. Value minus net deposits is the all-time gain.",
+    "flow": "External flow that day: money in (+, buys incl. fees; with cash tracked, "
+    "deposits) or out (−, sale proceeds and dividends; with cash tracked, withdrawals).",
     "series": "One point per day; the first is the opening point, the close of the day "
     "before start.",
     "opening_value": "Value at the close of the day before start.",
@@ -180,8 +182,9 @@ DEFINITIONS = {
     "rates: twr − twr at the opening exchange rates.",
     "currency_effect_amount": "The same as an amount: gain − gain at the opening exchange rates.",
     "dividends": "Dividends received in the period, net of withholding tax.",
-    "deposits": "Money put in during the period (buys incl. fees).",
-    "withdrawals": "Money taken out during the period (sale proceeds and dividends).",
+    "deposits": "Money put in during the period (buys incl. fees; with cash tracked, deposits).",
+    "withdrawals": "Money taken out during the period (sale proceeds and dividends; with "
+    "cash tracked, withdrawals).",
     "unvalued_currencies": "Currencies with no exchange rate at all: their holdings are "
     "left out of the series and the returns, as the live table leaves them out.",
     "pensions": "Pension accounts at their latest value on or before each day, converted "
@@ -245,8 +248,14 @@ def compute_performance(
     currency: str,
     start: date,
     end: date,
+    cash_movements: Sequence[cash.Movement] | None = None,
 ) -> Performance:
     """Performance of a portfolio in `currency` over [start, end] (module docstring).
+
+    `cash_movements` (every transaction of a portfolio that tracks cash, as
+    portfolios.cash sees it) makes it the account's return as a broker reports it
+    (section 5b): each day's value includes the cash at its end, and the external flows
+    are the deposits and withdrawals only (with_cash).
 
     `closes` maps an instrument key to its daily closes (instrument currency) and `fx` a
     currency to its daily rates (PC per unit); either may start before `start`, which is
@@ -334,6 +343,18 @@ def compute_performance(
                 by_month[month] = by_month.get(month, ZERO) + amount
                 by_year[trade.date.year] = by_year.get(trade.date.year, ZERO) + amount
 
+        if cash_movements is not None:
+            net_deposits = with_cash(
+                cash_movements,
+                start,
+                values=values,
+                constant_values=constant_values,
+                inflows=inflows,
+                outflows=outflows,
+                constant_inflows=constant_in,
+                constant_outflows=constant_out,
+            )
+
         series = [Point(opening_day, values[0], net_deposits, ZERO)]
         day = start
         for k in range(1, days + 1):
@@ -353,6 +374,41 @@ def compute_performance(
             dividends_by_year=by_year,
             unvalued_currencies=unvalued,
         )
+
+
+def with_cash(
+    movements: Sequence[cash.Movement],
+    start: date,
+    *,
+    values: list[Decimal],
+    constant_values: list[Decimal],
+    inflows: list[Decimal],
+    outflows: list[Decimal],
+    constant_inflows: list[Decimal],
+    constant_outflows: list[Decimal],
+) -> Decimal:
+    """Turn a portfolio's daily arrays (index 0 = the day before start) into the
+    account's: each day's value gains the cash balance at that day's end (in the
+    portfolio currency, so the same at constant FX), and the flows become the deposits
+    (in at the start of the day) and withdrawals (out at its end); trades, dividends,
+    interest and fees move money inside the account and are no flows. Returns the net
+    deposits before start, where the series' second line begins."""
+    days = [start - _DAY + timedelta(days=k) for k in range(len(values))]
+    for k, balance in enumerate(cash.daily_balances(movements, days)):
+        values[k] += balance
+        constant_values[k] += balance
+    for array in (inflows, outflows, constant_inflows, constant_outflows):
+        array[:] = [ZERO] * len(array)
+    before = ZERO
+    origin = start.toordinal() - 1
+    for day, (money_in, money_out) in cash.external_flows(movements).items():
+        k = day.toordinal() - origin
+        if k < 1:
+            before += money_in - money_out
+        elif k < len(values):
+            inflows[k] = constant_inflows[k] = money_in
+            outflows[k] = constant_outflows[k] = money_out
+    return before
 
 
 def _known(fx: Mapping[str, DailySeries]) -> set[str]:

@@ -35,7 +35,7 @@ from financedash.lib.cache import results
 from marketdata import fx, history
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from marketdata.providers.base import MarketDataError
-from portfolios import valuation
+from portfolios import cash, valuation
 from portfolios.models import Portfolio, Transaction
 from portfolios.performance import (
     EARLIEST,
@@ -62,6 +62,8 @@ class Inputs:
     trades: list[Trade]
     closes: dict[int, Daily]
     fx: dict[str, Daily]
+    # Every transaction's cash movement when the portfolio tracks cash (section 5b).
+    cash: list[cash.Movement] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def compute_for(
             currency=portfolio.currency,
             start=start,
             end=end,
+            cash_movements=inputs.cash,
         )
     except (ArithmeticError, ValueError, TypeError) as exc:
         logger.exception("Performance of portfolio %s failed", portfolio.pk)
@@ -155,8 +158,11 @@ def load_inputs(portfolio: Portfolio, start: date, end: date) -> Inputs:
     trades = [
         Trade(*row)
         # Splits after `end` too: the stored closes are adjusted for them (later_splits).
+        # Cash transactions have no instrument: they enter as cash movements, below.
         for row in Transaction.objects.filter(
-            Q(date__lte=end) | Q(type=Transaction.Type.SPLIT), portfolio=portfolio
+            Q(date__lte=end) | Q(type=Transaction.Type.SPLIT),
+            portfolio=portfolio,
+            holding__isnull=False,
         )
         .order_by("date", "id")
         .values_list(
@@ -173,7 +179,15 @@ def load_inputs(portfolio: Portfolio, start: date, end: date) -> Inputs:
     closes = load_closes({t.instrument for t in trades}, start, end)
     foreign = {t.currency for t in trades} - {portfolio.currency}
     fx = load_rates(portfolio.currency, foreign, start, end) if foreign else {}
-    return Inputs(trades, closes, fx)
+    movements = None
+    if portfolio.track_cash:
+        movements = [
+            cash.Movement(*row)
+            for row in Transaction.objects.filter(portfolio=portfolio, date__lte=end)
+            .order_by()
+            .values_list("type", "date", "total_amount")
+        ]
+    return Inputs(trades, closes, fx, movements)
 
 
 def _add_live(inputs: Inputs, live: Live, today: date) -> None:

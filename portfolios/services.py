@@ -4,6 +4,12 @@ Each change is one database transaction that locks the holding row, replays all 
 holding's transactions through portfolios.ledger and stores the results. A change that
 would oversell at any point is rejected whole with a ValidationError naming the offending
 transaction, and nothing is saved.
+
+Cash (ARCHITECTURE section 5): cash transactions (DEPOSIT, WITHDRAWAL, INTEREST, FEE) have
+no holding and are recorded by the same functions. Every write locks the portfolio row
+first (then holdings: one lock order) and, in the same database transaction, moves the
+stored Portfolio.cash_balance by the cash the change moved (portfolios.cash); a portfolio
+that does not track cash refuses cash transactions and keeps a balance of 0.
 """
 
 from __future__ import annotations
@@ -465,11 +471,16 @@ def _store_replay(
     derived: dict,
     new: dict | None = None,
     changed: Transaction | None = None,
-) -> None:
+) -> bool:
     """Store a replay: set the derived figures of `new` (id(entry) -> unsaved Transaction)
     and `changed` in place, UPDATE only the stored transactions whose figures differ (a
-    late-dated change moves the figures after it, not the years before), save the holding."""
+    late-dated change moves the figures after it, not the years before), save the holding.
+
+    Returns whether it rewrote the amount of a stored transaction other than `changed`:
+    never, unless a stored amount was wrong (a data repair), as an amount depends on its
+    own transaction only; then the cash balance is replayed whole (_store_cash)."""
     updates = []
+    repaired = False
     for entry, applied in zip(entries, result.applied, strict=True):
         figures = (
             _store(applied.total_amount, MONEY),
@@ -482,6 +493,8 @@ def _store_replay(
             txn.total_amount, txn.average_cost_at_transaction = figures
         if entry.id is not None and derived.get(entry.id) != figures:
             updates.append((*figures, entry.id))
+            old = derived.get(entry.id)
+            repaired = repaired or (txn is None and old is not None and old[0] != figures[0])
     if updates:
         _update_figures(updates)
     state = result.state
@@ -492,6 +505,7 @@ def _store_replay(
     holding.dividends = _store(state.dividends, MONEY)
     holding.fees = _store(state.fees, MONEY)
     holding.save()
+    return repaired
 
 
 def _update_figures(updates: list[tuple[Decimal, Decimal, int]]) -> None:
@@ -510,9 +524,12 @@ def _update_figures(updates: list[tuple[Decimal, Decimal, int]]) -> None:
         )
 
 
-def _replay_holding(holding: Holding, *, changed: Transaction | None = None) -> Holding | None:
+def _replay_holding(
+    holding: Holding, *, changed: Transaction | None = None, repairs: list | None = None
+) -> Holding | None:
     """Replay a (locked) holding and store the result; delete it when nothing is left.
-    `changed`, the transaction just written, gets its derived figures set in place."""
+    `changed`, the transaction just written, gets its derived figures set in place;
+    `repairs` collects whether the replay corrected a stored amount."""
     versions.bump(versions.portfolio(holding.portfolio_id))
     entries, derived = _stored(holding.pk, changed=changed)
     if not entries:
@@ -525,7 +542,9 @@ def _replay_holding(holding: Holding, *, changed: Transaction | None = None) -> 
         changed_id=changed.pk if changed is not None else None,
         currency=holding.portfolio.currency,
     )
-    _store_replay(holding, entries, result, derived, changed=changed)
+    repaired = _store_replay(holding, entries, result, derived, changed=changed)
+    if repairs is not None:
+        repairs.append(repaired)
     return holding
 
 
@@ -677,7 +696,7 @@ def record_transactions(
         # The portfolio row first (then holdings): its cash balance is the sum over all of
         # its holdings, so two writers to different holdings must not both store one.
         locked = _lock_portfolio(portfolio.pk)
-        portfolio.track_cash = locked.track_cash
+        portfolio.track_cash, portfolio.cash_balance = locked.track_cash, locked.cash_balance
         errors: dict[int, ValidationError] = {}
         for n in cash_indices:
             try:
@@ -701,15 +720,15 @@ def record_transactions(
         if errors:
             raise Rejected(errors)
         versions.bump(versions.portfolio(portfolio.pk))
+        repaired = False
         for holding, ordered, result, derived, new in plans:
-            _store_replay(holding, ordered, result, derived, new=new)
-        if portfolio.track_cash:
-            try:
-                _check_cash(_movements(portfolio.pk, [created[n] for n in created]))
-            except ValidationError as exc:
-                raise Rejected({max(created, key=lambda n: entries[n].entry.date): exc}) from None
+            repaired = _store_replay(holding, ordered, result, derived, new=new) or repaired
         _insert([created[n] for n in sorted(created)])
-        _store_cash(portfolio)
+        moved = _effects((t.type, t.total_amount) for t in created.values())
+        try:
+            _settle_cash(portfolio, moved, repaired)
+        except ValidationError as exc:
+            raise Rejected({max(created, key=lambda n: entries[n].entry.date): exc}) from None
         backfill.after_commit(
             portfolio,
             {
@@ -807,42 +826,73 @@ def _cash_transaction(portfolio: Portfolio, entry: NewTransaction) -> Transactio
     return txn
 
 
-def _movements(portfolio_pk: int, unsaved: Iterable[Transaction] = ()) -> list[cash.Movement]:
+def check_cash_entry(portfolio: Portfolio, entry: NewTransaction) -> None:
+    """Validate a cash entry as recording it would, without saving (forms call this for
+    field-level errors; the services check again under the lock)."""
+    _cash_transaction(portfolio, entry)
+
+
+def _movements(portfolio_pk: int) -> list[cash.Movement]:
     rows = (
         Transaction.objects.filter(portfolio_id=portfolio_pk)
         .order_by()
         .values_list("type", "date", "total_amount")
     )
-    movements = [cash.Movement(*row) for row in rows]
-    movements.extend(cash.Movement(t.type, t.date, t.total_amount) for t in unsaved)
-    return movements
+    return [cash.Movement(*row) for row in rows]
 
 
-def _check_cash(movements: list[cash.Movement]) -> None:
-    """Every balance the portfolio passes through must fit the money shape (a sum past it
-    would be stored, then fail every page that reads it)."""
-    low, high = cash.extremes(movements)
-    for value in (low, high):
-        if not fits(value, MONEY):
-            raise ValidationError(
-                {
-                    "amount": f"This would take the cash balance to {format_amount(value)}, "
-                    f"past the largest amount the ledger stores ({format_amount(limit(MONEY))})."
-                },
-                code="amount_too_large",
-            )
+def _shift_cash(portfolio: Portfolio, moved: Decimal) -> None:
+    """Move a (locked) portfolio's stored cash balance by what a change moved: each
+    transaction's cash effect depends on that transaction alone, so a write needs no
+    re-read of the portfolio's history (a full one is _store_cash, for switching
+    track_cash and repairs). The balance read under the lock is in `portfolio`."""
+    if not portfolio.track_cash or not moved:
+        return
+    value = _store(portfolio.cash_balance + moved, MONEY)
+    if not fits(value, MONEY):
+        raise ValidationError(
+            {
+                "amount": f"This would take the cash balance to {format_amount(value)}, "
+                f"past the largest amount the ledger stores ({format_amount(limit(MONEY))})."
+            },
+            code="amount_too_large",
+        )
+    Portfolio.objects.filter(pk=portfolio.pk).update(cash_balance=value)
+    portfolio.cash_balance = value
+
+
+def _settle_cash(portfolio: Portfolio, moved: Decimal, repaired: bool) -> None:
+    """After a write: shift the balance by what it moved, or, when a replay corrected a
+    stored amount, replay the balance whole (the old one was of the wrong amounts)."""
+    if repaired:
+        _store_cash(portfolio)
+    else:
+        _shift_cash(portfolio, moved)
+
+
+def _effects(rows) -> Decimal:
+    """The cash moved by (type, total_amount) rows."""
+    return sum((cash.effect(kind, amount) for kind, amount in rows), ledger.ZERO)
 
 
 def _store_cash(portfolio: Portfolio) -> Decimal:
-    """Store the portfolio's cash balance (0 when it does not track cash), inside the
-    caller's database transaction, with the portfolio row locked by the caller."""
+    """Store the portfolio's cash balance replayed from all of its transactions (0 when it
+    does not track cash), inside the caller's database transaction, with the portfolio row
+    locked by the caller: on switching track_cash, and for repairs."""
     value = ledger.ZERO
     if portfolio.track_cash:
-        movements = _movements(portfolio.pk)
-        _check_cash(movements)
-        value = _store(cash.balance(movements), MONEY)
-    Portfolio.objects.filter(pk=portfolio.pk).update(cash_balance=value)
-    portfolio.cash_balance = value
+        value = _store(cash.balance(_movements(portfolio.pk)), MONEY)
+        if not fits(value, MONEY):
+            raise ValidationError(
+                {
+                    "amount": f"The cash balance {format_amount(value)} is past the largest "
+                    f"amount the ledger stores ({format_amount(limit(MONEY))})."
+                },
+                code="amount_too_large",
+            )
+    if value != portfolio.cash_balance:  # the caller's instance was read under the lock
+        Portfolio.objects.filter(pk=portfolio.pk).update(cash_balance=value)
+        portfolio.cash_balance = value
     return value
 
 
@@ -1030,6 +1080,7 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
         portfolio = _lock_portfolio(txn.portfolio_id)
         old_holding = Holding.objects.select_for_update().get(pk=txn.holding_id)
         txn = Transaction.objects.get(pk=txn.pk)
+        before = cash.effect(txn.type, txn.total_amount)
         for field, value in changes.items():
             setattr(txn, field, value)
         new_holding = old_holding
@@ -1038,10 +1089,12 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
             txn.holding = new_holding
         _validate_fields(txn)
         txn.save()
+        repairs: list[bool] = []
         if new_holding.pk != old_holding.pk:
-            _replay_holding(old_holding)
-        _replay_holding(new_holding, changed=txn)
-        _store_cash(portfolio)
+            _replay_holding(old_holding, repairs=repairs)
+        _replay_holding(new_holding, changed=txn, repairs=repairs)
+        after = cash.effect(txn.type, txn.total_amount)
+        _settle_cash(portfolio, after - before, any(repairs))
         backfill.after_commit(
             new_holding.portfolio, {instrument or new_holding.instrument: txn.date}
         )
@@ -1066,6 +1119,7 @@ def _update_cash_transaction(txn: Transaction, instrument, changes: dict) -> Tra
     with transaction.atomic():
         portfolio = _lock_portfolio(txn.portfolio_id)
         txn = Transaction.objects.get(pk=txn.pk)
+        before = cash.effect(txn.type, txn.total_amount)
         entry = NewTransaction.cash(
             type=new_type,
             date=changes.get("date", txn.date),
@@ -1077,7 +1131,7 @@ def _update_cash_transaction(txn: Transaction, instrument, changes: dict) -> Tra
         txn.total_amount = checked.total_amount
         txn.save(update_fields=["type", "date", "notes", "total_amount"])
         versions.bump(versions.portfolio(portfolio.pk))
-        _store_cash(portfolio)
+        _shift_cash(portfolio, cash.effect(txn.type, txn.total_amount) - before)
     return txn
 
 
@@ -1132,15 +1186,18 @@ def delete_transaction(txn: Transaction) -> Holding | None:
     """Delete a transaction; returns the replayed holding, or None if it is gone too (or
     it was a cash transaction). The portfolio's cash balance follows."""
     portfolio = _lock_portfolio(txn.portfolio_id)
+    rows = Transaction.objects.filter(pk=txn.pk)
+    removed = _effects(rows.values_list("type", "total_amount"))
     if txn.holding_id is None:
-        Transaction.objects.filter(pk=txn.pk).delete()
+        rows.delete()
         versions.bump(versions.portfolio(portfolio.pk))
-        _store_cash(portfolio)
+        _shift_cash(portfolio, -removed)
         return None
     holding = Holding.objects.select_for_update().get(pk=txn.holding_id)
-    Transaction.objects.filter(pk=txn.pk).delete()
-    replayed = _replay_holding(holding)
-    _store_cash(portfolio)
+    rows.delete()
+    repairs: list[bool] = []
+    replayed = _replay_holding(holding, repairs=repairs)
+    _settle_cash(portfolio, -removed, any(repairs))
     return replayed
 
 
@@ -1149,26 +1206,46 @@ def delete_transactions(txns: Iterable[Transaction]) -> None:
     """Delete many transactions at once, replaying each affected holding once: all or
     nothing, so a deletion that would leave a sale oversold removes none of them."""
     ids = [t.pk for t in txns]
-    rows = list(Transaction.objects.filter(pk__in=ids).values_list("holding_id", "portfolio_id"))
-    portfolios = [_lock_portfolio(pk) for pk in sorted({p for _, p in rows})]
-    holding_ids = {h for h, _ in rows if h is not None}
+    portfolio_ids = set(
+        Transaction.objects.filter(pk__in=ids).values_list("portfolio_id", flat=True)
+    )
+    portfolios = {pk: _lock_portfolio(pk) for pk in sorted(portfolio_ids)}
+    # Read again under the locks: the amounts they had when they went.
+    rows = list(
+        Transaction.objects.filter(pk__in=ids).values_list(
+            "holding_id", "portfolio_id", "type", "total_amount"
+        )
+    )
+    moved = dict.fromkeys(portfolios, ledger.ZERO)
+    for _, portfolio_id, kind, amount in rows:
+        moved[portfolio_id] -= cash.effect(kind, amount)
+    holding_ids = {h for h, *_ in rows if h is not None}
     holdings = list(
         Holding.objects.select_for_update().filter(pk__in=holding_ids).select_related("portfolio")
     )
     Transaction.objects.filter(pk__in=ids).delete()
+    repaired: set[int] = set()
     for holding in holdings:
-        _replay_holding(holding)
-    for portfolio in portfolios:
-        versions.bump(versions.portfolio(portfolio.pk))
-        _store_cash(portfolio)
+        repairs: list[bool] = []
+        _replay_holding(holding, repairs=repairs)
+        if any(repairs):
+            repaired.add(holding.portfolio_id)
+    for pk, portfolio in portfolios.items():
+        versions.bump(versions.portfolio(pk))
+        _settle_cash(portfolio, moved[pk], pk in repaired)
 
 
 @transaction.atomic
 def delete_holding(holding: Holding) -> None:
     portfolio = _lock_portfolio(holding.portfolio_id)
-    Holding.objects.select_for_update().filter(pk=holding.pk).delete()
+    locked = Holding.objects.select_for_update().filter(pk=holding.pk)
+    list(locked)  # the lock, before its amounts are read
+    removed = _effects(
+        Transaction.objects.filter(holding_id=holding.pk).values_list("type", "total_amount")
+    )
+    locked.delete()
     versions.bump(versions.portfolio(holding.portfolio_id))
-    _store_cash(portfolio)
+    _shift_cash(portfolio, -removed)
 
 
 @transaction.atomic
@@ -1211,12 +1288,16 @@ def save_portfolio(portfolio: Portfolio) -> Portfolio:
         raise ValidationError({"name": exc}) from None
     previous = previous_cash = None
     if portfolio.pk:
-        previous, previous_cash = (
+        previous, previous_cash, stored_cash = (
             Portfolio.objects.select_for_update()
             .filter(pk=portfolio.pk)
-            .values_list("dividends_reduce_cost_basis", "track_cash")
+            .values_list("dividends_reduce_cost_basis", "track_cash", "cash_balance")
             .first()
-        ) or (None, None)
+        ) or (None, None, None)
+        if stored_cash is not None:
+            # Derived, never the caller's: an instance read before another write must not
+            # save its old balance over the stored one.
+            portfolio.cash_balance = stored_cash
     portfolio.full_clean()
     try:
         with transaction.atomic():

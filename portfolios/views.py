@@ -29,6 +29,7 @@ from marketdata import history
 from portfolios import backfill, export, ledger, services, splits, valuation
 from portfolios.forms import (
     FORMAT_LABELS,
+    CashForm,
     ImportForm,
     PortfolioForm,
     TransactionFilterForm,
@@ -312,10 +313,41 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
     portfolio = _portfolio_for(request, pk)
     context = _holdings_context(request, portfolio)
     context["form"] = TransactionForm(portfolio=portfolio)
+    if portfolio.track_cash:
+        context["cash_form"] = CashForm(portfolio=portfolio)
+        context["cash_txns"] = _recent_cash(portfolio)
     context["ranges"] = RANGE_LABELS
     if "range" in request.GET:
         context.update(_chart_context(request, portfolio))
     return render(request, "portfolios/detail.html", context)
+
+
+# How many of the latest cash transactions the portfolio page lists (the full list, with
+# filters, is the transaction list's).
+RECENT_CASH = 20
+
+
+def _recent_cash(portfolio: Portfolio) -> list[Transaction]:
+    return list(
+        portfolio.transactions.filter(holding__isnull=True).order_by("-date", "-id")[:RECENT_CASH]
+    )
+
+
+@require_GET
+def cash_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """The portfolio page's latest cash transactions (refreshed on every ledger change)."""
+    portfolio = _portfolio_for(request, pk)
+    context = {
+        "portfolio": portfolio,
+        "summary": valuation.PortfolioSummary(
+            portfolio=portfolio,
+            cash_balance=portfolio.cash_balance if portfolio.track_cash else Decimal(0),
+        ),
+        "cash_txns": _recent_cash(portfolio),
+    }
+    if not request.htmx:
+        return redirect("portfolios:detail", pk=pk)
+    return render(request, "portfolios/detail.html#cash_list", context)
 
 
 @require_GET
@@ -550,8 +582,49 @@ def _after_change(holding_id: int, portfolio_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+def cash_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a deposit, withdrawal, interest or fee (the portfolio page's cash form)."""
+    portfolio = _portfolio_for(request, pk)
+    form = CashForm(request.POST or None, portfolio=portfolio)
+    template = "portfolios/cash_form.html"
+    context = {"form": form, "portfolio": portfolio, "inline": bool(request.htmx)}
+    if request.method == "POST":
+        txn = form.save() if form.is_valid() else None
+        if txn is None:
+            return _invalid(request, _partial(request, template, "form"), context)
+        done = (
+            f"Saved: {txn.get_type_display().lower()} of {txn.total_amount.normalize():f} "
+            f"{portfolio.currency} on {txn.date.isoformat()}."
+        )
+        if not request.htmx:
+            messages.success(request, done)
+            return redirect("portfolios:detail", pk=pk)
+        context.update(form=CashForm(portfolio=portfolio), saved=done)
+        return _ledger_changed(render(request, f"{template}#form", context))
+    return render(request, _partial(request, template, "form"), context)
+
+
+def _cash_edit(request: HttpRequest, txn: Transaction) -> HttpResponse:
+    portfolio = txn.portfolio
+    form = CashForm(request.POST or None, portfolio=portfolio, instance=txn)
+    template = "portfolios/cash_form.html"
+    context = {"form": form, "portfolio": portfolio, "txn": txn, "inline": bool(request.htmx)}
+    if request.method == "POST":
+        saved = form.save() if form.is_valid() else None
+        if saved is None:
+            return _invalid(request, _partial(request, template, "form"), context)
+        if request.htmx:
+            return _ledger_changed(HttpResponse(status=204))
+        messages.success(request, "Saved the transaction.")
+        return redirect("portfolios:detail", pk=portfolio.pk)
+    return render(request, _partial(request, template, "form"), context)
+
+
+@require_http_methods(["GET", "POST"])
 def transaction_edit(request: HttpRequest, pk: int) -> HttpResponse:
     txn = _transaction_for(request, pk)
+    if txn.holding_id is None:
+        return _cash_edit(request, txn)
     holding_id, portfolio = txn.holding_id, txn.portfolio
     form = TransactionForm(request.POST or None, portfolio=portfolio, instance=txn)
     template = "portfolios/transaction_form.html"
@@ -573,6 +646,12 @@ def transaction_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         return render(request, "portfolios/transaction_delete.html", {"txn": txn})
     holding_id, portfolio_id = txn.holding_id, txn.portfolio_id
+    if holding_id is None:  # cash: no holding page to return to
+        services.delete_transaction(txn)
+        if request.htmx:
+            return _ledger_changed(HttpResponse(status=204))
+        messages.success(request, "Deleted the transaction.")
+        return redirect("portfolios:detail", pk=portfolio_id)
     try:
         remaining = services.delete_transaction(txn)
     except ValidationError as exc:

@@ -85,6 +85,8 @@ def test_nordnet_sample_imports(api, owner):
         "EQNR.OL", "SELL", "25.000000",
     )  # fmt: skip
     assert Transaction.objects.filter(portfolio=portfolio).count() == 13
+    deposit = next(r for r in body["rows"] if r["line"] == 16)
+    assert (deposit["type"], deposit["amount"], deposit["symbol"]) == ("DEPOSIT", "100000.00", "")
     summary = api.get(f"/api/v1/portfolios/{portfolio.pk}").json()
     assert (summary["track_cash"], summary["cash_balance"]) == (True, "33005.75")  # Saldo
 

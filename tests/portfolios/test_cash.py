@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from portfolios import cash, services
 from portfolios.models import Portfolio, Transaction
@@ -62,9 +64,13 @@ def test_effects_and_rounding_to_cents():
     ]
     # 1000 - 1200.00 + 1.10 = -198.90: credit in use
     assert cash.balance(movements) == D("-198.90")
-    assert cash.extremes(movements) == (D("-200.00"), D("1000.00"))
     days = [dt.date(2023, 12, 31), dt.date(2024, 1, 1), dt.date(2024, 1, 4), dt.date(2024, 1, 9)]
     assert cash.daily_balances(movements, days) == [0, D("1000"), D("-200.00"), D("-198.90")]
+    same_day = [
+        cash.Movement("FEE", dt.date(2024, 1, 1), D("5"), id=9),
+        cash.Movement("DEPOSIT", dt.date(2024, 1, 1), D("100"), id=3),
+    ]
+    assert [(m.id, b) for m, b in cash.running_balances(same_day)] == [(3, 100), (9, 95)]
     assert cash.external_flows(
         [*movements, cash.Movement("WITHDRAWAL", dt.date(2024, 1, 1), D("5"))]
     ) == {dt.date(2024, 1, 1): (D("1000.00"), D("5.00"))}
@@ -221,3 +227,69 @@ def test_trades_without_track_cash_leave_the_balance_at_zero(owner, equinor):
         quantity=D(1), price=D(10),
     )  # fmt: skip
     assert balance(plain) == 0
+
+
+def test_saving_a_stale_portfolio_instance_keeps_the_stored_balance(account):
+    stale = Portfolio.objects.get(pk=account.pk)  # read before the deposit
+    deposit(account, "300")
+    stale.description = "renamed elsewhere"
+    services.save_portfolio(stale)
+    assert balance(account) == D("300")
+
+
+_TYPES = ["DEPOSIT", "WITHDRAWAL", "INTEREST", "FEE", "BUY", "SELL", "DIVIDEND", "SPLIT"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_TYPES),
+            st.dates(dt.date(2020, 1, 1), dt.date(2020, 12, 31)),
+            st.decimals(min_value=0, max_value=10**9, places=4, allow_nan=False),
+        ),
+        max_size=40,
+    )
+)
+def test_the_balance_is_the_signed_sum_in_any_order(rows):
+    movements = [cash.Movement(*row) for row in rows]
+    inflow = {"DEPOSIT", "INTEREST", "SELL", "DIVIDEND"}
+    outflow = {"WITHDRAWAL", "FEE", "BUY"}
+    expected = sum((cash.booked(a) for t, _, a in rows if t in inflow), D(0)) - sum(
+        (cash.booked(a) for t, _, a in rows if t in outflow), D(0)
+    )
+    assert cash.balance(movements) == expected
+    assert cash.balance(reversed(movements)) == expected
+    last = [dt.date(2020, 12, 31)]
+    assert cash.daily_balances(movements, last) == [expected]
+
+
+def test_the_balance_follows_every_write_as_a_full_replay_would(account, equinor):
+    """Writes move the stored balance by what they change (no re-read of the history):
+    after each one it equals the balance replayed from every transaction."""
+
+    def check():
+        stored = balance(account)
+        assert stored == services.recompute_cash(Portfolio.objects.get(pk=account.pk))
+
+    record = services.record_transaction
+    first = deposit(account, "1000")
+    buy = record(portfolio=account, instrument=equinor, type="BUY", date=dt.date(2024, 1, 3),
+                 quantity=D(3), price=D("10.333"), fees=D("1.111"))  # fmt: skip
+    check()  # 1,000 - (30.999 + 1.111 = 32.11) = 967.89
+    assert balance(account) == D("967.89")
+    sell = record(portfolio=account, instrument=equinor, type="SELL", date=dt.date(2024, 1, 4),
+                  quantity=D(1), price=D(12))  # fmt: skip
+    services.update_transaction(buy, quantity=D(4))  # 41.332 + 1.111 = 42.443 -> 42.44
+    check()
+    assert balance(account) == D("969.56")  # 1,000 - 42.44 + 12
+    services.delete_transactions([first, sell])
+    check()
+    assert balance(account) == D("-42.44")
+    # A stored amount that was wrong (damaged data) is corrected by the next replay of its
+    # holding, and the balance with it.
+    Transaction.objects.filter(pk=buy.pk).update(total_amount=D("1"))
+    record(portfolio=account, instrument=equinor, type="BUY", date=dt.date(2024, 1, 5),
+           quantity=D(1), price=D(10))  # fmt: skip
+    assert Transaction.objects.get(pk=buy.pk).total_amount == D("42.4430")
+    check()
+    assert balance(account) == D("-52.44")

@@ -13,7 +13,14 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from financedash.lib.admin import INLINE_ROWS, NewestInlineRows, changelist_link
+from financedash.lib.admin import (
+    INLINE_ROWS,
+    LIST_ROWS,
+    BigTableAdmin,
+    NewestInlineRows,
+    QuickRows,
+    changelist_link,
+)
 from financedash.lib.money import ADMIN_DECIMALS, DecimalInput
 from marketdata.models import Instrument
 from portfolios import services
@@ -48,7 +55,7 @@ class HoldingInline(admin.TabularInline):
 
 
 @admin.register(Portfolio)
-class PortfolioAdmin(NewestInlineRows, admin.ModelAdmin):
+class PortfolioAdmin(QuickRows, NewestInlineRows, admin.ModelAdmin):
     list_display = (
         "name",
         "user",
@@ -74,13 +81,14 @@ class PortfolioAdmin(NewestInlineRows, admin.ModelAdmin):
 
 
 @admin.register(Holding)
-class HoldingAdmin(NewestInlineRows, admin.ModelAdmin):
+class HoldingAdmin(QuickRows, NewestInlineRows, admin.ModelAdmin):
     list_display = ("instrument", "portfolio", *DERIVED_HOLDING_FIELDS)
     list_filter = ("portfolio__user", "portfolio", "instrument__currency")
     search_fields = ("instrument__ticker", "instrument__company_name", "portfolio__name")
     list_select_related = ("instrument", "portfolio")
     readonly_fields = ("portfolio", "instrument", "all_transactions", *DERIVED_HOLDING_FIELDS)
-    list_per_page = 50
+    show_full_result_count = False
+    list_per_page = LIST_ROWS
     actions = ["replay_selected"]
 
     class TransactionInline(admin.TabularInline):
@@ -184,7 +192,7 @@ class TransactionAdminForm(forms.ModelForm):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(admin.ModelAdmin):
+class TransactionAdmin(BigTableAdmin, admin.ModelAdmin):
     form = TransactionAdminForm
     list_display = (
         "date",
@@ -203,10 +211,6 @@ class TransactionAdmin(admin.ModelAdmin):
     list_filter = ("type", "date", "portfolio__user", "portfolio")
     search_fields = ("holding__instrument__ticker", "holding__instrument__company_name", "notes")
     list_select_related = ("holding__instrument", "portfolio")
-    # A count of every transaction on each changelist page is a scan the page never needs.
-    show_full_result_count = False
-    # A row costs ~1 ms to render (ten cells, each formatted).
-    list_per_page = 50
     fields = (
         "portfolio",
         "instrument",

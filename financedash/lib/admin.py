@@ -8,11 +8,14 @@ changelist filtered to the parent, which paginates.
 from __future__ import annotations
 
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import display_for_field
 from django.core.paginator import Paginator
 from django.forms.models import _get_foreign_key
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 # Rows an inline shows; the rest are one click away in the changelist.
@@ -37,6 +40,34 @@ class NewestInlineRows:
                 pk__in=list(rows.values_list("pk", flat=True)[:cap])
             )
         return kwargs
+
+
+def newest_rows(rows, fields: tuple[str, ...], empty: str = "-"):
+    """A read-only table of `rows` (a queryset, newest first: at most INLINE_ROWS are read),
+    the cells formatted as the admin formats a read-only field, each row's first cell a
+    link to its change page. It stands in for a read-only inline, whose hidden inputs and
+    per-cell field wrappers cost ~1 ms a row (20 ms on the busiest holding's page)."""
+    rows = list(rows[:INLINE_ROWS])
+    if not rows:
+        return empty
+    meta = rows[0]._meta
+    model_fields = [meta.get_field(name) for name in fields]
+    # The admin's change URL is "<changelist><pk>/change/": reversed once, not per row.
+    changelist = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+    head = format_html_join(
+        "", "<th>{}</th>", ((capfirst(field.verbose_name),) for field in model_fields)
+    )
+    lines = []
+    for row in rows:
+        cells = [
+            conditional_escape(display_for_field(getattr(row, field.name), field, empty))
+            for field in model_fields
+        ]
+        cells[0] = format_html('<a href="{}{}/change/">{}</a>', changelist, row.pk, cells[0])
+        # Joined as escaped text rather than a format_html per cell (a third of the cost).
+        lines.append("<tr><td>" + "</td><td>".join(cells) + "</td></tr>")
+    body = mark_safe("".join(lines))  # every cell escaped above
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
 
 
 def changelist_link(model, field: str, obj, count: int):

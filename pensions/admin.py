@@ -67,6 +67,11 @@ class PensionValueEntryInline(admin.TabularInline):
     newest = INLINE_ROWS
     extra = 1
 
+    def get_queryset(self, request):
+        # Each row's title (and its form's checks) read the account: with the rows, not
+        # one query per row.
+        return super().get_queryset(request).select_related("account")
+
 
 @admin.register(PensionAccount)
 class PensionAccountAdmin(QuickRows, NewestInlineRows, admin.ModelAdmin):

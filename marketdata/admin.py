@@ -101,7 +101,9 @@ class RateForm(forms.ModelForm):
 @admin.register(HistoricalExchangeRate)
 class HistoricalExchangeRateAdmin(StoredThroughHistory):
     list_display = ("base_currency", "target_currency", "date", "rate")
-    list_filter = ("base_currency", "target_currency")
+    # The base currency's distinct values come off the (base, target, date) index; the
+    # target's would read every rate (3 ms a page): search finds either side instead.
+    list_filter = ("base_currency",)
     search_fields = ("base_currency", "target_currency")
     key_fields = ("base_currency", "target_currency", "date")
 

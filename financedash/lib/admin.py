@@ -110,7 +110,7 @@ class CappedPaginator(Paginator):
 
 class QuickRows:
     """ModelAdmin mixin: the row checkbox of the changelist's actions written directly,
-    the very markup Django's CheckboxInput renders (tests/test_admin.py compares them).
+    the very markup Django's CheckboxInput renders (tests/test_admin_queries.py compares).
     The widget renders through three form templates per row: a third of a row's cost."""
 
     def action_checkbox(self, obj):

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.db import transaction
 
 from financedash.lib import versions
+from financedash.lib.admin import LIST_ROWS, BigTableAdmin, QuickRows
 from financedash.lib.money import ADMIN_DECIMALS, DecimalInput, round_rate
 from marketdata import history
 from marketdata.models import (
@@ -17,14 +18,12 @@ from marketdata.models import (
 )
 
 
-class StoredThroughHistory(admin.ModelAdmin):
+class StoredThroughHistory(BigTableAdmin, admin.ModelAdmin):
     """Closes and rates are written by marketdata.history, as the API and import_prices
     write them: one set of checks (rates rounded to the stored precision), and cached
     valuations see the change at once (the market-data version stamp)."""
 
     formfield_overrides = ADMIN_DECIMALS
-    show_full_result_count = False
-    list_per_page = 50
     ordering = ("-id",)
 
     # Each subclass names its row's natural key (`key_fields`) and writes the row through
@@ -50,11 +49,13 @@ class StoredThroughHistory(admin.ModelAdmin):
 
 
 @admin.register(Instrument)
-class InstrumentAdmin(admin.ModelAdmin):
+class InstrumentAdmin(QuickRows, admin.ModelAdmin):
     list_display = ("ticker", "company_name", "exchange", "currency", "isin", "updated_at")
     list_filter = ("currency", "exchange")
     search_fields = ("ticker", "company_name", "isin")
     readonly_fields = ("created_at", "updated_at")
+    show_full_result_count = False
+    list_per_page = LIST_ROWS
 
     def get_readonly_fields(self, request, obj=None):
         # Every transaction in it carries prices and an exchange rate in this currency:
@@ -79,6 +80,15 @@ class HistoricalStockPriceAdmin(StoredThroughHistory):
     def store(self, obj) -> None:
         history.store_prices(obj.instrument, None, [(obj.date, obj.close)])
 
+    def get_search_results(self, request, queryset, search_term):
+        # The matching instruments first (a few hundred rows), then their closes through
+        # the (instrument, date) index: searched through the join, SQLite read every
+        # close and looked up its instrument (35 ms for one ticker's 2,600 closes).
+        if not search_term:
+            return queryset, False
+        tickers = Instrument.objects.filter(ticker__icontains=search_term.strip())
+        return queryset.filter(instrument__in=list(tickers.values_list("pk", flat=True))), False
+
 
 class RateForm(forms.ModelForm):
     # Unbounded here: a rate pasted with more digits than stored is rounded, not refused
@@ -96,7 +106,9 @@ class RateForm(forms.ModelForm):
 @admin.register(HistoricalExchangeRate)
 class HistoricalExchangeRateAdmin(StoredThroughHistory):
     list_display = ("base_currency", "target_currency", "date", "rate")
-    list_filter = ("base_currency", "target_currency")
+    # The base currency's distinct values come off the (base, target, date) index; the
+    # target's would read every rate (3 ms a page): search finds either side instead.
+    list_filter = ("base_currency",)
     search_fields = ("base_currency", "target_currency")
     key_fields = ("base_currency", "target_currency", "date")
 

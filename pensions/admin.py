@@ -4,7 +4,13 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from financedash.lib.admin import INLINE_ROWS, NewestInlineRows, changelist_link
+from financedash.lib.admin import (
+    INLINE_ROWS,
+    BigTableAdmin,
+    NewestInlineRows,
+    QuickRows,
+    changelist_link,
+)
 from financedash.lib.money import ADMIN_DECIMALS
 from pensions import services
 from pensions.models import PensionAccount, PensionValueEntry
@@ -61,9 +67,14 @@ class PensionValueEntryInline(admin.TabularInline):
     newest = INLINE_ROWS
     extra = 1
 
+    def get_queryset(self, request):
+        # Each row's title (and its form's checks) read the account: with the rows, not
+        # one query per row.
+        return super().get_queryset(request).select_related("account")
+
 
 @admin.register(PensionAccount)
-class PensionAccountAdmin(NewestInlineRows, admin.ModelAdmin):
+class PensionAccountAdmin(QuickRows, NewestInlineRows, admin.ModelAdmin):
     list_display = ("name", "user", "kind", "currency", "ynab_account_id", "updated_at")
     list_filter = ("kind", "currency", "user")
     search_fields = ("name", "user__username", "ynab_account_id")
@@ -91,16 +102,15 @@ class PensionAccountAdmin(NewestInlineRows, admin.ModelAdmin):
 
 
 @admin.register(PensionValueEntry)
-class PensionValueEntryAdmin(admin.ModelAdmin):
+class PensionValueEntryAdmin(BigTableAdmin, admin.ModelAdmin):
     form = PensionValueEntryForm
     formfield_overrides = ADMIN_DECIMALS
     list_display = ("account", "date", "value", "contribution")
-    list_filter = ("account__user", "account")
+    list_filter = ("date", "account__user", "account")
     search_fields = ("account__name",)
     list_select_related = ("account",)
-    show_full_result_count = False
-    list_per_page = 50
-    date_hierarchy = "date"
+    # "date" as a filter (this month, this year: no query) rather than a date_hierarchy,
+    # whose drill-down reads the first and last date and the distinct years on each page.
 
     def save_model(self, request, obj, form, change):
         _save(obj)

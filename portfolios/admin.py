@@ -13,7 +13,14 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from financedash.lib.admin import INLINE_ROWS, NewestInlineRows, changelist_link
+from financedash.lib.admin import (
+    INLINE_ROWS,
+    LIST_ROWS,
+    BigTableAdmin,
+    QuickRows,
+    changelist_link,
+    newest_rows,
+)
 from financedash.lib.money import ADMIN_DECIMALS, DecimalInput
 from marketdata.models import Instrument
 from portfolios import services
@@ -30,25 +37,8 @@ DERIVED_HOLDING_FIELDS = (
 )
 
 
-class HoldingInline(admin.TabularInline):
-    model = Holding
-    fields = ("instrument", *DERIVED_HOLDING_FIELDS[:-1])
-    readonly_fields = fields
-    ordering = ("-id",)
-    newest = INLINE_ROWS
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("instrument", "portfolio")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Portfolio)
-class PortfolioAdmin(NewestInlineRows, admin.ModelAdmin):
+class PortfolioAdmin(QuickRows, admin.ModelAdmin):
     list_display = (
         "name",
         "user",
@@ -71,8 +61,13 @@ class PortfolioAdmin(NewestInlineRows, admin.ModelAdmin):
     )
     search_fields = ("name", "brokerage_firm", "user__username")
     list_select_related = ("user",)
-    readonly_fields = ("cash_balance", "all_holdings", "created_at", "updated_at")
-    inlines = [HoldingInline]
+    readonly_fields = (
+        "cash_balance",
+        "all_holdings",
+        "newest_holdings",
+        "created_at",
+        "updated_at",
+    )
     formfield_overrides = ADMIN_DECIMALS
     actions = ["recompute_cash"]
 
@@ -90,51 +85,53 @@ class PortfolioAdmin(NewestInlineRows, admin.ModelAdmin):
     def all_holdings(self, obj):
         return changelist_link(Holding, "portfolio", obj, obj.holdings.count())
 
+    @admin.display(description=f"Newest {INLINE_ROWS}")
+    def newest_holdings(self, obj):
+        if obj.pk is None:
+            return "-"
+        holdings = obj.holdings.select_related("instrument").order_by("-id")
+        return newest_rows(holdings, ("instrument", *DERIVED_HOLDING_FIELDS[:-1]))
+
     def save_model(self, request, obj, form, change):
         services.save_portfolio(obj)
 
 
 @admin.register(Holding)
-class HoldingAdmin(NewestInlineRows, admin.ModelAdmin):
+class HoldingAdmin(QuickRows, admin.ModelAdmin):
     list_display = ("instrument", "portfolio", *DERIVED_HOLDING_FIELDS)
     list_filter = ("portfolio__user", "portfolio", "instrument__currency")
     search_fields = ("instrument__ticker", "instrument__company_name", "portfolio__name")
     list_select_related = ("instrument", "portfolio")
-    readonly_fields = ("portfolio", "instrument", "all_transactions", *DERIVED_HOLDING_FIELDS)
-    list_per_page = 50
+    readonly_fields = (
+        "portfolio",
+        "instrument",
+        *DERIVED_HOLDING_FIELDS,
+        "all_transactions",
+        "newest_transactions",
+    )
+    show_full_result_count = False
+    list_per_page = LIST_ROWS
     actions = ["replay_selected"]
-
-    class TransactionInline(admin.TabularInline):
-        model = Transaction
-        fields = (
-            "date",
-            "type",
-            "quantity",
-            "price",
-            "fees",
-            "exchange_rate",
-            "total_amount",
-            "average_cost_at_transaction",
-        )
-        readonly_fields = fields
-        ordering = ("-date", "-id")
-        newest = INLINE_ROWS
-        extra = 0
-        can_delete = False
-        show_change_link = True
-
-        def get_queryset(self, request):
-            # Each row's title names the instrument: fetch it with the rows, not per row.
-            return super().get_queryset(request).select_related("holding__instrument")
-
-        def has_add_permission(self, request, obj=None):
-            return False
-
-    inlines = [TransactionInline]
 
     @admin.display(description="Transactions")
     def all_transactions(self, obj):
         return changelist_link(Transaction, "holding", obj, obj.transactions.count())
+
+    @admin.display(description=f"Newest {INLINE_ROWS}")
+    def newest_transactions(self, obj):
+        return newest_rows(
+            obj.transactions.order_by("-date", "-id"),
+            (
+                "date",
+                "type",
+                "quantity",
+                "price",
+                "fees",
+                "exchange_rate",
+                "total_amount",
+                "average_cost_at_transaction",
+            ),
+        )
 
     def has_add_permission(self, request):
         # A holding exists because it has transactions: add a transaction instead.
@@ -239,7 +236,7 @@ class TransactionAdminForm(forms.ModelForm):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(admin.ModelAdmin):
+class TransactionAdmin(BigTableAdmin, admin.ModelAdmin):
     form = TransactionAdminForm
     list_display = (
         "date",
@@ -258,10 +255,6 @@ class TransactionAdmin(admin.ModelAdmin):
     list_filter = ("type", "date", "portfolio__user", "portfolio")
     search_fields = ("holding__instrument__ticker", "holding__instrument__company_name", "notes")
     list_select_related = ("holding__instrument", "portfolio")
-    # A count of every transaction on each changelist page is a scan the page never needs.
-    show_full_result_count = False
-    # A row costs ~1 ms to render (ten cells, each formatted).
-    list_per_page = 50
     fields = (
         "portfolio",
         "instrument",

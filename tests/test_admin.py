@@ -368,9 +368,9 @@ def test_the_pension_account_inline_keeps_the_services_rules(admin_client, db):
 def test_a_holding_page_shows_its_newest_transactions_and_links_to_all(
     admin_client, holding, monkeypatch
 ):
-    from portfolios.admin import HoldingAdmin
+    from financedash.lib import admin as lib_admin
 
-    monkeypatch.setattr(HoldingAdmin.TransactionInline, "newest", 2)
+    monkeypatch.setattr(lib_admin, "INLINE_ROWS", 2)
     for day in (3, 4):
         services.record_transaction(
             portfolio=holding.portfolio,
@@ -382,9 +382,15 @@ def test_a_holding_page_shows_its_newest_transactions_and_links_to_all(
         )
     response = admin_client.get(reverse("admin:portfolios_holding_change", args=[holding.pk]))
     body = response.content.decode()
-    # The two newest (3 and 4 January) of three, and a link to the filtered changelist.
-    assert body.count('class="form-row has_original') == 2
-    assert "Jan. 4, 2024" in body and "Jan. 3, 2024" in body
+    # The two newest (3 and 4 January) of three, each linking to its change page, and a
+    # link to the filtered changelist.
+    changes = [
+        reverse("admin:portfolios_transaction_change", args=[pk])
+        for pk in holding.transactions.order_by("-date").values_list("pk", flat=True)
+    ]
+    assert f'<a href="{changes[0]}">Jan. 4, 2024</a>' in body
+    assert f'<a href="{changes[1]}">Jan. 3, 2024</a>' in body
+    assert changes[2] not in body
     assert "Jan. 2, 2024" not in body
     changelist = reverse("admin:portfolios_transaction_changelist")
     assert f'href="{changelist}?holding__id__exact={holding.pk}">All 3 transactions' in body

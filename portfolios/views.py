@@ -551,24 +551,32 @@ def holding_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def transaction_add(request: HttpRequest, pk: int) -> HttpResponse:
-    portfolio = _portfolio_for(request, pk)
     initial = {"symbol": request.GET.get("symbol", "")} if request.method == "GET" else None
-    form = TransactionForm(request.POST or None, portfolio=portfolio, initial=initial)
-    template = "portfolios/transaction_form.html"
+    return _add(
+        request,
+        pk,
+        TransactionForm,
+        "portfolios/transaction_form.html",
+        lambda txn: f"{txn.quantity.normalize():f} {txn.holding.instrument.ticker}",
+        initial,
+    )
+
+
+def _add(request, pk, form_class, template, what, initial=None) -> HttpResponse:
+    """The add form of a portfolio's trades or cash: a full page, or the HTMX form that
+    stays open for the next entry while the tables refresh on the event."""
+    portfolio = _portfolio_for(request, pk)
+    form = form_class(request.POST or None, portfolio=portfolio, initial=initial)
     context = {"form": form, "portfolio": portfolio, "inline": bool(request.htmx)}
     if request.method == "POST":
         txn = form.save() if form.is_valid() else None
         if txn is None:
             return _invalid(request, _partial(request, template, "form"), context)
-        done = (
-            f"Saved: {txn.get_type_display().lower()} of {txn.quantity.normalize():f} "
-            f"{txn.holding.instrument.ticker} on {txn.date.isoformat()}."
-        )
+        done = f"Saved: {txn.get_type_display().lower()} of {what(txn)} on {txn.date.isoformat()}."
         if not request.htmx:
             messages.success(request, done)
             return redirect("portfolios:detail", pk=pk)
-        # A fresh form, ready for the next one; the table and totals refresh on the event.
-        context.update(form=TransactionForm(portfolio=portfolio), saved=done)
+        context.update(form=form_class(portfolio=portfolio), saved=done)
         return _ledger_changed(render(request, f"{template}#form", context))
     return render(request, _partial(request, template, "form"), context)
 
@@ -584,24 +592,13 @@ def _after_change(holding_id: int, portfolio_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def cash_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a deposit, withdrawal, interest or fee (the portfolio page's cash form)."""
-    portfolio = _portfolio_for(request, pk)
-    form = CashForm(request.POST or None, portfolio=portfolio)
-    template = "portfolios/cash_form.html"
-    context = {"form": form, "portfolio": portfolio, "inline": bool(request.htmx)}
-    if request.method == "POST":
-        txn = form.save() if form.is_valid() else None
-        if txn is None:
-            return _invalid(request, _partial(request, template, "form"), context)
-        done = (
-            f"Saved: {txn.get_type_display().lower()} of {txn.total_amount.normalize():f} "
-            f"{portfolio.currency} on {txn.date.isoformat()}."
-        )
-        if not request.htmx:
-            messages.success(request, done)
-            return redirect("portfolios:detail", pk=pk)
-        context.update(form=CashForm(portfolio=portfolio), saved=done)
-        return _ledger_changed(render(request, f"{template}#form", context))
-    return render(request, _partial(request, template, "form"), context)
+    return _add(
+        request,
+        pk,
+        CashForm,
+        "portfolios/cash_form.html",
+        lambda txn: f"{txn.total_amount.normalize():f} {txn.portfolio.currency}",
+    )
 
 
 def _cash_edit(request: HttpRequest, txn: Transaction) -> HttpResponse:

@@ -319,6 +319,21 @@ class TransactionSerializer(serializers.ModelSerializer):
             self.fields["portfolio"].read_only = True
 
     def to_internal_value(self, data):
+        if (
+            self.instance is not None
+            and not isinstance(self.instance, list)
+            and "portfolio" in data
+            and str(data["portfolio"]) != str(self.instance.portfolio_id)
+        ):
+            # Read-only fields are silently dropped by DRF; a move must not look done.
+            raise serializers.ValidationError(
+                {
+                    "portfolio": [
+                        "A transaction cannot move to another portfolio: delete it "
+                        "and record it there."
+                    ]
+                }
+            )
         try:
             return super().to_internal_value(data)
         except serializers.ValidationError as exc:
@@ -635,9 +650,18 @@ class ImportRowErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+# What a row of an import that saved nothing (a dry run, or a file with errors) reports
+# instead of "created": nothing was.
+WILL_CREATE = "will_create"
+
+
 class ImportRowSerializer(serializers.Serializer):
     line = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=STATUSES)
+    status = serializers.ChoiceField(
+        choices=[*STATUSES, WILL_CREATE],
+        help_text="`will_create` in an import that saved nothing (a dry run), `created` once "
+        "saved.",
+    )
     message = serializers.CharField()
     errors = ImportRowErrorSerializer(many=True)
     symbol = serializers.CharField(source="row.symbol", default=None, allow_null=True)
@@ -682,8 +706,29 @@ class ImportResultSerializer(serializers.Serializer):
         MONEY_OUT, allow_null=True, help_text="The cash balance before (null: no cash tracked)."
     )
     cash_after = _decimal(MONEY_OUT, allow_null=True, help_text="The cash balance after.")
+    closing_balance = _decimal(
+        MONEY_OUT,
+        allow_null=True,
+        help_text="The balance the file ends with (Nordnet's newest Saldo), when it gives one: "
+        "cash_after should equal it.",
+    )
+    starts_cash = serializers.BooleanField(
+        help_text="The import switches the portfolio's cash tracking on (a Nordnet account "
+        "export into an empty portfolio); undoing it switches it off again."
+    )
     instruments = ImportInstrumentSerializer(many=True)
     rows = ImportRowSerializer(many=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not instance.committed:
+            data["counts"] = {
+                WILL_CREATE if name == "created" else name: n for name, n in data["counts"].items()
+            }
+            for row in data["rows"]:
+                if row["status"] == "created":
+                    row["status"] = WILL_CREATE
+        return data
 
 
 @extend_schema(

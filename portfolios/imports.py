@@ -118,6 +118,21 @@ class ImportResult:
     # The portfolio's cash balance before and after, when it tracks cash (else None).
     cash_before: Decimal | None = None
     cash_after: Decimal | None = None
+    # This import switches cash tracking on (a broker's account export into an empty
+    # portfolio): the preview says so, and undoing the import switches it off again.
+    starts_cash: bool = False
+    # The file's own closing balance (Nordnet's newest Saldo), when it gives one.
+    closing_balance: Decimal | None = None
+
+    @property
+    def cash_disagrees(self) -> bool:
+        """The cash after the import is not the balance the file ends with: rows are missing
+        from the export, or were skipped (the preview says so)."""
+        return (
+            self.cash_after is not None
+            and self.closing_balance is not None
+            and self.cash_after != self.closing_balance
+        )
 
     @property
     def counts(self) -> dict[str, int]:
@@ -208,6 +223,7 @@ def import_transactions(
     parsed = parse(data)
     report = _Report(format, dry_run)
     report.result.detected, report.result.detection = bool(detection), detection
+    report.result.closing_balance = parsed.closing_balance
     for skipped in parsed.skipped:
         report.set(skipped.line, SKIPPED, skipped.reason)
     for error in parsed.errors:
@@ -219,11 +235,12 @@ def import_transactions(
             report.set(row.line, UNCHECKED, "Not checked: the file has errors.", row)
         return report.finish(committed=False)
 
+    rows = _opening_rows(portfolio, rows, report)
     new_rows = _leave_out_duplicates(rows, report, _import_keys(portfolio))
     groups = _plan(portfolio, new_rows, report)
     with transaction.atomic():
         portfolio = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
-        groups = _cash_rows(portfolio, groups, report)
+        groups = _cash_rows(portfolio, groups, report, format)
         # Another import may have committed between the first check and the lock.
         existing = _import_keys(portfolio)
         batch = None
@@ -256,7 +273,11 @@ def import_transactions(
         if not committed:
             transaction.set_rollback(True)
         elif report.counts()[CREATED]:
+            # "started_cash": 1 when this import switched cash tracking on (undo switches
+            # it off); counts are numbers, as the API's schema says.
             batch.counts = report.counts()
+            if report.result.starts_cash:
+                batch.counts["started_cash"] = 1
             batch.save(update_fields=["counts"])
             report.result.batch_id = batch.pk
             _remember(portfolio, chosen)
@@ -363,20 +384,29 @@ def _remember(portfolio: Portfolio, chosen: dict[str, tuple[str, str]]) -> None:
             )
 
 
-def _cash_rows(portfolio: Portfolio, groups: list[list[_Planned]], report: _Report):
+# The formats that are a whole broker account (its deposits and withdrawals included), so
+# that importing one into an empty portfolio starts its cash: Nordnet's export. A
+# Ghostfolio or generic file's fees and interest without the deposits would only make a
+# balance of credit that never was.
+ACCOUNT_FORMATS = ("nordnet",)
+
+
+def _cash_rows(portfolio: Portfolio, groups: list[list[_Planned]], report: _Report, format: str):
     """A file's cash rows (deposits, withdrawals, interest, fees) need a portfolio that
-    tracks cash. One with no transactions yet starts tracking it (inside this database
-    transaction: a dry run or a failed import leaves it as it was). One that has
-    transactions but no cash tracking keeps its rule: its cash rows are skipped with the
-    reason, the trades imported as before; switching cash on would give it a balance that
-    lacks every deposit made before this file."""
+    tracks cash. An account export (ACCOUNT_FORMATS) into a portfolio with no transactions
+    yet starts tracking it (inside this database transaction: a dry run or a failed import
+    leaves it as it was; the preview says so). Otherwise a portfolio without cash tracking
+    keeps its rule: its cash rows are skipped with the reason, the trades imported as
+    before; switching cash on would give it a balance that lacks every deposit made before
+    this file."""
     if not any(item.row.is_cash for group in groups for item in group):
         return groups
     if portfolio.track_cash:
         return groups
-    if not Transaction.objects.filter(portfolio=portfolio).exists():
+    if format in ACCOUNT_FORMATS and not Transaction.objects.filter(portfolio=portfolio).exists():
         portfolio.track_cash = True
         services.save_portfolio(portfolio)
+        report.result.starts_cash = True
         return groups
     kept = []
     for group in groups:
@@ -392,6 +422,30 @@ def _cash_rows(portfolio: Portfolio, groups: list[list[_Planned]], report: _Repo
                 )
         if rows:
             kept.append(rows)
+    return kept
+
+
+def _opening_rows(portfolio: Portfolio, rows: list[ParsedRow], report: _Report):
+    """A file's opening balance (the cash before its oldest row) belongs to a portfolio
+    whose history starts with the file; one that already holds earlier transactions has
+    its cash from them, and the opening balance would count it twice."""
+    kept = []
+    for row in rows:
+        if (
+            row.opening
+            and Transaction.objects.filter(portfolio=portfolio, date__lte=row.date)
+            .exclude(import_key=row.import_key)
+            .exists()
+        ):
+            report.set(
+                row.line,
+                SKIPPED,
+                f"Opening balance {row.amount:,.2f}: {portfolio.name} already has transactions "
+                "from before this file, so its cash carries on from them.",
+                row,
+            )
+            continue
+        kept.append(row)
     return kept
 
 

@@ -1392,6 +1392,11 @@ def undo_import(batch: ImportBatch) -> int:
             holding.portfolio = portfolio
             _replay_holding(holding)
         versions.bump(versions.portfolio(portfolio.pk))
+        if batch.counts.get("started_cash") and not portfolio.transactions.exists():
+            # The import switched cash tracking on for an empty portfolio: undone, the
+            # portfolio is as it was.
+            portfolio.track_cash = False
+            Portfolio.objects.filter(pk=portfolio.pk).update(track_cash=False)
         _store_cash(portfolio)
         batch.undone_at = timezone.now()
         batch.save(update_fields=["undone_at"])

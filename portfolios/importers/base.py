@@ -59,6 +59,8 @@ class ParsedRow:
     fees_in_instrument_currency: bool = False
     # The symbol is the user's choice (the preview or symbol_overrides), not the file's.
     chosen: bool = False
+    # A cash row the file implies rather than holds: the balance before its oldest row.
+    opening: bool = False
 
     @property
     def is_cash(self) -> bool:
@@ -83,6 +85,9 @@ class ParseResult:
     rows: list[ParsedRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     skipped: list[SkippedRow] = field(default_factory=list)
+    # The account's cash balance after the file's newest row, when the file says (Nordnet's
+    # Saldo): the import checks its own balance against it.
+    closing_balance: Decimal | None = None
 
 
 class FieldError(ValueError):

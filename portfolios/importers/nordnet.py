@@ -51,6 +51,7 @@ know (a fund, say) can still be matched by it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from datetime import date
@@ -100,6 +101,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "verification": ("verifikationsnummer", "verifikasjonsnummer"),
     "commission": ("kurtasje", "courtage"),
     "reference_rate": ("valutakurs", "referensvalutakurs"),
+    "balance": ("saldo",),
 }
 _BY_HEADER = {alias: canonical for canonical, aliases in COLUMNS.items() for alias in aliases}
 _CURRENCY_HEADERS = ("valuta",)
@@ -156,6 +158,7 @@ def parse(data: bytes) -> ParseResult:
     dividends: list[_Dividend] = []
     taxes: list[_Tax] = []
     splits: list[_SplitLeg] = []
+    oldest = newest = None
     for line, fields in rows:
         row = _Row(line, fields, header, columns)
         try:
@@ -164,6 +167,18 @@ def parse(data: bytes) -> ParseResult:
         except _RowFailed:
             pass
         result.errors.extend(row.errors)
+        if row.text("id").isdigit():
+            if oldest is None or int(row.text("id")) < oldest[0]:
+                oldest = (int(row.text("id")), row)
+            if newest is None or int(row.text("id")) > newest[0]:
+                newest = (int(row.text("id")), row)
+    if newest is not None and newest[1].text("balance"):
+        with contextlib.suppress(ValueError, ArithmeticError):
+            result.closing_balance = parse_decimal(newest[1].text("balance"))
+    if oldest is not None and not result.errors:
+        opening = _opening_balance(oldest[1])
+        if opening is not None:
+            result.rows.append(opening)
     _attach_taxes(taxes, dividends, result)
     result.rows.extend(d.row for d in dividends if d.row is not None)
     result.rows.extend(_pair_splits(splits, result))
@@ -339,6 +354,37 @@ def _cash(row: _Row, kind: str, cash_type: str) -> ParsedRow | None:
         account_currency=account_currency,
         notes=note,
         amount=abs(amount),
+    )
+
+
+def _opening_balance(row: _Row) -> ParsedRow | None:
+    """The cash the account held before the file's oldest row, as a DEPOSIT (or a
+    WITHDRAWAL when it was credit in use), so that an export of part of an account's
+    history still ends at its Saldo: the oldest row's Saldo less its own Beløp. None for
+    an export from the account's start (an opening balance of 0) or without Saldo."""
+    try:
+        balance = parse_decimal(row.text("balance")) if row.text("balance") else None
+        amount = parse_decimal(row.text("amount")) if row.text("amount") else Decimal(0)
+        on = _date(row)
+    except (ValueError, ArithmeticError, _RowFailed):
+        return None
+    if balance is None or on is None or balance == amount:
+        return None
+    opening = balance - amount
+    return ParsedRow(
+        line=1,  # the header's: it belongs to no row of the file
+        type=DEPOSIT if opening > 0 else WITHDRAWAL,
+        date=on,
+        ticker="",
+        symbol="",
+        quantity=Decimal(0),
+        price=Decimal(0),
+        fees=Decimal(0),
+        import_key=f"nordnet:opening:{row.text('id')}",
+        account_currency=_account_currency(row),
+        notes="Opening balance: the cash before the file's oldest row (its Saldo less its Beløp)",
+        amount=abs(opening),
+        opening=True,
     )
 
 
@@ -656,4 +702,4 @@ def _replay_order(row: ParsedRow):
     # Nordnet lists newest first; within a day its Ids follow the order of booking.
     # A split's key joins the Ids of its two legs: the first one orders it.
     nordnet_id = row.import_key.removeprefix("nordnet:").split("+")[0]
-    return (row.date, int(nordnet_id) if nordnet_id.isdigit() else 0, row.line)
+    return (row.date, int(nordnet_id) if nordnet_id.isdigit() else -1, row.line)

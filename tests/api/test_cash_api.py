@@ -104,3 +104,27 @@ def test_create_and_switch_track_cash_and_kind(api):
     assert on["cash_balance"] == "200.00"
     bad = api.patch(f"/api/v1/portfolios/{pk}", {"kind": "pension"}, format="json")
     assert "kind" in assert_error(bad, 400)["details"]
+
+
+def test_moving_a_transaction_to_another_portfolio_is_refused_not_ignored(api, owner):
+    # QA: PATCH {"portfolio": other} answered 200 and changed nothing.
+    from tests.factories import PortfolioFactory as Portfolios
+
+    first = Portfolios(user=owner, name="First", currency="NOK", track_cash=True)
+    other = Portfolios(user=owner, name="Other", currency="NOK", track_cash=True)
+    created = api.post(
+        "/api/v1/transactions",
+        {"portfolio": first.pk, "type": "DEPOSIT", "date": "2024-01-02", "amount": "100"},
+        format="json",
+    ).json()
+    response = api.patch(
+        f"/api/v1/transactions/{created['id']}", {"portfolio": other.pk}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["portfolio"]
+    same = api.patch(
+        f"/api/v1/transactions/{created['id']}",
+        {"portfolio": first.pk, "notes": "x"},
+        format="json",
+    )
+    assert same.status_code == 200

@@ -381,6 +381,19 @@ def test_export_data_and_import_data_commands(owner, household, tmp_path):
         call_command("import_data", "restored", str(path))
 
 
+def test_a_failed_import_data_leaves_no_user_behind(owner, household, tmp_path):
+    # QA: `import_data --create-user ivan bad.json` failed and left ivan created.
+    from django.contrib.auth import get_user_model
+
+    document = backup.dump(owner)
+    document["portfolios"][0]["currency"] = "nope"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document, default=str))
+    with pytest.raises(CommandError, match="Nothing was restored"):
+        call_command("import_data", "ivan", str(path), create_user=True)
+    assert not get_user_model().objects.filter(username="ivan").exists()
+
+
 def test_a_backup_larger_than_the_usual_body_limit_is_read(owner, household, settings):
     """A household's backup is more than DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) of JSON: the
     endpoint reads its own body, up to backup.MAX_BYTES."""

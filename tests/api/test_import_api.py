@@ -43,8 +43,9 @@ def test_dry_run_reports_and_saves_nothing(api, portfolio):
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["committed"] is False
-    assert body["counts"]["created"] == 2
-    assert [r["status"] for r in body["rows"]] == ["created", "created"]
+    # Nothing is saved, so nothing says "created" (QA: the API's dry run said it did).
+    assert body["counts"]["will_create"] == 2 and "created" not in body["counts"]
+    assert [r["status"] for r in body["rows"]] == ["will_create", "will_create"]
     assert not Transaction.objects.exists()
 
 

@@ -56,7 +56,7 @@ def test_a_nordnet_file_without_a_format_is_detected(api, portfolio):
     body = response.json()
     assert (body["format"], body["detected"]) == ("nordnet", True)
     assert body["detection"] == "Nordnet's Norwegian column names"
-    assert body["counts"]["created"] == 13  # 10 trades and dividends, 3 cash entries
+    assert body["counts"]["will_create"] == 13  # 10 trades and dividends, 3 cash entries
     assert body["batch"] is None
 
 

@@ -125,6 +125,8 @@ def usd_rates(db):
 def test_a_ghostfolio_export_imports_its_trades_dividends_and_cash(
     portfolio, instruments, usd_rates
 ):
+    portfolio.track_cash = True  # the user's choice: a Ghostfolio file never switches it on
+    services.save_portfolio(portfolio)
     result = run(portfolio, GHOSTFOLIO)
     assert (result.format, result.committed) == ("ghostfolio", True)
     status = {row.line: (row.status, row.message) for row in result.rows}
@@ -150,9 +152,9 @@ def test_a_ghostfolio_export_imports_its_trades_dividends_and_cash(
     assert (rows[2].fees, rows[2].amount) == (D("10.20"), D("9470.70"))
     assert (rows[3].fees, rows[3].amount) == (D("1.89"), D("10.71"))
 
-    # FEE (its fee, 49) and INTEREST (1 x 12.5) are cash entries; the empty portfolio
-    # starts tracking cash. -3029 - 9470.70 + 10.71 + 1251 - 49 + 12.50 = -11274.49: no
-    # deposits in the file, so the trades ran on credit.
+    # FEE (its fee, 49) and INTEREST (1 x 12.5) are cash entries.
+    # -3029 - 9470.70 + 10.71 + 1251 - 49 + 12.50 = -11274.49: no deposits in the file, so
+    # the trades ran on credit.
     fee, interest = (Transaction.objects.get(import_key=rows[n].row.import_key) for n in (5, 6))
     assert (fee.type, fee.total_amount, fee.holding_id) == ("FEE", D("49"), None)
     assert (interest.type, interest.total_amount) == ("INTEREST", D("12.5"))
@@ -176,7 +178,41 @@ def test_ghostfolio_cash_into_a_portfolio_without_cash_is_skipped_with_the_reaso
     assert (amounts[5], amounts[6]) == (D("49"), D("12.5"))  # shown though not recorded
 
 
+def test_ghostfolio_cash_into_an_empty_portfolio_leaves_cash_tracking_off(
+    portfolio, instruments, usd_rates
+):
+    # QA: its fees and interest without the deposits switched cash on and showed -11,274.49
+    # of credit that never was. Only an account export (Nordnet) starts the cash.
+    result = run(portfolio, GHOSTFOLIO)
+    assert result.committed and result.counts["created"] == 4 and not result.starts_cash
+    reasons = {row.line: row.message for row in result.rows if row.status == "skipped"}
+    assert "does not track cash" in reasons[5]
+    portfolio.refresh_from_db()
+    assert (portfolio.track_cash, portfolio.cash_balance) == (False, 0)
+
+
+def test_undo_of_the_import_that_started_the_cash_switches_it_off(portfolio):
+    """A Nordnet export into an empty portfolio switches cash tracking on, says so, and
+    its undo leaves the portfolio as it was."""
+    from tests.portfolios.test_imports import SAMPLE  # noqa: PLC0415
+
+    for ticker, currency in [
+        ("EQNR.OL", "NOK"), ("NHY.OL", "NOK"), ("DNB.OL", "NOK"), ("AAPL", "USD"),
+        ("ORK.OL", "NOK"), ("MSFT", "USD"),
+    ]:  # fmt: skip
+        InstrumentFactory(ticker=ticker, currency=currency)
+    result = run(portfolio, SAMPLE.read_bytes())
+    assert result.committed and result.starts_cash, [r.message for r in result.rows if r.errors]
+    portfolio.refresh_from_db()
+    assert portfolio.track_cash
+    services.undo_import(ImportBatch.objects.get(pk=result.batch_id))
+    portfolio.refresh_from_db()
+    assert (portfolio.track_cash, portfolio.cash_balance) == (False, 0)
+
+
 def test_undo_takes_the_imported_cash_with_it(portfolio, instruments, usd_rates):
+    portfolio.track_cash = True
+    services.save_portfolio(portfolio)
     batch = ImportBatch.objects.get(pk=run(portfolio, GHOSTFOLIO).batch_id)
     assert Transaction.objects.filter(import_batch=batch, holding=None).count() == 2
     assert services.undo_import(batch) == 6
@@ -406,3 +442,51 @@ def test_a_batch_costs_no_query_per_row(owner, instruments):
 
     # Regression: the import batch's foreign key was validated row by row.
     assert queries(5) == queries(25)
+
+
+def _sample_rows(*ids: str) -> bytes:
+    from tests.portfolios.test_imports import SAMPLE  # noqa: PLC0415
+
+    lines = SAMPLE.read_bytes().decode("utf-16").splitlines()
+    kept = [lines[0], *(line for line in lines[1:] if line.split("\t")[0] in ids)]
+    return "\n".join(kept).encode("utf-16")
+
+
+@pytest.mark.parametrize(
+    ("ids", "saldo"), [(("300015",), "33005.75"), (("300013", "300012"), "33844.75")]
+)
+def test_a_partial_nordnet_export_still_ends_at_its_saldo(portfolio, ids, saldo):
+    # QA: the newest rows of the sample only: the cash came to -36,033.68 against a
+    # Saldo of 33,005.75. The oldest row's Saldo less its own Beløp is the balance before
+    # the file; it enters as an opening deposit (dated that row's day), so the imported
+    # balance is the newest row's Saldo, whichever rows the export holds.
+    for ticker, currency in [("EQNR.OL", "NOK"), ("NHY.OL", "NOK")]:
+        InstrumentFactory(ticker=ticker, currency=currency)
+    result = run(portfolio, _sample_rows(*ids))
+    assert result.committed, [r.message for r in result.rows if r.errors]
+    assert result.closing_balance == D(saldo) and not result.cash_disagrees
+    portfolio.refresh_from_db()
+    assert portfolio.cash_balance == D(saldo)
+    opening = Transaction.objects.get(portfolio=portfolio, import_key__startswith="nordnet:opening")
+    assert opening.type == "DEPOSIT"
+    # Again: nothing new, the opening balance included.
+    assert run(portfolio, _sample_rows(*ids)).counts["created"] == 0
+
+
+def test_the_whole_sample_needs_no_opening_balance(portfolio, instruments):
+    for ticker, currency in [("DNB.OL", "NOK"), ("MSFT", "USD")]:
+        InstrumentFactory(ticker=ticker, currency=currency)
+    from tests.portfolios.test_imports import SAMPLE  # noqa: PLC0415
+
+    assert run(portfolio, SAMPLE.read_bytes()).committed
+    assert not Transaction.objects.filter(import_key__startswith="nordnet:opening").exists()
+
+
+def test_a_gap_in_the_export_is_pointed_out(portfolio):
+    # Without the sale of 300014 (+9,161.00) the balance cannot reach the Saldo: the
+    # preview says so instead of importing a wrong balance in silence.
+    for ticker, currency in [("EQNR.OL", "NOK"), ("NHY.OL", "NOK")]:
+        InstrumentFactory(ticker=ticker, currency=currency)
+    result = run(portfolio, _sample_rows("300015", "300013", "300012", "300011"), dry_run=True)
+    assert result.cash_disagrees
+    assert (result.cash_after, result.closing_balance) == (D("23844.75"), D("33005.75"))

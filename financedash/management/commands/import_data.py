@@ -8,6 +8,7 @@ import json
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from financedash import backup
 from financedash.accounts import create_account, real_users
@@ -36,17 +37,19 @@ class Command(BaseCommand):
                 document = json.load(handle)
         except (OSError, ValueError) as exc:
             raise CommandError(f"Cannot read {file}: {exc}") from exc
-        if user is None:
-            if not create_user:
-                raise CommandError(f"No user {username!r} (--create-user makes one).")
-            user = User(username=username)
-            user.set_unusable_password()
-            if real_users().exists():
-                user.save()  # the operator's decision: registration settings do not apply
-            else:
-                user = create_account(user)  # the first real user becomes the owner
+        if user is None and not create_user:
+            raise CommandError(f"No user {username!r} (--create-user makes one).")
         try:
-            restored = backup.restore(user, document, trusted=True)
+            # A user made for the restore goes with a restore that fails.
+            with transaction.atomic():
+                if user is None:
+                    user = User(username=username)
+                    user.set_unusable_password()
+                    if real_users().exists():
+                        user.save()  # the operator's decision: registration settings do not apply
+                    else:
+                        user = create_account(user)  # the first real user becomes the owner
+                restored = backup.restore(user, document, trusted=True)
         except (backup.BackupInvalid, backup.AccountNotEmpty) as exc:
             lines = [str(exc)]
             for path, reasons in getattr(exc, "errors", {}).items():

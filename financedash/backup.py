@@ -27,6 +27,7 @@ from financedash.lib.money import ENTERED_MONEY
 from financedash.lib.profiles import profile_for
 from financedash.models import Profile
 from marketdata import history
+from marketdata.models import HistoricalExchangeRate, Instrument
 from marketdata.providers.base import MarketDataError
 from pensions import services as pension_services
 from pensions.models import PensionAccount
@@ -141,7 +142,40 @@ def dump(user) -> dict:
         },
         "portfolios": portfolios,
         "pension_accounts": accounts,
+        "market_data": _market_data(user, profile.base_currency),
     }
+
+
+def _market_data(user, base_currency: str) -> dict:
+    """The closes of the user's instruments and the rates between the currencies they use:
+    shared data, carried so that a restore into a fresh installation (one without the
+    provider, or with prices entered by hand) values everything as before."""
+    instruments = Instrument.objects.filter(holdings__portfolio__user=user).distinct()
+    closes = []
+    for instrument in instruments.order_by("ticker"):
+        rows = instrument.prices.order_by("date").values_list("date", "close")
+        closes.append(
+            {
+                "symbol": instrument.ticker,
+                "currency": instrument.currency,
+                "prices": [[day.isoformat(), _number(close)] for day, close in rows],
+            }
+        )
+    currencies = {base_currency, *(i.currency for i in instruments)}
+    currencies |= set(Portfolio.objects.owned_by(user).values_list("currency", flat=True))
+    currencies |= set(PensionAccount.objects.owned_by(user).values_list("currency", flat=True))
+    pairs: dict[tuple[str, str], list] = {}
+    stored = (
+        HistoricalExchangeRate.objects.filter(
+            base_currency__in=currencies, target_currency__in=currencies
+        )
+        .order_by("base_currency", "target_currency", "date")
+        .values_list("base_currency", "target_currency", "date", "rate")
+    )
+    for base, target, day, rate in stored:
+        pairs.setdefault((base, target), []).append([day.isoformat(), _number(rate)])
+    rates = [{"base": b, "target": t, "rates": rows} for (b, t), rows in pairs.items()]
+    return {"closes": closes, "rates": rates}
 
 
 def _transaction(txn: Transaction, batch_ref: dict[int, int]) -> dict:
@@ -274,6 +308,8 @@ class _BackupIn(serializers.Serializer):
     profile = _ProfileIn(required=False)
     portfolios = _PortfolioIn(many=True, default=list)
     pension_accounts = _PensionAccountIn(many=True, default=list)
+    # Checked row by row when restored (history.clean_rows names each bad one).
+    market_data = serializers.DictField(required=False)
 
     def validate_format(self, value):
         if value != FORMAT:
@@ -343,6 +379,11 @@ class Restored:
     import_batches: int
     pension_accounts: int
     pension_values: int
+    closes: int = 0
+    rates: int = 0
+    # Shared market data is restored by staff (and the operator's command) only: a user's
+    # file must not put prices in front of everyone else.
+    market_data_skipped: bool = False
 
 
 def restore(user, data, *, trusted: bool = False) -> Restored:
@@ -367,7 +408,11 @@ def restore(user, data, *, trusted: bool = False) -> Restored:
             raise AccountNotEmpty()
         if "profile" in document:
             errors.update(_restore_profile(user, document["profile"]))
-        counts = {"transactions": 0, "import_batches": 0, "values": 0}
+        counts = {"transactions": 0, "import_batches": 0, "values": 0, "closes": 0, "rates": 0}
+        market = document.get("market_data") or {}
+        skipped = bool(market) and not (trusted or user.is_staff)
+        if market and not skipped:
+            errors.update(_restore_market_data(market, counts))
         for n, entry in enumerate(document["portfolios"]):
             errors.update(_restore_portfolio(user, entry, f"portfolios[{n}]", instruments, counts))
         for n, entry in enumerate(document["pension_accounts"]):
@@ -382,7 +427,42 @@ def restore(user, data, *, trusted: bool = False) -> Restored:
         import_batches=counts["import_batches"],
         pension_accounts=len(document["pension_accounts"]),
         pension_values=counts["values"],
+        closes=counts["closes"],
+        rates=counts["rates"],
+        market_data_skipped=skipped,
     )
+
+
+def _restore_market_data(market: dict, counts: dict) -> dict[str, list[str]]:
+    """Closes and rates the database lacks (never overwriting what it has)."""
+    errors: dict[str, list[str]] = {}
+    for n, entry in enumerate(market.get("closes") or []):
+        path = f"market_data.closes[{n}]"
+        try:
+            if not isinstance(entry, dict):
+                raise ValidationError({"prices": "Expected {symbol, currency, prices}."})
+            counts["closes"] += history.store_prices(
+                str(entry.get("symbol", "")),
+                entry.get("currency"),
+                entry.get("prices") or [],
+                only_missing=True,
+            )
+        except ValidationError as exc:
+            errors.update(_service_errors(exc, path))
+    for n, entry in enumerate(market.get("rates") or []):
+        path = f"market_data.rates[{n}]"
+        try:
+            if not isinstance(entry, dict):
+                raise ValidationError({"rates": "Expected {base, target, rates}."})
+            counts["rates"] += history.store_rates(
+                str(entry.get("base", "")),
+                str(entry.get("target", "")),
+                entry.get("rates") or [],
+                only_missing=True,
+            )
+        except ValidationError as exc:
+            errors.update(_service_errors(exc, path))
+    return errors
 
 
 def _instruments(document: dict, trusted: bool) -> dict:

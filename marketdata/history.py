@@ -370,10 +370,15 @@ def clean_rows(
 
 @transaction.atomic
 def store_prices(
-    instrument_or_symbol: Instrument | str, currency: str | None, rows: Iterable
+    instrument_or_symbol: Instrument | str,
+    currency: str | None,
+    rows: Iterable,
+    *,
+    only_missing: bool = False,
 ) -> int:
-    """Store manual closes (insert or overwrite per date), all or nothing. A symbol not yet
-    known becomes an instrument in the given currency."""
+    """Store manual closes (insert or overwrite per date; with `only_missing`, only the
+    days the database has none for: a restored backup never overwrites shared data), all
+    or nothing. A symbol not yet known becomes an instrument in the given currency."""
     cleaned = clean_rows(rows, field="prices", label="close", shape=PRICE, positive=False)
     if isinstance(instrument_or_symbol, Instrument):
         instrument = instrument_or_symbol
@@ -384,17 +389,22 @@ def store_prices(
         instrument = resolve_instrument(instrument_or_symbol, currency, trusted=True)
     HistoricalStockPrice.objects.bulk_create(
         [HistoricalStockPrice(instrument=instrument, date=d, close=c) for d, c in cleaned],
-        update_conflicts=True,
-        unique_fields=["instrument", "date"],
-        update_fields=["close"],
+        **_conflicts(only_missing, ["instrument", "date"], ["close"]),
     )
     versions.bump(versions.MARKET_DATA)
     return len(cleaned)
 
 
+def _conflicts(only_missing: bool, unique: list[str], update: list[str]) -> dict:
+    if only_missing:
+        return {"ignore_conflicts": True}
+    return {"update_conflicts": True, "unique_fields": unique, "update_fields": update}
+
+
 @transaction.atomic
-def store_rates(base: str, target: str, rows: Iterable) -> int:
-    """Store manual exchange rates (`target` units per one `base`), all or nothing."""
+def store_rates(base: str, target: str, rows: Iterable, *, only_missing: bool = False) -> int:
+    """Store manual exchange rates (`target` units per one `base`), all or nothing
+    (`only_missing`: as for store_prices)."""
     base, target = clean_currency(base, "base"), clean_currency(target, "target")
     if base == target:
         raise ValidationError({"target": "The two currencies must differ."})
@@ -404,9 +414,7 @@ def store_rates(base: str, target: str, rows: Iterable) -> int:
             HistoricalExchangeRate(base_currency=base, target_currency=target, date=d, rate=r)
             for d, r in cleaned
         ],
-        update_conflicts=True,
-        unique_fields=["base_currency", "target_currency", "date"],
-        update_fields=["rate"],
+        **_conflicts(only_missing, ["base_currency", "target_currency", "date"], ["rate"]),
     )
     versions.bump(versions.MARKET_DATA)
     return len(cleaned)

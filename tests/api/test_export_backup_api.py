@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 
 from financedash import backup
 from financedash.lib.profiles import profile_for
+from marketdata.models import Instrument
 from pensions.models import PensionAccount
 from portfolios.models import ImportBatch, Portfolio, Transaction
 from tests.api.conftest import assert_error
@@ -241,6 +242,9 @@ def test_restore_into_a_new_account_reproduces_everything(api, household):
         "import_batches": 1,
         "pension_accounts": 1,
         "pension_values": 2,
+        "closes": 0,
+        "rates": 0,
+        "market_data_skipped": True,  # not staff: shared prices are not theirs to write
     }
     restored = Portfolio.objects.get(user=newcomer)
     assert restored.kind == "ask" and restored.used_credit == D("2500.50")
@@ -359,6 +363,54 @@ def test_cash_rows_restore_with_the_portfolios_cash(owner, household):
     assert restored.cash_balance == D("88541.93")
     again = backup.dump(newcomer)["portfolios"][0]["transactions"][0]
     assert again["type"] == "DEPOSIT" and again["amount"] == "100000"
+
+
+def test_a_staff_restore_into_a_fresh_database_brings_the_market_data(api, household):
+    """QA: prices entered by hand (or not available from the provider) were lost: a restore
+    into a fresh installation valued the holding at nothing. The backup carries the closes
+    of the user's instruments and the rates between their currencies; the owner (staff)
+    restores the days the database lacks, never overwriting it."""
+    from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
+
+    eqnr = HistoricalStockPrice.objects.create(
+        instrument=Instrument.objects.get(ticker="EQNR.OL"),
+        date=dt.date(2024, 6, 28),
+        close=D("280.5"),
+    )
+    HistoricalExchangeRate.objects.create(
+        base_currency="USD", target_currency="NOK", date=dt.date(2024, 6, 28), rate=D("10.61")
+    )
+    document = api.get(BACKUP).json()
+    closes = {entry["symbol"]: entry["prices"] for entry in document["market_data"]["closes"]}
+    assert ["2024-06-28", "280.5"] in closes["EQNR.OL"]
+    rates = {(r["base"], r["target"]): r["rates"] for r in document["market_data"]["rates"]}
+    assert ["2024-06-28", "10.61"] in rates[("USD", "NOK")]
+    original = client_figures(api, household)
+    # A fresh database: none of the market data, and another owner.
+    HistoricalStockPrice.objects.all().delete()
+    HistoricalExchangeRate.objects.all().delete()
+    staff = UserFactory(username="fresh-owner", is_staff=True)
+    response = bearer(staff).post(BACKUP, document, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["market_data_skipped"] is False and body["closes"] >= 1 and body["rates"] >= 1
+    assert HistoricalStockPrice.objects.get(date=dt.date(2024, 6, 28)).close == eqnr.close
+    restored = Portfolio.objects.get(user=staff)
+    assert client_figures(bearer(staff), restored) == original
+
+
+def test_a_restore_never_overwrites_stored_market_data(api, household):
+    from marketdata.models import HistoricalStockPrice
+
+    instrument = Instrument.objects.get(ticker="EQNR.OL")
+    HistoricalStockPrice.objects.create(
+        instrument=instrument, date=dt.date(2024, 6, 28), close=D("280.5")
+    )
+    document = api.get(BACKUP).json()
+    HistoricalStockPrice.objects.filter(instrument=instrument).update(close=D("300"))
+    staff = UserFactory(username="fresh-owner", is_staff=True)
+    assert bearer(staff).post(BACKUP, document, format="json").status_code == 201
+    assert HistoricalStockPrice.objects.get(instrument=instrument).close == D("300")
 
 
 def test_backup_is_only_ones_own(outsider_api, household):

@@ -316,6 +316,11 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 # Seconds per provider request; short, because without a worker quotes are fetched while a
 # page waits.
 MARKETDATA_TIMEOUT = envint("MARKETDATA_TIMEOUT", 5)
+# Seconds a whole provider call may take (yfinance's cookie, crumb, retries and all), after
+# which the page goes on with stored prices (marketdata.providers.deadline); background jobs
+# may wait longer.
+MARKETDATA_DEADLINE = float(os.environ.get("MARKETDATA_DEADLINE") or 2)
+MARKETDATA_JOB_DEADLINE = float(os.environ.get("MARKETDATA_JOB_DEADLINE") or 60)
 # Provider calls allowed per window, across all processes (a batch of quotes is one call).
 MARKETDATA_RATE_LIMIT = envint("MARKETDATA_RATE_LIMIT", 30)
 MARKETDATA_RATE_WINDOW = envint("MARKETDATA_RATE_WINDOW", 60)

@@ -223,12 +223,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "financedash.lib.api_parsers.ObjectJSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON bodies only: a form encoding cannot say null, a list or a nested object, so the
+    # same schema meant different things in three encodings. An upload endpoint declares
+    # its own parser_classes (multipart).
+    "DEFAULT_PARSER_CLASSES": ["financedash.lib.api_parsers.ObjectJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_SCHEMA_CLASS": "financedash.lib.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "financedash.lib.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "financedash.lib.api_pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -258,6 +258,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "financedash.lib.api_schema.postprocess_constraints",
         "financedash.lib.api_schema.add_error_responses",
     ],
 }

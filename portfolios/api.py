@@ -230,6 +230,8 @@ class TransactionSerializer(serializers.ModelSerializer):
     )
     quantity = _decimal(
         QUANTITY,
+        # Never negative (the schema says so); 0 is refused too (validate_quantity).
+        min_value=0,
         help_text="Shares; for a DIVIDEND the shares paid on; for a SPLIT new shares per old "
         "share.",
     )

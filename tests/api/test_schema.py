@@ -54,3 +54,56 @@ def test_every_endpoint_refuses_anonymous_requests(anon_api, route, method):
     if response.status_code == 405:  # the method does not exist there at all
         return
     assert_error(response, 401, "not_authenticated")
+
+
+# Issue 13 item 9: the schema states the real constraints (financedash.lib.api_schema).
+def _schema() -> dict:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_the_schema_states_the_input_constraints():
+    import re
+
+    schema = _schema()
+    components = schema["components"]["schemas"]
+    transaction = components["TransactionRequest"]["properties"]
+    price, quantity = transaction["price"]["pattern"], transaction["quantity"]["pattern"]
+    # A digit is required, a sign only where a negative is valid (PRICE: 9 whole digits, 6
+    # decimals).
+    assert price == r"^\d{1,9}(?:\.\d{0,6})?$"
+    assert re.match(price, "440.50") and not re.match(price, "") and not re.match(price, "-1")
+    assert not re.match(quantity, "-5")
+    assert re.match(transaction["date"]["pattern"], "1900-01-01")
+    for day in ("1899-12-31", "2024-02-30", "2024-13-01", "24-01-01"):
+        assert not re.match(transaction["date"]["pattern"], day), day
+    portfolio = components["PortfolioWriteRequest"]["properties"]
+    assert portfolio["currency"]["pattern"] == "^[A-Za-z]{3}$"
+    assert not re.match(portfolio["name"]["pattern"], "  ")  # blank once trimmed
+    assert not re.match(portfolio["name"]["pattern"], "a\x00b")
+    # A blank-allowed string is one schema, not a oneOf that "" matches twice.
+    assert "oneOf" not in portfolio["description"]
+    assert re.match(portfolio["description"]["pattern"], "")
+    fx = schema["paths"]["/api/v1/exchange-rates/{base}/{target}/history"]["get"]
+    by_name = {p["name"]: p["schema"] for p in fx["parameters"]}
+    assert by_name["base"]["pattern"] == "^[A-Za-z]{3}$"
+    assert re.match(by_name["start"]["pattern"], "")  # empty: the default
+    history = schema["paths"]["/api/v1/stocks/{symbol}/history"]["get"]
+    symbol = next(p for p in history["parameters"] if p["name"] == "symbol")
+    assert symbol["schema"]["pattern"].startswith("^[A-Za-z0-9^]")
+
+
+def test_request_bodies_are_json_only(api):
+    bodies = [
+        operation["requestBody"]["content"]
+        for path_item in _schema()["paths"].values()
+        for operation in path_item.values()
+        if isinstance(operation, dict) and "requestBody" in operation
+    ]
+    assert {tuple(content) for content in bodies} == {
+        ("application/json",),
+        ("multipart/form-data",),  # the CSV upload
+    }
+    response = api.post("/api/v1/portfolios", {"name": "Form"}, format="multipart")
+    assert_error(response, 415, "unsupported_media_type")

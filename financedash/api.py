@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -197,6 +198,16 @@ def household_performance(request):
     return Response(HouseholdPerformanceSerializer(result, context={"history": history}).data)
 
 
+class ApiDocsView(SpectacularSwaggerView):
+    """The Swagger page: a person who is not logged in is sent to the login form (and back),
+    rather than shown a 401 (the schema itself answers 401 in the API's format)."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)
+
+
 urlpatterns = [
     path("auth/register", register, name="api-register"),
     path("auth/login", LoginView.as_view(), name="api-login"),
@@ -211,5 +222,5 @@ urlpatterns = [
     path("", include("marketdata.api_urls")),
     path("", include("pensions.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -34,22 +34,36 @@ from tests.factories import (
 
 EXAMPLES = 15  # per operation and mode: about 1.5 min in all
 
-# The rules a schema cannot state, each a documented 400 for a schema-valid request: two
-# fields compared (start after end), today's date as a bound, a reference that must exist
-# and be the user's, a decimal's range (JSON Schema's minimum/maximum do not apply to the
-# decimal strings), a quantity of exactly 0, and a file's content. A 400 for anything else
-# on schema-valid input fails the test.
+# The rules a schema cannot state, each a documented 400 for a schema-valid request (the
+# message contains these words); and a file's content (FILE_ENDPOINTS). A 400 for anything
+# else on schema-valid input fails the test.
 RULES_A_SCHEMA_CANNOT_STATE = (
+    # Two fields compared, or a bound that moves with today's date.
     "Must be on or before end.",
     "The period can be at most",
     "in the future",
     "is in the past",
-    "A year in the past",
+    # A reference that must exist and be the user's, or be known to the provider.
     "object does not exist.",
     "Unknown symbol",
+    "No exchange rate",
+    "Enter the rate you traded at",
+    # A decimal's range (JSON Schema's minimum and maximum do not apply to the decimal
+    # strings) and a quantity of exactly 0.
     "Ensure this value is greater than or equal to",
     "Ensure this value is less than or equal to",
     "Must be greater than 0.",
+    # The ledger's rules: a split's fields follow from its type, and what a transaction may
+    # do depends on the holding's other transactions (portfolios.services).
+    "A split",
+    "The split",
+    "This change would",
+    "Cannot record",
+    "Cannot sell",
+    "Cannot book",
+    "the exchange rate is 1",
+    "is too large",
+    "exceeds the largest",
 )
 FILE_ENDPOINTS = {"POST /api/v1/transactions/import-csv"}
 

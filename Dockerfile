@@ -22,6 +22,8 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --noinput \
 
 USER financedash
 EXPOSE 8000
+# With the Host header of ALLOWED_HOSTS' first name: a bare 127.0.0.1 is refused (400)
+# when ALLOWED_HOSTS holds only the real host.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"
+    CMD ["python", "deploy/healthcheck.py"]
 CMD ["gunicorn", "financedash.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--preload", "--access-logfile", "-", "--timeout", "30"]

@@ -7,6 +7,7 @@ import json
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import include, path
 from django.utils import timezone
@@ -14,7 +15,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import exceptions, serializers, status
-from rest_framework.decorators import api_view, permission_classes
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
@@ -27,6 +29,7 @@ from financedash import backup, overview
 from financedash.accounts import create_account, locked_out, registration_open
 from financedash.lib.api_fields import DecimalField
 from financedash.lib.api_params import PERIOD_PARAMETERS, period
+from financedash.lib.api_parsers import ObjectJSONParser
 from financedash.lib.profiles import profile_for
 from financedash.models import Profile
 from portfolios import backfill
@@ -239,6 +242,8 @@ def _uploaded_json(request):
     "it or nothing; a 400 names the path of every bad value.",
 )
 @api_view(["GET", "POST"])
+# The JSON body is read from the stream by _uploaded_json; a file comes as multipart.
+@parser_classes([MultiPartParser, ObjectJSONParser])
 def backup_view(request):
     if request.method == "GET":
         response = Response(backup.dump(request.user))
@@ -247,6 +252,16 @@ def backup_view(request):
         return response
     restored = backup.restore(request.user, _uploaded_json(request))
     return Response(dataclasses.asdict(restored), status=status.HTTP_201_CREATED)
+
+
+class ApiDocsView(SpectacularSwaggerView):
+    """The Swagger page: a person who is not logged in is sent to the login form (and back),
+    rather than shown a 401 (the schema itself answers 401 in the API's format)."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)
 
 
 urlpatterns = [
@@ -264,5 +279,5 @@ urlpatterns = [
     path("", include("marketdata.api_urls")),
     path("", include("pensions.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]

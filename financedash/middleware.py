@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth import middleware
 from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
 
-from financedash.lib.errors import error_json
+from financedash.lib.errors import BUSY_MESSAGE, BUSY_RETRY_AFTER, error_json, is_database_busy
+
+log = logging.getLogger(__name__)
 
 
 def reject_nul_characters(get_response):
@@ -25,6 +30,36 @@ def reject_nul_characters(get_response):
         return get_response(request)
 
     return middleware
+
+
+def busy_response(request) -> HttpResponse:
+    """503 with Retry-After: a page or API error in the app's format."""
+    if request.path_info.startswith("/api/"):
+        response = error_json(503, BUSY_MESSAGE)
+    else:
+        response = render(request, "503.html", {"message": BUSY_MESSAGE}, status=503)
+    response["Retry-After"] = str(BUSY_RETRY_AFTER)
+    return response
+
+
+class DatabaseBusyMiddleware:
+    """A view whose write timed out waiting for the database lock (SQLite held by another
+    writer past its busy timeout) answers 503 with Retry-After instead of a 500: the write's
+    transaction never began, so nothing was saved. (The API's views get the same answer from
+    financedash.lib.errors.api_exception_handler; financedash.views.server_error covers what
+    fails outside a view.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_database_busy(exception):
+            return None
+        log.warning("Database busy on %s %s: %s", request.method, request.path, exception)
+        return busy_response(request)
 
 
 class LoginRequiredMiddleware(middleware.LoginRequiredMiddleware):

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "corsheaders",
     "template_partials",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
@@ -66,8 +67,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may answer (CommonMiddleware's redirects), as it asks.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "financedash.middleware.reject_nul_characters",
+    "financedash.middleware.DatabaseBusyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -222,12 +226,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "financedash.lib.api_parsers.ObjectJSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON bodies only: a form encoding cannot say null, a list or a nested object, so the
+    # same schema meant different things in three encodings. An upload endpoint declares
+    # its own parser_classes (multipart).
+    "DEFAULT_PARSER_CLASSES": ["financedash.lib.api_parsers.ObjectJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_SCHEMA_CLASS": "financedash.lib.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "financedash.lib.errors.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "financedash.lib.api_pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -250,6 +254,13 @@ SPECTACULAR_SETTINGS = {
     "Authenticate with a JWT from /api/v1/auth/login as `Authorization: Bearer <access>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its Swagger page need a login (session or token) unless
+    # PUBLIC_API_DOCS=true: they map every endpoint for whoever asks.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny"
+        if envbool("PUBLIC_API_DOCS", False)
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -259,6 +270,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"PortfolioKindEnum": "portfolios.models.Portfolio.Kind"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "financedash.lib.api_schema.postprocess_constraints",
         "financedash.lib.api_schema.add_error_responses",
     ],
 }
@@ -313,11 +325,35 @@ LOGGING = {
 # Behind HTTPS, cookies must never travel in clear (Django's other secure defaults,
 # nosniff, DENY framing and same-origin referrers, are already on).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
+# HTTPS only, from the environment: with these set, `manage.py check --deploy` is clean.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+# The container's health check asks over plain HTTP, on its own port.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# Opt-in, and only behind a proxy that sets X-Forwarded-Proto itself (dropping a client's):
+# otherwise any client could claim its plain-HTTP request came over HTTPS.
+if envbool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+# A less guessable admin path, e.g. ADMIN_URL=manage-7f3a/ (the login lockout covers it too).
+ADMIN_URL = (os.environ.get("ADMIN_URL", "").strip("/") or "admin") + "/"
+# A separate front end's origins, e.g. https://app.example.com; none by default (the app's
+# own pages are same-origin). The API authenticates with bearer tokens, never cookies, across
+# origins (CORS_ALLOW_CREDENTIALS stays off).
+CORS_ALLOWED_ORIGINS = envlist("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
 
 # --- Market data: provider limits, quote cache, background refresh (issue 3) -----------------
 # Seconds per provider request; short, because without a worker quotes are fetched while a
 # page waits.
 MARKETDATA_TIMEOUT = envint("MARKETDATA_TIMEOUT", 5)
+# Seconds a whole provider call may take (yfinance's cookie, crumb, retries and all), after
+# which the page goes on with stored prices (marketdata.providers.deadline); background jobs
+# may wait longer.
+MARKETDATA_DEADLINE = float(os.environ.get("MARKETDATA_DEADLINE") or 2)
+MARKETDATA_JOB_DEADLINE = float(os.environ.get("MARKETDATA_JOB_DEADLINE") or 60)
 # Provider calls allowed per window, across all processes (a batch of quotes is one call).
 MARKETDATA_RATE_LIMIT = envint("MARKETDATA_RATE_LIMIT", 30)
 MARKETDATA_RATE_WINDOW = envint("MARKETDATA_RATE_WINDOW", 60)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
@@ -15,7 +16,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from financedash.accounts import create_account, real_users, registration_open
-from financedash.lib.errors import error_json
+from financedash.lib.errors import error_json, is_database_busy
+from financedash.middleware import busy_response
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,10 @@ def permission_denied(request: HttpRequest, exception=None) -> HttpResponse:
 
 @login_not_required
 def server_error(request: HttpRequest) -> HttpResponse:
+    if is_database_busy(sys.exc_info()[1]):
+        # A write timed out on the database lock outside a view (a session saved by the
+        # middleware): retry, nothing was saved.
+        return busy_response(request)
     if _is_api(request):
         return error_json(500, "Internal server error. It has been logged.")
     return render(request, "500.html", status=500)

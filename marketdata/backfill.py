@@ -6,9 +6,10 @@ The sync functions in marketdata.history only ask for ranges that are not stored
 module decides how long a request may wait for them. A local provider (demo, offline) is
 cheap and runs inline to the end. A remote one (Yahoo) gets HISTORY_FETCH_BUDGET seconds:
 no new call starts once they are spent, so a request waits at most the budget plus one
-call (each call has its own MARKETDATA_TIMEOUT). What is left goes to the Celery worker
-when there is one, else to the next page view, and is reported as missing meanwhile, so a
-chart can say "fetching history" instead of drawing trade prices as if they were closes.
+call (each call ends at MARKETDATA_DEADLINE, marketdata.providers.deadline). What is left
+goes to the Celery worker when there is one, else to the next page view, and is reported as
+missing meanwhile, so a chart can say "fetching history" instead of drawing trade prices as
+if they were closes.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import pybreaker
 from django.conf import settings
 
 from financedash.lib import ratelimit
+from marketdata.providers import deadline
 from marketdata.providers.base import (
     MissingExchangeRate,
     Provider,
@@ -53,11 +54,20 @@ def patient():
 
 
 def call(provider: Provider, method: str, *args):
-    """provider.method(*args), through the rate limiter and the breaker when it is remote.
-    Raises ProviderUnavailable, without calling, when either says no."""
+    """provider.method(*args), through the rate limiter and the breaker when it is remote,
+    and within a hard deadline (MARKETDATA_DEADLINE; MARKETDATA_JOB_DEADLINE when patient):
+    a page waits that long at most, whatever the network does. Raises ProviderUnavailable,
+    without calling, when the limiter or the breaker says no, or while an earlier call that
+    missed its deadline is still hanging in this process."""
     func = getattr(provider, method)
     if not provider.remote:
         return func(*args)
+    if deadline.abandoned_calls(provider.name):
+        # Checked before the breaker: one hanging call must not count as five failures.
+        raise ProviderUnavailable(
+            f"{provider.name} has not answered an earlier request yet; serving stored prices "
+            "meanwhile."
+        )
     limit, window = settings.MARKETDATA_RATE_LIMIT, settings.MARKETDATA_RATE_WINDOW
     if _patient.get():
         ratelimit.wait_for_share(provider.name, limit, window)
@@ -67,8 +77,10 @@ def call(provider: Provider, method: str, *args):
             "prices meanwhile."
         )
     circuit = breaker(provider.name)
+    seconds = settings.MARKETDATA_JOB_DEADLINE if _patient.get() else settings.MARKETDATA_DEADLINE
     try:
-        return circuit.call(func, *args)
+        with deadline.deadline(seconds):
+            return circuit.call(func, *args)
     except pybreaker.CircuitBreakerError as exc:
         partial = getattr(exc.__context__, "partial", None)
         raise ProviderUnavailable(

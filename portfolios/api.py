@@ -270,6 +270,8 @@ class TransactionSerializer(serializers.ModelSerializer):
     quantity = _decimal(
         QUANTITY,
         required=False,
+        # Never negative (the schema says so); 0 is refused too (validate_quantity).
+        min_value=0,
         help_text="Shares; for a DIVIDEND the shares paid on; for a SPLIT new shares per old "
         "share. Not for cash types.",
     )
@@ -340,7 +342,12 @@ class TransactionSerializer(serializers.ModelSerializer):
             # A trade body's missing fields are named beside the other fields' errors (the
             # fields are optional only because a cash body leaves them out).
             if isinstance(exc.detail, dict) and data.get("type") not in CASH_TYPES:
-                for name in ("symbol", "quantity", "price"):
+                needed = (
+                    ("symbol", "quantity")
+                    if data.get("type") == "SPLIT"
+                    else ("symbol", "quantity", "price")
+                )
+                for name in needed:
                     if data.get(name) in (None, "") and not self.partial:
                         exc.detail.setdefault(name, ["This field is required."])
             raise

@@ -62,3 +62,20 @@ def test_a_page_404_is_our_page(client, owner):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert b"does not exist, or it is not yours" in response.content
+
+
+def test_a_database_lock_timeout_outside_a_view_is_a_503_too(rf):
+    # Issue 13 item 7: e.g. the session middleware saving while another process holds the
+    # SQLite write lock; Django hands the exception to handler500.
+    from django.db import OperationalError
+
+    from financedash.views import server_error
+
+    for path in ("/portfolios/", "/api/v1/portfolios"):
+        try:
+            raise OperationalError("database is locked")
+        except OperationalError:
+            response = server_error(rf.get(path))
+        assert response.status_code == 503
+        assert response["Retry-After"] == "5"
+    assert b"service_unavailable" in response.content

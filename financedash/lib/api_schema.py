@@ -1,6 +1,136 @@
-"""OpenAPI post-processing: every operation documents the one error format."""
+"""The OpenAPI schema states the real constraints (issue 13: schemathesis found schema-valid
+requests refused and schema-violating ones accepted), generically, so that new endpoints
+get them without per-endpoint annotations:
+
+- AutoSchema: a decimal needs a digit, and a sign only where negatives are allowed; a date
+  is in 1900-2099; a field named `currency` (or `*_currency`) is a three-letter code.
+- postprocess_constraints: path and query parameters get the same rules by name, and a
+  path parameter's pattern declared once (e.g. `symbol`) holds for every same-named one.
+- add_error_responses: every operation documents the one error format.
+
+What a schema cannot state (start on or before end, a date not after today, an oversell)
+stays a documented 400.
+"""
 
 from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django.core.validators import RegexValidator
+from drf_spectacular import openapi
+from rest_framework import serializers
+
+# ISO 4217 codes; the API upper-cases what it is sent.
+CURRENCY_PATTERN = "^[A-Za-z]{3}$"
+# ISO dates from 1900-01-01 (financedash.lib.dates.EARLIEST) to 2099-12-31, each month's
+# days; February 29 is left out of the schema (whether it exists depends on the year),
+# though the server takes it in a leap year.
+DATE_PATTERN = (
+    r"^(?:19|20)\d\d-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8]))$"
+)
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+NOT_BLANK_PATTERN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+NO_NUL = NO_NUL_PATTERN
+_CURRENCY_NAMES = re.compile(r"^(?:currency|base|target|\w+_currency)$")
+
+
+def _decimal_pattern(field: serializers.DecimalField) -> str:
+    """At least one digit (DRF refuses "" and "."), at most max_digits - decimal_places before
+    the point and decimal_places after it, and a minus sign only if a negative is valid."""
+    whole = field.max_whole_digits
+    places = field.decimal_places
+    sign = "-?" if field.min_value is None or Decimal(field.min_value) < 0 else ""
+    integer = rf"\d{{1,{whole}}}" if whole else "0"
+    fraction = rf"(?:\.\d{{0,{places}}})?" if places else ""
+    return f"^{sign}{integer}{fraction}$"
+
+
+class AutoSchema(openapi.AutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # Input only: what the API writes out may be wider (a computed total has more
+        # digits than any one entered amount).
+        if direction != "request" or not isinstance(schema, dict):
+            return schema
+        if schema.get("type") != "string":
+            return schema
+        if isinstance(field, serializers.DecimalField) and schema.get("format") == "decimal":
+            schema["pattern"] = _decimal_pattern(field)
+        elif isinstance(field, serializers.DateField) and not isinstance(
+            field, serializers.DateTimeField
+        ):
+            schema["pattern"] = DATE_PATTERN
+        elif type(field) is serializers.CharField and _CURRENCY_NAMES.match(field.field_name or ""):
+            schema.pop("minLength", None)
+            schema.pop("maxLength", None)
+            schema["pattern"] = CURRENCY_PATTERN
+        elif (
+            isinstance(field, serializers.CharField)
+            and "pattern" not in schema
+            and "enum" not in schema
+            # Their own pattern comes from the validator, after this.
+            and not any(isinstance(v, RegexValidator) for v in field.validators)
+        ):
+            # DRF's CharField refuses a NUL character (PostgreSQL cannot store one) and, unless
+            # blank is allowed, one that is empty once trimmed.
+            blank_ok = field.allow_blank or not field.trim_whitespace
+            schema["pattern"] = NO_NUL_PATTERN if blank_ok else NOT_BLANK_PATTERN
+        return schema
+
+
+_BLANK = {"type": "string", "maxLength": 0}
+
+
+def _merge_blank_alternative(properties: dict) -> None:
+    """drf-spectacular writes a blank-allowed string as oneOf [the string, a string of at
+    most 0 characters]; "" matches both, so by oneOf's exactly-one rule the schema refuses
+    the very value it means to allow. The string alone says it (it has no minLength)."""
+    for name, prop in properties.items():
+        alternatives = prop.get("oneOf", [])
+        if len(alternatives) == 2 and alternatives[1] == _BLANK:
+            string = alternatives[0]
+            if string.get("type") == "string" and not string.get("minLength"):
+                rest = {k: v for k, v in prop.items() if k != "oneOf"}
+                properties[name] = {**string, **rest}
+
+
+def postprocess_constraints(result, generator, request, public):
+    for component in result.get("components", {}).get("schemas", {}).values():
+        _merge_blank_alternative(component.get("properties", {}))
+    patterns: dict[str, str] = {}
+    parameters = [
+        parameter
+        for path_item in result.get("paths", {}).values()
+        for operation in path_item.values()
+        for parameter in operation.get("parameters", [])
+    ]
+    for parameter in parameters:
+        schema = parameter.get("schema", {})
+        if parameter.get("in") == "path" and "pattern" in schema:
+            patterns.setdefault(parameter["name"], schema["pattern"])
+    for parameter in parameters:
+        schema = parameter.get("schema", {})
+        if schema.get("type") != "string" or "enum" in schema:
+            continue
+        if "pattern" not in schema:
+            if parameter.get("in") == "path" and parameter["name"] in patterns:
+                schema["pattern"] = patterns[parameter["name"]]
+            elif _CURRENCY_NAMES.match(parameter["name"]):
+                schema["pattern"] = CURRENCY_PATTERN
+            elif schema.get("format") == "date":
+                schema["pattern"] = DATE_PATTERN
+            else:
+                schema["pattern"] = NOT_BLANK_PATTERN if parameter.get("required") else NO_NUL
+        if parameter.get("in") == "query" and not parameter.get("required"):
+            # An empty optional query parameter means its default, as if left out (and an
+            # empty string has no `format`: date, decimal).
+            schema.pop("format", None)
+            body = schema["pattern"].removeprefix("^").removesuffix("$")
+            schema["pattern"] = f"^(?:{body})?$"
+    return result
+
 
 ERROR_SCHEMA = {
     "type": "object",

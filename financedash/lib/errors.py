@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -63,6 +64,23 @@ class AppError(Exception):
         return {}
 
 
+# A write that could not get the database's lock in time (SQLite's busy timeout, 20 s; on
+# PostgreSQL a lock wait or statement cancelled by its timeouts) failed before anything was
+# saved, and the same request will likely succeed moments later: a 503 to retry, not a 500.
+BUSY_RETRY_AFTER = 5
+BUSY_MESSAGE = "The database is busy with another write. Nothing was saved; try again shortly."
+_SQLITE_BUSY = ("database is locked", "database table is locked")
+_POSTGRES_BUSY = {"55P03", "57014"}  # lock_not_available, query_canceled (statement_timeout)
+
+
+def is_database_busy(exc: BaseException | None) -> bool:
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return code in _POSTGRES_BUSY or any(text in str(exc) for text in _SQLITE_BUSY)
+
+
 def _app_error_response(exc: AppError) -> Response:
     headers = {"Retry-After": "60"} if exc.status_code == 503 else None
     body = error_body(exc.status_code, str(exc), exc.details(), exc.error_code)
@@ -99,6 +117,10 @@ def api_exception_handler(exc, context):
         return _app_error_response(exc)
     if isinstance(exc, RequestDataTooBig):
         return _too_big()
+    if is_database_busy(exc):
+        log.warning("Database busy: %s", exc)
+        headers = {"Retry-After": str(BUSY_RETRY_AFTER)}
+        return Response(error_body(503, BUSY_MESSAGE), status=503, headers=headers)
     if isinstance(exc, DjangoValidationError):
         details = as_serializer_error(exc)
         exc = Conflict(details) if _is_clash(exc) else exceptions.ValidationError(details)

@@ -21,11 +21,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import curl_cffi.requests
 import pandas as pd
 import yfinance as yf
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from yfinance.data import YfData
 from yfinance.exceptions import YFRateLimitError, YFTickerMissingError
 
 from marketdata.providers.base import (
@@ -43,6 +45,7 @@ from marketdata.providers.base import (
     parse_fx_symbol,
     to_decimal,
 )
+from marketdata.providers.deadline import bounded
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +89,21 @@ def configure_yfinance(data_dir: Path | str) -> None:
         yf.config.debug.hide_exceptions = False
         # yfinance still uses pandas' deprecated inplace= arguments; that is its business.
         warnings.filterwarnings("ignore", message="The inplace keyword", module="yfinance")
+        # Set once, here: handing yfinance a session per call would wait for its cookie
+        # lock, which a hanging cookie request holds.
+        YfData(session=BoundedSession(impersonate="chrome"))
         _configured_dir = target
+
+
+class BoundedSession(curl_cffi.requests.Session):
+    """yfinance's session, with no request allowed more than MARKETDATA_TIMEOUT seconds:
+    yfinance passes its own 30 s to the cookie and crumb requests whatever we ask for, so
+    even a call given up on (providers.deadline) ends soon after."""
+
+    def request(self, method, url, *args, timeout=None, **kwargs):
+        limit = settings.MARKETDATA_TIMEOUT
+        timeout = limit if not isinstance(timeout, int | float) else min(timeout, limit)
+        return super().request(method, url, *args, timeout=timeout, **kwargs)
 
 
 class _ThreadErrors(logging.Handler):
@@ -221,6 +238,9 @@ class YahooProvider(Provider):
         return settings.MARKETDATA_TIMEOUT
 
     def _download(self, symbols: list[str], **period) -> tuple[pd.DataFrame | None, dict]:
+        return bounded(self.name, self._download_now, symbols, **period)
+
+    def _download_now(self, symbols: list[str], **period) -> tuple[pd.DataFrame | None, dict]:
         threads = min(len(symbols), MAX_THREADS) if len(symbols) > 1 else False
         with captured_errors() as messages:
             try:
@@ -259,6 +279,11 @@ class YahooProvider(Provider):
             raise ProviderUnavailable(f"Yahoo Finance metadata failed: {exc!r}") from exc
         return currency or None
 
+    def _currencies_of(self, symbols: list[str]) -> dict[str, str]:
+        with ThreadPoolExecutor(max_workers=min(len(symbols), MAX_THREADS)) as pool:
+            found = dict(zip(symbols, pool.map(self._currency_of, symbols), strict=True))
+        return {s: c for s, c in found.items() if c}
+
     def raw_currencies(self, symbols: list[str]) -> dict[str, str]:
         """Yahoo's own currency code per symbol (e.g. "GBp"); unknown symbols left out."""
         result: dict[str, str] = {}
@@ -277,9 +302,7 @@ class YahooProvider(Provider):
             else:
                 missing.append(symbol)
         if missing:
-            with ThreadPoolExecutor(max_workers=min(len(missing), MAX_THREADS)) as pool:
-                found = dict(zip(missing, pool.map(self._currency_of, missing), strict=True))
-            found = {s: c for s, c in found.items() if c}
+            found = bounded(self.name, self._currencies_of, missing)
             cache.set_many({_currency_key(s): c for s, c in found.items()}, CURRENCY_TTL)
             result.update(found)
         return result
@@ -344,15 +367,10 @@ class YahooProvider(Provider):
         symbol = fx_symbol(base.upper(), target.upper())
         return [(day, as_rate(value)) for day, value in self._daily(symbol, start, end)]
 
-    def get_splits(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
-        """Yahoo's split events (the chart's `events=splits`, which yfinance reads as the
-        "Stock Splits" column: numerator / denominator) dated start to end."""
-        symbol = normalize_symbol(symbol)
-        if start > end:
-            return []
+    def _actions(self, symbol: str, start: date, end: date) -> pd.DataFrame | None:
         with captured_errors():
             try:
-                frame = yf.Ticker(symbol).history(
+                return yf.Ticker(symbol).history(
                     start=start.isoformat(),
                     end=(end + timedelta(days=1)).isoformat(),
                     interval="1d",
@@ -366,6 +384,14 @@ class YahooProvider(Provider):
                 if _is_not_found(exc):
                     raise UnknownSymbol(symbol) from exc
                 raise ProviderUnavailable(f"Yahoo Finance splits failed: {exc!r}") from exc
+
+    def get_splits(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
+        """Yahoo's split events (the chart's `events=splits`, which yfinance reads as the
+        "Stock Splits" column: numerator / denominator) dated start to end."""
+        symbol = normalize_symbol(symbol)
+        if start > end:
+            return []
+        frame = bounded(self.name, self._actions, symbol, start, end)
         if frame is None or frame.empty or "Stock Splits" not in frame.columns:
             return []
         found = []
@@ -376,16 +402,19 @@ class YahooProvider(Provider):
                 found.append((day, factor.quantize(SPLIT_QUANTUM)))
         return found
 
-    def get_info(self, symbol: str) -> InstrumentInfo:
-        symbol = normalize_symbol(symbol)
+    def _info(self, symbol: str) -> dict | None:
         try:
-            info = yf.Ticker(symbol).info
+            return yf.Ticker(symbol).info
         except YFRateLimitError as exc:
             raise ProviderUnavailable("Yahoo Finance rate limit reached.") from exc
         except Exception as exc:
             if _is_not_found(exc):
                 raise UnknownSymbol(symbol) from exc
             raise ProviderUnavailable(f"Yahoo Finance metadata failed: {exc!r}") from exc
+
+    def get_info(self, symbol: str) -> InstrumentInfo:
+        symbol = normalize_symbol(symbol)
+        info = bounded(self.name, self._info, symbol)
         raw = (info or {}).get("currency")
         if not raw:
             raise UnknownSymbol(symbol)
@@ -398,9 +427,9 @@ class YahooProvider(Provider):
             isin=None,
         )
 
-    def search(self, query: str) -> list[InstrumentInfo]:
+    def _search(self, query: str) -> yf.Search:
         try:
-            result = yf.Search(
+            return yf.Search(
                 query,
                 max_results=10,
                 news_count=0,
@@ -414,6 +443,9 @@ class YahooProvider(Provider):
             raise ProviderUnavailable("Yahoo Finance rate limit reached.") from exc
         except Exception as exc:
             raise ProviderUnavailable(f"Yahoo Finance search failed: {exc!r}") from exc
+
+    def search(self, query: str) -> list[InstrumentInfo]:
+        result = bounded(self.name, self._search, query)
         hits = [q for q in result.quotes if q.get("quoteType") in SEARCH_TYPES]
         symbols = [normalize_symbol(q["symbol"]) for q in hits]
         # Search results carry no currency; only what we already know is filled in.

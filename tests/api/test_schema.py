@@ -6,8 +6,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.api.conftest import assert_error
 
-# Endpoints that answer without a token: getting one, and the API description itself.
-PUBLIC = {"auth/register", "auth/login", "auth/refresh", "auth/logout", "schema/", "docs/"}
+# Endpoints that answer without a token: getting one. (The API description needs a login
+# too, unless PUBLIC_API_DOCS=true: issue 13.)
+PUBLIC = {"auth/register", "auth/login", "auth/refresh", "auth/logout"}
 
 
 def test_the_schema_validates_without_warnings(tmp_path):
@@ -34,8 +35,9 @@ ROUTES = sorted(set(_api_routes()) - PUBLIC)
 
 def test_every_route_is_listed():
     # issue 8 added GET /api/v1/performance; issue 10 the pension, projection and YNAB routes;
-    # issue 11 /api/v1/imports and /api/v1/imports/{id}, transactions/export and backup
-    assert len(ROUTES) == 35
+    # issue 11 /api/v1/imports and /api/v1/imports/{id}, transactions/export and backup;
+    # issue 13: the schema and its docs page need a login too
+    assert len(ROUTES) == 37
 
 
 @pytest.mark.django_db
@@ -51,7 +53,67 @@ def test_every_endpoint_refuses_anonymous_requests(anon_api, route, method):
     ]:
         path = path.replace(name, value)
     path = path.replace("<str:base>", "USD").replace("<str:target>", "NOK")
-    response = getattr(anon_api, method)(path)
+    # The schema answers in YAML unless JSON is asked for, its errors too.
+    extra = {"HTTP_ACCEPT": "application/json"} if route == "schema/" else {}
+    response = getattr(anon_api, method)(path, **extra)
     if response.status_code == 405:  # the method does not exist there at all
         return
+    if route == "docs/":  # a page for people: the login form, then back
+        assert response.status_code == 302
+        assert response["Location"] == "/login/?next=/api/v1/docs/"
+        return
     assert_error(response, 401, "not_authenticated")
+
+
+# Issue 13 item 9: the schema states the real constraints (financedash.lib.api_schema).
+def _schema() -> dict:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_the_schema_states_the_input_constraints():
+    import re
+
+    schema = _schema()
+    components = schema["components"]["schemas"]
+    transaction = components["TransactionRequest"]["properties"]
+    price, quantity = transaction["price"]["pattern"], transaction["quantity"]["pattern"]
+    # A digit is required, a sign only where a negative is valid (PRICE: 9 whole digits, 6
+    # decimals).
+    assert price == r"^\d{1,9}(?:\.\d{0,6})?$"
+    assert re.match(price, "440.50") and not re.match(price, "") and not re.match(price, "-1")
+    assert not re.match(quantity, "-5")
+    assert re.match(transaction["date"]["pattern"], "1900-01-01")
+    for day in ("1899-12-31", "2024-02-30", "2024-13-01", "24-01-01"):
+        assert not re.match(transaction["date"]["pattern"], day), day
+    portfolio = components["PortfolioWriteRequest"]["properties"]
+    assert portfolio["currency"]["pattern"] == "^[A-Za-z]{3}$"
+    assert not re.match(portfolio["name"]["pattern"], "  ")  # blank once trimmed
+    assert not re.match(portfolio["name"]["pattern"], "a\x00b")
+    # A blank-allowed string is one schema, not a oneOf that "" matches twice.
+    assert "oneOf" not in portfolio["description"]
+    assert re.match(portfolio["description"]["pattern"], "")
+    fx = schema["paths"]["/api/v1/exchange-rates/{base}/{target}/history"]["get"]
+    by_name = {p["name"]: p["schema"] for p in fx["parameters"]}
+    assert by_name["base"]["pattern"] == "^[A-Za-z]{3}$"
+    assert re.match(by_name["start"]["pattern"], "")  # empty: the default
+    history = schema["paths"]["/api/v1/stocks/{symbol}/history"]["get"]
+    symbol = next(p for p in history["parameters"] if p["name"] == "symbol")
+    assert symbol["schema"]["pattern"].startswith("^[A-Za-z0-9^]")
+
+
+def test_request_bodies_are_json_only(api):
+    bodies = [
+        operation["requestBody"]["content"]
+        for path_item in _schema()["paths"].values()
+        for operation in path_item.values()
+        if isinstance(operation, dict) and "requestBody" in operation
+    ]
+    assert {tuple(content) for content in bodies} == {
+        ("application/json",),
+        ("multipart/form-data",),  # the CSV upload
+        ("application/json", "multipart/form-data"),  # a backup: the document or its file
+    }
+    response = api.post("/api/v1/portfolios", {"name": "Form"}, format="multipart")
+    assert_error(response, 415, "unsupported_media_type")

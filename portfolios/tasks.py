@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from portfolios import market, push
+from portfolios import market
 
 
 @shared_task(ignore_result=True)
 def refresh_quotes() -> dict:
     batch = market.refresh_held_quotes()
-    # Open sockets (portfolios.live) get the quotes that changed, and their portfolios' figures.
-    push.publish_quotes(batch.quotes)
     return {"quotes": len(batch.quotes), "errors": {s: str(e) for s, e in batch.errors.items()}}
 
 

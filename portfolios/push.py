@@ -10,9 +10,11 @@ back to polling), nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -57,7 +59,16 @@ def _send(messages: list[tuple[str, dict]]) -> None:
             await layer.group_send(group, message)
 
     try:
-        async_to_sync(send_all)()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            async_to_sync(send_all)()
+        else:
+            # A write made from a thread that runs an event loop of its own (a sync write in
+            # a notebook or an async test harness): async_to_sync refuses to block it, so
+            # the messages go from a thread of their own.
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(async_to_sync(send_all)).result()
     except Exception:  # noqa: BLE001 - a push is best effort, see the module docstring
         logger.warning("Live update not published to %s", [g for g, _ in messages], exc_info=True)
 

@@ -300,6 +300,7 @@ def _holdings_context(request: HttpRequest, portfolio: Portfolio) -> dict:
         "sort": sort,
         "columns": _columns(sort),
         "refresh_seconds": settings.LIVE_REFRESH_SECONDS,
+        "ping_seconds": settings.LIVE_PING_SECONDS,
         "today": timezone.localdate(),
         "total_return_definition": DEFINITIONS["total_return"],
     }

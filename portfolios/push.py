@@ -1,5 +1,6 @@
 """Publishing to the live sockets (portfolios.live) through the channel layer: what the
-write path (services), the quote refresh (tasks, and live's in-process refresh) call.
+write path (through its version stamps, see stamp_bumped) and the quote refresh (market,
+and live's in-process refresh) call.
 
 A group per portfolio carries "its figures changed" (each socket recomputes them for its
 own user, from the database and the quote cache, so a message never carries stale or
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from financedash.lib import versions
 from marketdata import quotes
 from marketdata.providers.base import Quote
 from portfolios.models import Holding
@@ -71,6 +73,15 @@ def _send(messages: list[tuple[str, dict]]) -> None:
                 pool.submit(async_to_sync(send_all)).result()
     except Exception:  # noqa: BLE001 - a push is best effort, see the module docstring
         logger.warning("Live update not published to %s", [g for g, _ in messages], exc_info=True)
+
+
+def stamp_bumped(name: str) -> None:
+    """financedash.lib.versions calls this on every bump: the services bump a portfolio's
+    stamp on each write to it (transactions from any entry point, cash, imports and their
+    undo, the portfolio's own fields, its deletion)."""
+    _, _, pk = name.partition(":")
+    if pk.isdigit() and versions.portfolio(int(pk)) == name:
+        changed(int(pk))
 
 
 def changed(portfolio_id: int) -> None:

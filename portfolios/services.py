@@ -34,7 +34,7 @@ from financedash.lib.money import (
 from marketdata import fx, history
 from marketdata.models import Instrument
 from marketdata.providers.base import MarketDataError, MissingExchangeRate
-from portfolios import backfill, ledger, push
+from portfolios import backfill, ledger
 from portfolios.models import Holding, Portfolio, Transaction
 
 # Fields a caller may set on a transaction; the rest is derived.
@@ -504,7 +504,6 @@ def _replay_holding(holding: Holding, *, changed: Transaction | None = None) -> 
     """Replay a (locked) holding and store the result; delete it when nothing is left.
     `changed`, the transaction just written, gets its derived figures set in place."""
     versions.bump(versions.portfolio(holding.portfolio_id))
-    push.changed(holding.portfolio_id)  # open sockets get the new figures after the commit
     entries, derived = _stored(holding.pk, changed=changed)
     if not entries:
         holding.delete()
@@ -638,7 +637,6 @@ def record_transactions(
         if errors:
             raise Rejected(errors)
         versions.bump(versions.portfolio(portfolio.pk))
-        push.changed(portfolio.pk)
         for holding, ordered, result, derived, new in plans:
             _store_replay(holding, ordered, result, derived, new=new)
         _insert([created[n] for n in sorted(created)])
@@ -907,7 +905,6 @@ def delete_transactions(txns: Iterable[Transaction]) -> None:
 def delete_holding(holding: Holding) -> None:
     Holding.objects.select_for_update().filter(pk=holding.pk).delete()
     versions.bump(versions.portfolio(holding.portfolio_id))
-    push.changed(holding.portfolio_id)
 
 
 @transaction.atomic
@@ -949,7 +946,6 @@ def save_portfolio(portfolio: Portfolio) -> Portfolio:
     except IntegrityError:  # a concurrent request took the name
         raise ValidationError({"name": _portfolio_name_taken(portfolio.name)}) from None
     versions.bump(versions.portfolio(portfolio.pk))
-    push.changed(portfolio.pk)
     if previous is not None and previous != portfolio.dividends_reduce_cost_basis:
         replay_holdings(portfolio.holdings.all())
     return portfolio
@@ -975,4 +971,3 @@ def delete_portfolio(portfolio: Portfolio) -> None:
     """Delete a portfolio with its holdings and transactions."""
     Portfolio.objects.select_for_update().filter(pk=portfolio.pk).delete()
     versions.bump(versions.portfolio(portfolio.pk))
-    push.changed(portfolio.pk)  # its sockets close with 4404

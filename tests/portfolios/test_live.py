@@ -4,6 +4,7 @@ application (financedash.asgi), on the in-memory channel layer and, when REDIS_U
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -14,11 +15,13 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from financedash.asgi import application
+from financedash.lib import versions
 from marketdata.providers.base import Quote
 from portfolios import live, push, tasks
 from tests.conftest import bearer
@@ -429,3 +432,38 @@ async def test_the_in_process_refresh_runs_only_while_a_socket_is_open(
     assert provider.quote_calls[-1] == ["EQNR.OL"]
     await comm.disconnect()
     assert not live.refresher.running
+
+
+@pytest.mark.parametrize(
+    ("name", "published"),
+    [("portfolio:12", [12]), ("marketdata", []), ("portfolio:x", []), ("other:12", [])],
+)
+def test_every_portfolio_stamp_bump_publishes_after_commit(name, published, monkeypatch):
+    sent = []
+    monkeypatch.setattr(push, "publish_portfolios", lambda ids: sent.extend(ids))
+    with transaction.atomic():
+        versions.bump(name)
+        assert sent == []  # not before the commit
+    assert sent == published
+    with contextlib.suppress(RuntimeError), transaction.atomic():
+        versions.bump(name)
+        raise RuntimeError("rolled back")
+    assert sent == published  # a rolled-back write publishes nothing
+
+
+@asynchronous
+async def test_a_change_of_the_portfolio_itself_pushes_its_figures(owner, holding):
+    portfolio, _ = holding
+    comm = await open_socket(f"{path(portfolio)}?token={token_for(owner)}")
+    await receive(comm, "snapshot")
+
+    def set_credit():
+        response = bearer(owner).put(
+            f"/api/v1/portfolios/{portfolio.pk}/used-credit", {"used_credit": "1000"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+
+    await database_sync_to_async(set_credit)()
+    message = await receive(comm, "portfolio")
+    assert message["portfolio"]["used_credit"] == "1000.00"
+    await comm.disconnect()

@@ -182,7 +182,13 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # socket_timeout None: redis-py 8 reads with a 5 s timeout by default, and the
+                # layer's receive is a blocking pop that waits longer than that on an idle
+                # socket: every idle WebSocket was torn down (1011) every 5 s
+                # (django/channels_redis#422). Connecting keeps a timeout.
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": None, "socket_connect_timeout": 5}
+                ],
                 "prefix": f"{os.environ.get('CACHE_KEY_PREFIX', 'financedash')}:asgi",
             },
         }

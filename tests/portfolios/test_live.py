@@ -46,15 +46,13 @@ def asynchronous(fn):
 @pytest.fixture(params=["memory", "redis"], autouse=True)
 def layer(request, settings, worker_id):
     if request.param == "redis":
-        url = os.environ.get("REDIS_URL")
-        if not url:
+        if not os.environ.get("REDIS_URL"):
             pytest.skip("REDIS_URL is not set: channels-redis is tested in CI's Redis run")
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [url], "prefix": f"test-{worker_id}-{os.getpid()}:asgi"},
-            }
-        }
+        # The settings' own layer (hosts and their options), with a prefix of this run's.
+        conf = settings.CHANNEL_LAYERS["default"]
+        assert conf["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+        config = {**conf["CONFIG"], "prefix": f"test-{worker_id}-{os.getpid()}:asgi"}
+        settings.CHANNEL_LAYERS = {"default": {**conf, "CONFIG": config}}
     else:
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # The in-process refresh is started by hand in these tests, never by a timer.
@@ -466,4 +464,19 @@ async def test_a_change_of_the_portfolio_itself_pushes_its_figures(owner, holdin
     await database_sync_to_async(set_credit)()
     message = await receive(comm, "portfolio")
     assert message["portfolio"]["used_credit"] == "1000.00"
+    await comm.disconnect()
+
+
+@asynchronous
+async def test_an_idle_socket_stays_open_on_redis(owner, holding, layer, settings):
+    """Regression: with redis-py 8's default 5 s read timeout, the layer's blocking receive
+    failed on every idle socket after 5 s (1011). The settings turn that timeout off."""
+    if layer != "redis":
+        pytest.skip("a Redis layer matter")
+    portfolio, _ = holding
+    comm = await open_socket(f"{path(portfolio)}?token={token_for(owner)}")
+    await receive(comm, "snapshot")
+    assert await comm.receive_nothing(7)
+    await database_sync_to_async(push.publish_portfolios)([portfolio.pk])
+    await receive(comm, "portfolio")
     await comm.disconnect()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 import uvicorn
+from django.db import connections
 
 
 @dataclass
@@ -45,6 +46,12 @@ def asgi_server(transactional_db, settings):
     config = uvicorn.Config(
         application, host="127.0.0.1", port=0, lifespan="off", log_config=None, log_level="info"
     )
+    # The server's threads open connections of their own: closed after each request and
+    # each consumer call (not kept CONN_MAX_AGE seconds), so that none outlives the test
+    # and holds PostgreSQL's test database open at teardown.
+    database = connections.settings["default"]
+    kept = database.get("CONN_MAX_AGE", 0)
+    database["CONN_MAX_AGE"] = 0
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
@@ -57,3 +64,4 @@ def asgi_server(transactional_db, settings):
     yield Server("127.0.0.1", port)
     server.should_exit = True
     thread.join(10)
+    database["CONN_MAX_AGE"] = kept

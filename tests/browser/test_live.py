@@ -32,6 +32,19 @@ def asgi_page(browser, asgi_server):  # noqa: F811
     assert not errors, f"JavaScript errors: {errors}"
 
 
+# Records every text the refresh line's label shows, in window.labels.
+LABEL_RECORDER = """() => {
+  window.labels = [];
+  const region = document.getElementById("holdings").parentNode;
+  new MutationObserver(() => {
+    const label = document.querySelector("#holdings [data-live-label]");
+    if (label && window.labels.at(-1) !== label.textContent) {
+      window.labels.push(label.textContent);
+    }
+  }).observe(region, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 def assert_pushed_only(fetches: list[float], pushes: list[float]) -> None:
     """Each fetch of the table follows a pushed message of its own: none was a poll."""
     pending = sorted(pushes)
@@ -112,3 +125,35 @@ def test_without_a_socket_the_page_polls_and_says_so(page, user, settings):
         pass
     # Still said after the polled re-render.
     expect(status).to_contain_text("refreshing every 1 s")
+
+
+def test_a_dropped_socket_falls_back_to_polling_and_reconnects(asgi_page, user, settings):
+    page = asgi_page
+    settings.LIVE_REFRESH_SECONDS = 1
+    portfolio = holding_for(user)
+    partial = f"/portfolios/{portfolio.pk}/holdings/"
+    connections = []
+
+    def relay(ws):
+        # Through to the real server; the test can cut it from the server's side.
+        ws.connect_to_server()
+        connections.append(ws)
+
+    page.route_web_socket(re.compile(r".*/api/v1/ws/portfolio/\d+$"), relay)
+    log_in(page)
+    page.goto(f"/portfolios/{portfolio.pk}/")
+    status = page.locator("#holdings [data-live-status]")
+    expect(status).to_contain_text("Live")
+
+    # Every label the refresh line shows from now on.
+    page.evaluate(LABEL_RECORDER)
+    fetches = []
+    page.on("request", lambda r: fetches.append(r.url) if partial in r.url else None)
+    connections[0].close(code=1011, reason="gone")
+    # The retry comes after about a second, live again, and catches up with one fetch.
+    page.wait_for_function("() => window.labels.some(l => l.startsWith('Live:'))", timeout=8_000)
+    labels = page.evaluate("() => window.labels")
+    assert labels[0] == "Live updates unavailable: refreshing every 1 s"
+    expect(status).to_contain_text("Live:")
+    assert len(connections) == 2
+    assert fetches

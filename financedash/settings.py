@@ -185,9 +185,9 @@ if REDIS_URL:
                 # socket_timeout None: redis-py 8 reads with a 5 s timeout by default, and the
                 # layer's receive is a blocking pop that waits longer than that on an idle
                 # socket: every idle WebSocket was torn down (1011) every 5 s
-                # (django/channels_redis#422). Connecting keeps a timeout.
+                # (django/channels_redis#422). Connecting keeps a short timeout, as the cache's.
                 "hosts": [
-                    {"address": REDIS_URL, "socket_timeout": None, "socket_connect_timeout": 5}
+                    {"address": REDIS_URL, "socket_timeout": None, "socket_connect_timeout": 2}
                 ],
                 "prefix": f"{os.environ.get('CACHE_KEY_PREFIX', 'financedash')}:asgi",
             },

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -49,8 +50,15 @@ def published_key(symbol: str) -> str:
     return f"live-quote:{symbol}"
 
 
+# After a failure to reach the channel layer (Redis down), publishing is skipped for this
+# long: a write must not wait for a connect timeout every time (pages poll meanwhile).
+PAUSE_AFTER_FAILURE = 30.0
+_paused_until = 0.0
+
+
 def _send(messages: list[tuple[str, dict]]) -> None:
-    if not messages:
+    global _paused_until
+    if not messages or time.monotonic() < _paused_until:
         return
     layer = get_channel_layer()
     if layer is None:
@@ -72,7 +80,13 @@ def _send(messages: list[tuple[str, dict]]) -> None:
             with ThreadPoolExecutor(1) as pool:
                 pool.submit(async_to_sync(send_all)).result()
     except Exception:  # noqa: BLE001 - a push is best effort, see the module docstring
-        logger.warning("Live update not published to %s", [g for g, _ in messages], exc_info=True)
+        _paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
+        logger.warning(
+            "Live updates not published to %s; none is tried for %.0f s",
+            [g for g, _ in messages],
+            PAUSE_AFTER_FAILURE,
+            exc_info=True,
+        )
 
 
 def stamp_bumped(name: str) -> None:

@@ -480,3 +480,22 @@ async def test_an_idle_socket_stays_open_on_redis(owner, holding, layer, setting
     await database_sync_to_async(push.publish_portfolios)([portfolio.pk])
     await receive(comm, "portfolio")
     await comm.disconnect()
+
+
+def test_a_channel_layer_that_is_down_costs_one_failure_then_a_pause(monkeypatch, caplog):
+    calls = []
+
+    class Down:
+        async def group_send(self, group, message):
+            calls.append(group)
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(push, "get_channel_layer", lambda: Down())
+    monkeypatch.setattr(push, "_paused_until", 0.0)
+    push.publish_portfolios([1])  # logged, not raised: the write it follows stands
+    push.publish_portfolios([2])  # paused: not even tried
+    assert calls == ["portfolio.1"]
+    assert "none is tried for 30 s" in caplog.text
+    monkeypatch.setattr(push, "_paused_until", 0.0)
+    push.publish_portfolios([3])
+    assert calls == ["portfolio.1", "portfolio.3"]

@@ -39,8 +39,16 @@ install: .venv/.synced
 migrate: install
 	$(MANAGE) migrate --noinput
 
+# One ASGI server for HTTP and WebSocket (financedash/asgi.py). --reload restarts it when a
+# Python file or a template changes (Django's own template reloading needs runserver);
+# forwarded-for headers are never trusted (the login lockout counts the connection's address).
+UVICORN := .venv/bin/uvicorn financedash.asgi:application --host $(HOST) --port $(PORT) \
+	--no-proxy-headers --reload --reload-dir financedash --reload-dir marketdata \
+	--reload-dir portfolios --reload-dir pensions --reload-dir templates \
+	--reload-include '*.html'
+
 run: migrate
-	DEBUG=$${DEBUG:-true} $(MANAGE) runserver $(HOST):$(PORT)
+	DEBUG=$${DEBUG:-true} $(UVICORN)
 
 # The demo has a database of its own (and no Redis): its generated prices never reach the
 # one `make run` uses, and its demo user never stands in for the owner there.
@@ -49,7 +57,7 @@ DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 REDIS_URL= MARKETDATA_
 demo: install
 	$(DEMO_ENV) $(MANAGE) migrate --noinput
 	$(DEMO_ENV) $(MANAGE) load_demo
-	$(DEMO_ENV) DEBUG=$${DEBUG:-true} $(MANAGE) runserver $(HOST):$(PORT)
+	$(DEMO_ENV) DEBUG=$${DEBUG:-true} $(UVICORN)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import logging
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import middleware
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from financedash.lib.errors import BUSY_MESSAGE, BUSY_RETRY_AFTER, error_json, is_database_busy
 
@@ -78,3 +81,22 @@ class LoginRequiredMiddleware(middleware.LoginRequiredMiddleware):
             # form rather than swapping the form into the table.
             return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
         return response
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, whose file responses iterate synchronously: under ASGI Django would read
+    each file whole into memory first (and warn on every request). There the chunks are
+    read one by one in a thread instead; under WSGI nothing changes."""
+
+    @staticmethod
+    def serve(static_file, request):
+        response = WhiteNoiseMiddleware.serve(static_file, request)
+        if isinstance(request, ASGIRequest) and response.streaming and not response.is_async:
+            response.streaming_content = _chunks(iter(response.streaming_content))
+        return response
+
+
+async def _chunks(iterator):
+    read = sync_to_async(next, thread_sensitive=False)
+    while (chunk := await read(iterator, None)) is not None:
+        yield chunk

@@ -69,7 +69,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before anything that may answer (CommonMiddleware's redirects), as it asks.
     "corsheaders.middleware.CorsMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise, streaming files without blocking under ASGI.
+    "financedash.middleware.StaticFilesMiddleware",
     "financedash.middleware.reject_nul_characters",
     "financedash.middleware.DatabaseBusyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -92,6 +93,8 @@ AUTHENTICATION_BACKENDS = [
 
 ROOT_URLCONF = "financedash.urls"
 WSGI_APPLICATION = "financedash.wsgi.application"
+# HTTP and WebSocket on one port (uvicorn; gunicorn with uvicorn workers in production).
+ASGI_APPLICATION = "financedash.asgi.application"
 
 TEMPLATES = [
     {
@@ -172,6 +175,30 @@ else:
         # its own, and the large series stay out of the database.
         "results": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
+
+# The channel layer carries pushes (portfolio figures, quotes) to the WebSocket consumers.
+# Redis when there is one: every web worker, the Celery worker and a management command
+# reach every socket. In memory otherwise: the embedded default is one server process, and
+# a write made in another process (a management command) reaches open pages by their
+# polling fallback instead.
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # socket_timeout None: redis-py 8 reads with a 5 s timeout by default, and the
+                # layer's receive is a blocking pop that waits longer than that on an idle
+                # socket: every idle WebSocket was torn down (1011) every 5 s
+                # (django/channels_redis#422). Connecting keeps a short timeout, as the cache's.
+                "hosts": [
+                    {"address": REDIS_URL, "socket_timeout": None, "socket_connect_timeout": 2}
+                ],
+                "prefix": f"{os.environ.get('CACHE_KEY_PREFIX', 'financedash')}:asgi",
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -283,6 +310,12 @@ HISTORY_CACHE_TTL = envint("HISTORY_CACHE_TTL", 900)
 # remote provider; the rest is fetched by the worker or the next view (marketdata.backfill).
 HISTORY_FETCH_BUDGET = float(os.environ.get("HISTORY_FETCH_BUDGET") or 3)
 LIVE_REFRESH_SECONDS = envint("LIVE_REFRESH_SECONDS", 30)
+# Live updates (portfolios.live): the keepalive message interval, the cap on the symbols one
+# socket may follow, and whether the web process refreshes quotes itself while sockets are
+# open (the embedded default, no Celery worker) or leaves it to Celery beat.
+LIVE_PING_SECONDS = envint("LIVE_PING_SECONDS", 30)
+LIVE_MAX_SYMBOLS = envint("LIVE_MAX_SYMBOLS", 50)
+LIVE_EMBEDDED_REFRESH = envbool("LIVE_EMBEDDED_REFRESH", not REDIS_URL)
 
 YNAB_ACCESS_TOKEN = os.environ.get("YNAB_ACCESS_TOKEN", "")
 YNAB_BASE_URL = os.environ.get("YNAB_BASE_URL", "https://api.ynab.com/v1").rstrip("/")

@@ -10,6 +10,7 @@ be shared by every worker.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 
@@ -38,4 +39,16 @@ def warm() -> None:
             get_template(name)
     translation.activate(settings.LANGUAGE_CODE)
     translation.deactivate()
+    if _in_event_loop():
+        # uvicorn imports the application inside its event loop (make run): there Django
+        # refuses any connection call, and nothing above could have opened one.
+        return
     connections.close_all()
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

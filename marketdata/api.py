@@ -33,12 +33,33 @@ def _symbol(symbol: str) -> str:
     return ticker
 
 
+def _day_figure(help_text: str) -> DecimalField:
+    return DecimalField(**PRICE, allow_null=True, help_text=help_text)
+
+
 class QuoteSerializer(serializers.Serializer):
     symbol = serializers.CharField()
     price = DecimalField(**PRICE)
     currency = serializers.CharField()
     as_of = serializers.DateTimeField()
     stale = serializers.BooleanField()
+    # null where the provider has no such figure (ARCHITECTURE section 7).
+    previous_close = _day_figure("The previous session's close.")
+    change = _day_figure("price - previous_close.")
+    change_percent = DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text="change / previous_close x 100, to 2 places.",
+    )
+    day_high = _day_figure("The session's high so far.")
+    day_low = _day_figure("The session's low so far.")
+    volume = serializers.IntegerField(allow_null=True, help_text="Shares traded in the session.")
+    market_cap = DecimalField(
+        max_digits=24, decimal_places=0, allow_null=True, help_text="In the quote's currency."
+    )
+    fifty_two_week_high = _day_figure("The highest price of the last 52 weeks.")
+    fifty_two_week_low = _day_figure("The lowest price of the last 52 weeks.")
 
 
 class BatchRequestSerializer(serializers.Serializer):

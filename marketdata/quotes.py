@@ -77,24 +77,47 @@ class QuoteBatch:
     errors: dict[str, MarketDataError] = field(default_factory=dict)
 
 
+# The session's figures a quote may carry (Quote), packed as strings like the price.
+DAY_FIGURES = (
+    "previous_close",
+    "day_high",
+    "day_low",
+    "market_cap",
+    "fifty_two_week_high",
+    "fifty_two_week_low",
+)
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
 def pack(quote: Quote) -> dict:
-    # Plain values rather than a pickled dataclass: entries outlive deploys in Redis.
+    # Plain values rather than a pickled dataclass: entries outlive deploys in Redis. Also
+    # the body of the live socket's "quote" message (portfolios.live).
     return {
         "symbol": quote.symbol,
         "price": str(quote.price),
         "currency": quote.currency,
         "as_of": quote.as_of.isoformat(),
         "stale": quote.stale,
+        **{name: _text(getattr(quote, name)) for name in DAY_FIGURES},
+        "change": _text(quote.change),
+        "change_percent": _text(quote.change_percent),
+        "volume": quote.volume,
     }
 
 
 def unpack(data: dict, *, stale: bool | None = None) -> Quote:
+    # .get: entries cached before the day's figures existed have none.
     return Quote(
         symbol=data["symbol"],
         price=Decimal(data["price"]),
         currency=data["currency"],
         as_of=datetime.fromisoformat(data["as_of"]),
         stale=data["stale"] if stale is None else stale,
+        volume=data.get("volume"),
+        **{name: None if data.get(name) is None else Decimal(data[name]) for name in DAY_FIGURES},
     )
 
 

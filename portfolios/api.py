@@ -150,9 +150,14 @@ def _holding_for(request, pk) -> Holding:
     return get_object_or_404(Holding.objects.owned_by(request.user), pk=pk)
 
 
+def portfolio_body(portfolio: Portfolio) -> dict:
+    """The body of GET /api/v1/portfolios/{id}: the WebSocket's snapshot and updates
+    (portfolios.live) send the same object."""
+    return PortfolioDetailSerializer(valuation.summarize([portfolio])[0]).data
+
+
 def _summary_response(portfolio: Portfolio, status_code=status.HTTP_200_OK):
-    summary = valuation.summarize([portfolio])[0]
-    return Response(PortfolioDetailSerializer(summary).data, status=status_code)
+    return Response(portfolio_body(portfolio), status=status_code)
 
 
 class PortfolioList(generics.GenericAPIView):

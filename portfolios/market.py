@@ -11,6 +11,7 @@ from django.db.models import Min
 from marketdata import quotes, refresh
 from marketdata.models import Instrument
 from marketdata.providers.base import Provider
+from portfolios import push
 from portfolios.models import Transaction
 
 
@@ -24,8 +25,12 @@ def held_symbols() -> list[str]:
 
 
 def refresh_held_quotes(*, provider: Provider | None = None) -> quotes.QuoteBatch:
-    """One provider call for every held instrument, bypassing (and refilling) the cache."""
-    return quotes.quote_batch(held_symbols(), provider=provider, refresh=True)
+    """One provider call for every held instrument, bypassing (and refilling) the cache.
+    Open sockets (portfolios.live) get the quotes that changed and their portfolios' new
+    figures (through Redis: a cron run or the Celery worker is another process)."""
+    batch = quotes.quote_batch(held_symbols(), provider=provider, refresh=True)
+    push.publish_quotes(batch.quotes)
+    return batch
 
 
 def _earliest(pairs: dict, key, day: date) -> None:

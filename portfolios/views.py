@@ -25,7 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from financedash.lib import charts
 from financedash.lib.profiles import profile_for
-from marketdata import history
+from marketdata import history, quotes
 from portfolios import backfill, export, ledger, services, splits, valuation
 from portfolios.forms import (
     FORMAT_LABELS,
@@ -303,6 +303,7 @@ def _holdings_context(request: HttpRequest, portfolio: Portfolio) -> dict:
         "sort": sort,
         "columns": _columns(sort),
         "refresh_seconds": settings.LIVE_REFRESH_SECONDS,
+        "ping_seconds": settings.LIVE_PING_SECONDS,
         "today": timezone.localdate(),
         "total_return_definition": DEFINITIONS["total_return"],
     }
@@ -409,7 +410,11 @@ def portfolio_chart(request: HttpRequest, pk: int) -> HttpResponse:
 def _holding_context(request: HttpRequest, holding: Holding) -> dict:
     summary = valuation.summarize([holding.portfolio])[0]
     row = next((r for r in summary.holdings if r.id == holding.pk), None)
+    ticker = holding.instrument.ticker
     return {
+        # The session's figures (change, range, volume ...): the quote the valuation just
+        # put in the cache, so no second provider call.
+        "quote": quotes.get_quotes_lenient([ticker]).get(ticker),
         "holding": holding,
         "portfolio": holding.portfolio,
         "instrument": holding.instrument,

@@ -33,6 +33,16 @@ def _clear_caches() -> None:
             caches[alias].clear()
 
 
+def _prefixed_layers(worker_id: str) -> dict:
+    layers = {}
+    for alias, conf in django_settings.CHANNEL_LAYERS.items():
+        config = dict(conf.get("CONFIG", {}))
+        if "redis" in conf["BACKEND"].lower():
+            config["prefix"] = f"{config.get('prefix', 'asgi')}-{worker_id}"
+        layers[alias] = {**conf, "CONFIG": config}
+    return layers
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _own_redis_keys(worker_id):
     """One Redis database for all test workers (pytest-xdist): each gets its own keys.
@@ -44,7 +54,10 @@ def _own_redis_keys(worker_id):
         CACHES={
             alias: {**conf, "KEY_PREFIX": f"{conf.get('KEY_PREFIX', '')}-{worker_id}"}
             for alias, conf in django_settings.CACHES.items()
-        }
+        },
+        # The channel layer's groups are named by primary keys, which every worker's test
+        # database reuses: each worker gets its own prefix there too.
+        CHANNEL_LAYERS=_prefixed_layers(worker_id),
     )
     prefixed.enable()
     yield

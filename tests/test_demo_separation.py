@@ -35,10 +35,12 @@ def test_make_demo_runs_everything_in_its_own_database():
     assert [line.split("manage.py ")[1].split()[0] for line in managed] == [
         "migrate",
         "load_demo",
-        "runserver",
     ]
+    # The server: uvicorn with the ASGI application (HTTP and WebSocket).
+    served = [line for line in commands if "uvicorn financedash.asgi:application" in line]
+    assert len(served) == 1
     demo_db = f"DATABASE_URL=sqlite:///{django_settings.BASE_DIR}/demo.sqlite3"
-    assert all(demo_db in line and "REDIS_URL= " in line for line in managed)
+    assert all(demo_db in line and "REDIS_URL= " in line for line in managed + served)
 
 
 @pytest.mark.django_db

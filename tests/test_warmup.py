@@ -18,3 +18,18 @@ def test_warm_loads_the_views_and_templates_without_touching_the_database(monkey
     # Nothing is left open for forked workers to share (SQLite's in-memory test database
     # ignores a real close, hence the stand-in).
     assert closed == [True]
+
+
+def test_warm_inside_an_event_loop_as_uvicorn_imports_the_app(monkeypatch):
+    """Regression: uvicorn (make run) imports financedash.asgi inside its running loop,
+    where Django refuses connections.close_all() with SynchronousOnlyOperation."""
+    import asyncio
+
+    closed = []
+    monkeypatch.setattr(connections, "close_all", lambda: closed.append(True))
+
+    async def start():
+        warmup.warm()
+
+    asyncio.run(start())
+    assert closed == []

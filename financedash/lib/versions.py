@@ -10,6 +10,7 @@ query by a unique key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import uuid4
 
 from django.apps import apps
@@ -34,6 +35,18 @@ def current(name: str) -> str:
     return stamp
 
 
+_listeners: list[Callable[[str], None]] = []
+
+
+def on_bump(listener: Callable[[str], None]) -> None:
+    """Call `listener(name)` on every bump. A bump is exactly "this data changed" (every
+    write makes one, or caches would serve stale results), so an app that must react to
+    changes listens here (portfolios.push: the live sockets) without the kernel importing
+    it, and without a line in each write function."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
 def bump(name: str) -> None:
     """Invalidate: results keyed by the old stamp are never read again. Inside a
     transaction it takes effect with the commit, together with the change itself."""
@@ -44,6 +57,8 @@ def bump(name: str) -> None:
         unique_fields=["name"],
         update_fields=["value"],
     )
+    for listener in _listeners:
+        listener(name)
 
 
 MARKET_DATA = "marketdata"

@@ -12,7 +12,7 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from financedash.lib.money import PRICE, RATE
 
 _PRICE_QUANTUM = Decimal(1).scaleb(-PRICE["decimal_places"])
 _RATE_QUANTUM = Decimal(1).scaleb(-RATE["decimal_places"])
+PERCENT_QUANTUM = Decimal("0.01")
 _FX_SYMBOL = re.compile(r"^([A-Z]{3})([A-Z]{3})=X$")
 # Yahoo's alphabet: EQNR.OL, BRK-B, ^GSPC, USDNOK=X, GC=F, M&M.NS, 0P0000TKZM.IR.
 # Either case: the API documents it for input that is upper-cased afterwards.
@@ -44,6 +45,27 @@ class Quote:
     currency: str
     as_of: datetime
     stale: bool = False
+    # The session's figures, where the provider has them (None otherwise), in the quote's
+    # currency (market cap too); volume in shares.
+    previous_close: Decimal | None = None
+    day_high: Decimal | None = None
+    day_low: Decimal | None = None
+    volume: int | None = None
+    market_cap: Decimal | None = None
+    fifty_two_week_high: Decimal | None = None
+    fifty_two_week_low: Decimal | None = None
+
+    @property
+    def change(self) -> Decimal | None:
+        """Price less the previous close."""
+        return None if self.previous_close is None else self.price - self.previous_close
+
+    @property
+    def change_percent(self) -> Decimal | None:
+        """The change in percent of the previous close, to 2 places (half even)."""
+        if not self.previous_close:
+            return None
+        return (self.change * 100 / self.previous_close).quantize(PERCENT_QUANTUM, ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True)

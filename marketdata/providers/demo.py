@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from django.utils import timezone
 
@@ -199,6 +199,44 @@ def weekdays(start: date, end: date) -> list[date]:
     return days
 
 
+QUOTE_WIGGLE = 0.004
+# The live price swings at most 1.5 x QUOTE_WIGGLE around the day's close (_wiggle): the
+# session's high and low are that band, so every quote of the day lies inside them.
+SESSION_BAND = 1.5 * QUOTE_WIGGLE
+
+
+def _cents(value: float) -> Decimal:
+    return Decimal(repr(value)).quantize(CENT)
+
+
+@lru_cache(maxsize=4096)
+def _year_range(symbol: str, today: date) -> tuple[float, float]:
+    """The lowest low and highest high of the 52 weeks before today (closes ± the band)."""
+    item = BY_SYMBOL[symbol]
+    closes = [_close(item, day) for day in weekdays(today - timedelta(days=364), today)]
+    return min(closes) * (1 - SESSION_BAND), max(closes) * (1 + SESSION_BAND)
+
+
+def _session(item: DemoInstrument, today: date, price: float) -> dict:
+    """The session's figures of a demo quote, consistent with its price and history:
+    previous close = the last weekday's close (what the history lists), low <= price <=
+    high, the 52-week range contains today's, market cap = price x a fixed share count."""
+    previous = max(day for day in weekdays(today - timedelta(days=7), today - timedelta(days=1)))
+    close = _close(item, today)
+    low, high = close * (1 - SESSION_BAND), close * (1 + SESSION_BAND)
+    year_low, year_high = _year_range(item.symbol, today)
+    shares = int(1e8 + 4.9e9 * _unit(item.symbol, "shares"))
+    return {
+        "previous_close": close_on(item.symbol, previous),
+        "day_high": _cents(high),
+        "day_low": _cents(low),
+        "volume": int(2e5 + 4.8e6 * _unit(item.symbol, "volume", today.toordinal())),
+        "market_cap": Decimal(repr(price * shares)).quantize(Decimal(1)),
+        "fifty_two_week_high": _cents(max(year_high, high)),
+        "fifty_two_week_low": _cents(min(year_low, low)),
+    }
+
+
 def _info(item: DemoInstrument) -> InstrumentInfo:
     return InstrumentInfo(item.symbol, item.name, item.exchange, item.currency, item.isin)
 
@@ -227,9 +265,13 @@ class DemoProvider(Provider):
             pair = parse_fx_symbol(symbol)
             if symbol in BY_SYMBOL:
                 item = BY_SYMBOL[symbol]
-                price = _close(item, today) * (1 + _wiggle(symbol, bucket, 0.004))
+                price = _close(item, today) * (1 + _wiggle(symbol, bucket, QUOTE_WIGGLE))
                 quotes[symbol] = Quote(
-                    symbol, Decimal(repr(price)).quantize(CENT), item.currency, as_of
+                    symbol,
+                    Decimal(repr(price)).quantize(CENT),
+                    item.currency,
+                    as_of,
+                    **_session(item, today, price),
                 )
             elif pair and pair[0] in CURRENCIES and pair[1] in CURRENCIES:
                 base, target = pair

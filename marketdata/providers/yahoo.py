@@ -167,19 +167,22 @@ def classify_download_errors(messages: list[str], symbols: list[str]) -> dict[st
     return kinds
 
 
-def closes_by_symbol(frame: pd.DataFrame | None, symbols: list[str]) -> dict[str, list]:
-    """Non-missing (session date, close) pairs per symbol from a yf.download frame."""
+def closes_by_symbol(
+    frame: pd.DataFrame | None, symbols: list[str], field: str = "Close"
+) -> dict[str, list]:
+    """Non-missing (session date, close) pairs per symbol from a yf.download frame (or of
+    another of its columns: High, Low, Volume)."""
     if frame is None or frame.empty:
         return {}
     if isinstance(frame.columns, pd.MultiIndex):
-        if "Close" not in frame.columns.get_level_values(0):
+        if field not in frame.columns.get_level_values(0):
             return {}
-        closes = frame["Close"]
+        closes = frame[field]
     else:
         # multi_level_index=False with a single symbol gives plain OHLC columns.
-        if "Close" not in frame.columns:
+        if field not in frame.columns:
             return {}
-        closes = frame[["Close"]].set_axis([symbols[0]], axis=1)
+        closes = frame[[field]].set_axis([symbols[0]], axis=1)
     result = {}
     for column in closes.columns:
         series = closes[column].dropna()
@@ -188,6 +191,11 @@ def closes_by_symbol(frame: pd.DataFrame | None, symbols: list[str]) -> dict[str
                 (stamp.date(), value) for stamp, value in series.items()
             ]
     return result
+
+
+def _in_major(value, divisor: Decimal) -> Decimal | None:
+    number = to_decimal(value)
+    return None if number is None else as_price(number / divisor)
 
 
 def _unavailable(kinds: list[str], symbols: list[str], partial=None) -> ProviderUnavailable:
@@ -313,6 +321,15 @@ class YahooProvider(Provider):
             return {}
         frame, kinds = self._download(symbols, period="5d")
         closes = closes_by_symbol(frame, symbols)
+        # The last session's high, low and volume come in the same download; market cap and
+        # the 52-week range would cost a request per symbol (Ticker.info): left null.
+        session = {
+            field: {
+                symbol: dict(rows)
+                for symbol, rows in closes_by_symbol(frame, symbols, field).items()
+            }
+            for field in ("High", "Low", "Volume")
+        }
         currencies = self.raw_currencies(list(closes))
         today, now = timezone.localdate(), timezone.now()
         quotes = {}
@@ -321,12 +338,19 @@ class YahooProvider(Provider):
                 continue
             day, value = rows[-1]
             currency, divisor = major_unit(currencies[symbol])
+            figures = {field: by_day.get(symbol, {}).get(day) for field, by_day in session.items()}
+            volume = to_decimal(figures["Volume"])
             quotes[symbol] = Quote(
                 symbol=symbol,
                 price=as_price(to_decimal(value) / divisor),
                 currency=currency,
                 # A bar of today's session carries the live price; an older one its close.
                 as_of=now if day >= today else close_timestamp(day),
+                # The session before the quoted one (the 5-day download has it).
+                previous_close=_in_major(rows[-2][1], divisor) if len(rows) > 1 else None,
+                day_high=_in_major(figures["High"], divisor),
+                day_low=_in_major(figures["Low"], divisor),
+                volume=None if volume is None else int(volume),
             )
         failed = [s for s in symbols if s not in closes and kinds.get(s) in (RATE_LIMITED, FAILED)]
         if failed:

@@ -244,3 +244,45 @@ class TestSharedMarketDataIsWrittenByStaffOnly:
     def test_everyone_still_reads_them(self, outsider_api, provider, stored):
         body = outsider_api.get("/api/v1/stocks/EQNR.OL/history?start=2024-01-01&end=2024-01-05")
         assert body.json()["prices"] == [{"date": "2024-01-02", "close": "280.000000"}]
+
+
+QUOTE_FIELDS = {
+    "symbol",
+    "price",
+    "currency",
+    "as_of",
+    "stale",
+    "previous_close",
+    "change",
+    "change_percent",
+    "day_high",
+    "day_low",
+    "volume",
+    "market_cap",
+    "fifty_two_week_high",
+    "fifty_two_week_low",
+}
+
+
+def test_quote_carries_the_sessions_figures_or_nulls(api, settings):
+    settings.MARKETDATA_PROVIDER = "demo"
+    body = api.get("/api/v1/stocks/EQNR.OL").json()
+    assert set(body) == QUOTE_FIELDS
+    price, previous = Decimal(body["price"]), Decimal(body["previous_close"])
+    assert Decimal(body["change"]) == price - previous
+    expected = ((price - previous) * 100 / previous).quantize(Decimal("0.01"))
+    assert Decimal(body["change_percent"]) == expected
+    assert Decimal(body["day_low"]) <= price <= Decimal(body["day_high"])
+    assert isinstance(body["volume"], int)
+    assert Decimal(body["market_cap"]) > 0
+    batch = api.post("/api/v1/stocks/batch", {"symbols": ["EQNR.OL"]}, format="json").json()
+    assert set(batch["quotes"]["EQNR.OL"]) == QUOTE_FIELDS
+
+
+def test_a_provider_without_session_figures_answers_nulls(api, provider):
+    body = api.get("/api/v1/stocks/EQNR.OL").json()
+    assert set(body) == QUOTE_FIELDS
+    assert all(
+        body[name] is None
+        for name in QUOTE_FIELDS - {"symbol", "price", "currency", "as_of", "stale"}
+    )

@@ -1,5 +1,5 @@
-"""Time the first requests after gunicorn starts, as the Dockerfile runs it. A script, not a
-test: figures to report on a shared machine, not assertions.
+"""Time the first requests after gunicorn starts, as the Dockerfile runs it (uvicorn
+workers). A script, not a test: figures to report on a shared machine, not assertions.
 
     DATABASE_URL=sqlite:////tmp/startup.sqlite3 \
         .venv/bin/python tests/benchmarks/measure_startup.py [gunicorn args]
@@ -80,7 +80,9 @@ def main() -> None:
     server = subprocess.Popen(
         [
             str(Path(PYTHON).parent / "gunicorn"),
-            "financedash.wsgi:application",
+            "financedash.asgi:application",
+            "--worker-class",
+            "uvicorn_worker.UvicornWorker",
             "--bind",
             f"127.0.0.1:{PORT}",
             "--workers",

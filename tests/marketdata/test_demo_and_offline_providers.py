@@ -156,3 +156,26 @@ def test_demo_history_works_on_a_leap_day():
     rows = provider.get_history("EQNR.OL", date(2010, 1, 1), date(2028, 2, 29))
     assert rows[0][0] >= date(2018, 2, 28)
     assert rows[-1][0] == date(2028, 2, 29)
+
+
+def test_demo_quotes_carry_consistent_session_figures():
+    from datetime import UTC, datetime, timedelta
+
+    from marketdata.providers import demo
+    from marketdata.providers.demo import DemoProvider, close_on
+
+    clock = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday
+    provider = DemoProvider(clock=lambda: clock)
+    for bucket in range(20):
+        provider.clock = lambda n=bucket: clock + timedelta(seconds=n * demo.QUOTE_BUCKET_SECONDS)
+        quote = provider.get_quotes(["EQNR.OL"])["EQNR.OL"]
+        assert quote.day_low <= quote.price <= quote.day_high
+        assert quote.fifty_two_week_low <= quote.day_low
+        assert quote.day_high <= quote.fifty_two_week_high
+        # The previous close is the history's close of Tuesday.
+        assert quote.previous_close == close_on("EQNR.OL", clock.date() - timedelta(days=1))
+        assert quote.change == quote.price - quote.previous_close
+        assert quote.volume > 0 and quote.market_cap > 0
+    # Currency pairs have no session figures.
+    pair = provider.get_quotes(["USDNOK=X"])["USDNOK=X"]
+    assert pair.previous_close is None and pair.change is None and pair.change_percent is None

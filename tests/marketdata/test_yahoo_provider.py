@@ -302,3 +302,27 @@ def test_splits_are_yahoos_split_events_in_the_range(yahoo, fake_yahoo):
 
 def test_no_splits_is_an_empty_list(yahoo):
     assert yahoo.get_splits("EQNR.OL", DAYS[0], DAYS[5]) == []
+
+
+def test_quotes_carry_the_sessions_figures_from_the_same_download(yahoo, download_calls):
+    quotes = yahoo.get_quotes(["EQNR.OL", "HSBA.L"])
+    assert len(download_calls) == 1
+    equinor = quotes["EQNR.OL"]
+    # The fake's closes rise by 1 a day: 289.1 after 288.1; its high and low are the close,
+    # its volume 1000 shares.
+    assert equinor.previous_close == Decimal("288.1")
+    assert equinor.change == Decimal("1.0")
+    # 1.0 / 288.1 x 100 = 0.34710...
+    assert equinor.change_percent == Decimal("0.35")
+    assert (equinor.day_high, equinor.day_low, equinor.volume) == (
+        Decimal("289.1"),
+        Decimal("289.1"),
+        1000,
+    )
+    # Not in the download: a request per symbol would be needed.
+    assert equinor.market_cap is None
+    assert equinor.fifty_two_week_high is None and equinor.fifty_two_week_low is None
+    # Pence to pounds like the price: 653.8p after 653.4p.
+    london = quotes["HSBA.L"]
+    assert (london.previous_close, london.day_high) == (Decimal("6.534"), Decimal("6.538"))
+    assert london.change == Decimal("0.004")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -97,9 +97,10 @@ def ledgers(draw):
                 continue
             quantity = held[symbol] if draw(st.booleans()) else min(quantity, held[symbol])
         elif kind == "DIVIDEND":
-            if not peak[symbol]:
+            # The peak rescaled by a reverse split may have more decimals than a quantity.
+            quantity = min(quantity, peak[symbol]).quantize(D("0.000001"), ROUND_DOWN)
+            if not quantity:
                 continue
-            quantity = min(quantity, peak[symbol])
         held[symbol] += quantity if kind == "BUY" else -quantity if kind == "SELL" else 0
         peak[symbol] = max(peak[symbol], held[symbol])
         rate = D(1) if SYMBOLS[symbol] == "NOK" else draw(rates)

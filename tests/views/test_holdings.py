@@ -99,3 +99,32 @@ def test_query_count_is_constant_in_the_number_of_holdings(owner_client, owner):
         assert len(symbols_in(response)) == size
         counts[size] = len(queries)
     assert counts[5] == counts[50], counts
+
+
+def test_the_table_carries_what_the_live_script_needs(owner_client, holding):
+    body = owner_client.get(reverse("portfolios:detail", args=[holding.portfolio.pk]))
+    html = body.content.decode()
+    assert f'data-socket="/api/v1/ws/portfolio/{holding.portfolio.pk}"' in html
+    # The raw price, unlocalized, for the flash's comparison.
+    assert 'data-symbol="EQNR.OL" data-price="300' in html
+    assert "<span data-live-label>Prices refresh every" in html
+
+
+def test_the_holding_page_shows_the_sessions_figures(owner_client, holding, settings):
+    from marketdata.providers.demo import DemoProvider
+
+    settings.MARKETDATA_PROVIDER = "demo"
+    quote = DemoProvider().get_quotes(["EQNR.OL"])["EQNR.OL"]
+    body = owner_client.get(reverse("portfolios:holding", args=[holding.pk])).content.decode()
+    figures = body[body.index('id="session-figures"') :]
+    for label in ("Change", "Previous close", "Day's range", "52-week range", "Volume"):
+        assert f"<dt>{label}</dt>" in figures
+    assert f"{quote.previous_close:.2f}" in figures
+    assert "Market cap" in figures and "bn" in figures
+
+
+def test_without_session_figures_the_holding_page_shows_dashes(owner_client, holding):
+    # The offline provider's quote is a stored close: no session figures, no failure.
+    body = owner_client.get(reverse("portfolios:holding", args=[holding.pk])).content.decode()
+    figures = body[body.index('id="session-figures"') :]
+    assert "<dt>Previous close</dt><dd>—</dd>" in figures

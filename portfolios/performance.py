@@ -92,13 +92,14 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Context, Decimal, localcontext
-from itertools import accumulate
-from operator import attrgetter, itemgetter
+from itertools import repeat
+from operator import attrgetter, itemgetter, mul
 from typing import NamedTuple
 
+import numpy as np
 import pyxirr
 
 from portfolios.ledger import BUY, DIVIDEND, SELL, ZERO
@@ -237,9 +238,239 @@ class Performance:
         return (self.end - self.start).days
 
 
+# Compact inputs --------------------------------------------------------------------------
+
+_BUY, _SELL, _DIVIDEND, _OTHER = 0, 1, 2, 3
+_KINDS = {BUY: _BUY, SELL: _SELL, DIVIDEND: _DIVIDEND}
+_NEVER = date.max.toordinal() + 1
+_INT64 = 2**63 - 1
+
+
+def _decimal(units: int, scale: int) -> Decimal:
+    """units / 10^scale, exactly (60 digits hold any stored amount's units)."""
+    return Decimal(units).scaleb(-scale, _CONTEXT)
+
+
+def decimal_units(values: Sequence[Decimal]) -> tuple[list[int], int]:
+    """Decimals as integers at one scale (the most decimals among them), exactly."""
+    shapes = [value.as_tuple() for value in values]
+    if any(not isinstance(shape.exponent, int) for shape in shapes):
+        raise ValueError("A price, quantity, fee or rate is not a finite number.")
+    scale = max([0, *(-shape.exponent for shape in shapes)])
+    units = []
+    for shape in shapes:
+        number = int("".join(map(str, shape.digits)) or 0) * 10 ** (shape.exponent + scale)
+        units.append(-number if shape.sign else number)
+    return units, scale
+
+
+def unit_array(units: Sequence[int]) -> np.ndarray:
+    """int64 when every value fits, else Python integers (object): exact either way."""
+    if all(-_INT64 <= n <= _INT64 for n in units):
+        return np.array(units, dtype=np.int64)
+    return np.array(units, dtype=object)
+
+
+def _peak(values: np.ndarray) -> int:
+    return int(np.abs(values).max()) if len(values) else 0
+
+
+def _rescale(values: np.ndarray, scale: int, to: int) -> np.ndarray:
+    if to == scale:
+        return values
+    factor = 10 ** (to - scale)
+    if values.dtype != object and _peak(values) * factor <= _INT64:
+        return values * factor
+    return values.astype(object) * factor
+
+
+def _concat(*arrays: np.ndarray) -> np.ndarray:
+    if any(a.dtype == object for a in arrays):
+        return np.concatenate([a.astype(object) for a in arrays])
+    return np.concatenate([a.astype(np.int64) for a in arrays])
+
+
+def _take(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """values[index], 0 where index is -1 (nothing on or before that day)."""
+    if not len(values):
+        return np.zeros(len(index), dtype=np.int64)
+    taken = values[np.maximum(index, 0)]
+    taken[index < 0] = 0
+    return taken
+
+
+def _multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.dtype != object and b.dtype != object and _peak(a) * _peak(b) <= _INT64:
+        return a * b
+    return a.astype(object) * b.astype(object)
+
+
+def _sum_units(parts: Sequence[tuple[np.ndarray, int]]) -> tuple[np.ndarray, int]:
+    """The sum of arrays of units at different scales, at the largest scale."""
+    scale = max(s for _, s in parts)
+    bound = sum(_peak(a) * 10 ** (scale - s) for a, s in parts)
+    exact = bound <= _INT64 and all(a.dtype != object for a, _ in parts)
+    total = np.zeros(len(parts[0][0]), dtype=np.int64 if exact else object)
+    for values, s in parts:
+        total = total + (values if exact else values.astype(object)) * 10 ** (scale - s)
+    return total, scale
+
+
+def _to_decimals(units: np.ndarray, scale: int) -> list[Decimal]:
+    return [_decimal(n, scale) if n else ZERO for n in units.tolist()]
+
+
+def _spread(amounts: dict[int, int], scale: int, count: int) -> list[Decimal]:
+    daily = [ZERO] * count
+    for k, units in amounts.items():
+        daily[k] = _decimal(units, scale)
+    return daily
+
+
+class Series:
+    """One instrument's daily closes, compact: ordinals (ascending) and integer units at
+    `scale` decimals. What the loader caches and the arithmetic reads; a list of
+    (date, Decimal) is turned into one."""
+
+    __slots__ = ("days", "units", "scale")
+
+    def __init__(self, days: np.ndarray, units: np.ndarray, scale: int):
+        self.days, self.units, self.scale = days, units, scale
+
+    def __len__(self) -> int:
+        return len(self.days)
+
+    def __getstate__(self):
+        return (self.days, self.units, self.scale)
+
+    def __setstate__(self, state):
+        self.days, self.units, self.scale = state
+
+    @classmethod
+    def of(cls, pairs: DailySeries) -> Series:
+        pairs = sorted(pairs, key=_FIRST)
+        units, scale = decimal_units([value for _, value in pairs])
+        days = np.array([day.toordinal() for day, _ in pairs], dtype=np.int64)
+        return cls(days, unit_array(units), scale)
+
+    def pairs(self) -> list[tuple[date, Decimal]]:
+        return [
+            (date.fromordinal(day), _decimal(units, self.scale))
+            for day, units in zip(self.days.tolist(), self.units.tolist(), strict=True)
+        ]
+
+    def replacing(self, day: date, value: Decimal) -> Series:
+        """The same up to the day before `day`, then `value` on `day` (today's live close)."""
+        keep = int(np.searchsorted(self.days, day.toordinal(), side="left"))
+        (units,), scale = decimal_units([value])
+        to = max(scale, self.scale)
+        values = _concat(
+            _rescale(self.units[:keep], self.scale, to),
+            _rescale(unit_array([units]), scale, to),
+        )
+        return Series(np.append(self.days[:keep], day.toordinal()), values, to)
+
+
+_EMPTY = Series(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0)
+
+
+def _as_series(closes: DailySeries | Series | None) -> Series:
+    if closes is None:
+        return _EMPTY
+    return closes if isinstance(closes, Series) else Series.of(closes)
+
+
+class Trades:
+    """Transactions as columns, in date order (same-day order kept): days as ordinals, and
+    quantity, price, fees and rate as integer units at a scale per column."""
+
+    COLUMNS = ("quantity", "price", "fees", "rate")
+
+    def __init__(
+        self,
+        days: Sequence[int],
+        types: Sequence[str],
+        instruments: Sequence[Hashable],
+        currencies: Sequence[str],
+        units: Mapping[str, Sequence[int]],
+        scales: Mapping[str, int],
+        decimals: Mapping[str, Sequence[Decimal]] | None = None,
+    ):
+        self.days = np.asarray(days, dtype=np.int64)
+        self.types = list(types)
+        self.kinds = [_KINDS.get(t, _OTHER) for t in self.types]
+        self.instruments = list(instruments)
+        self.currencies = list(currencies)
+        self.units = {name: list(units[name]) for name in self.COLUMNS}
+        self.scales = dict(scales)
+        self._decimals = decimals
+        self._arrays: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def of(cls, trades: Iterable[Trade]) -> Trades:
+        trades = sorted(trades, key=attrgetter("date"))
+        decimals = {
+            "quantity": [t.quantity for t in trades],
+            "price": [t.price for t in trades],
+            "fees": [t.fees for t in trades],
+            "rate": [t.exchange_rate for t in trades],
+        }
+        units, scales = {}, {}
+        for name, values in decimals.items():
+            units[name], scales[name] = decimal_units(values)
+        return cls(
+            [t.date.toordinal() for t in trades],
+            [t.type for t in trades],
+            [t.instrument for t in trades],
+            [t.currency for t in trades],
+            units,
+            scales,
+            decimals,
+        )
+
+    def __len__(self) -> int:
+        return len(self.types)
+
+    def without(self, currencies: Iterable[str]) -> Trades:
+        gone = set(currencies)
+        keep = [i for i, code in enumerate(self.currencies) if code not in gone]
+        return Trades(
+            self.days[keep],
+            [self.types[i] for i in keep],
+            [self.instruments[i] for i in keep],
+            [self.currencies[i] for i in keep],
+            {name: [self.units[name][i] for i in keep] for name in self.COLUMNS},
+            self.scales,
+            None
+            if self._decimals is None
+            else {name: [values[i] for i in keep] for name, values in self._decimals.items()},
+        )
+
+    def check_types(self, last: int) -> None:
+        for i, kind in enumerate(self.kinds):
+            if kind == _OTHER and self.days[i] <= last:
+                raise ValueError(f"Unknown transaction type {self.types[i]!r}")
+
+    def day(self, i: int) -> date:
+        return date.fromordinal(int(self.days[i]))
+
+    def ints(self, name: str) -> list[int]:
+        return self.units[name]
+
+    def decimal(self, name: str, i: int) -> Decimal:
+        if self._decimals is not None:
+            return self._decimals[name][i]
+        return _decimal(self.units[name][i], self.scales[name])
+
+    def column(self, name: str, index: Sequence[int]) -> np.ndarray:
+        if name not in self._arrays:
+            self._arrays[name] = unit_array(self.units[name])
+        return self._arrays[name][np.asarray(index, dtype=np.intp)]
+
+
 def compute_performance(
-    trades: Iterable[Trade],
-    closes: Mapping[Hashable, DailySeries],
+    trades: Iterable[Trade] | Trades,
+    closes: Mapping[Hashable, DailySeries | Series],
     fx: Mapping[str, DailySeries],
     *,
     currency: str,
@@ -252,105 +483,227 @@ def compute_performance(
     currency to its daily rates (PC per unit); either may start before `start`, which is
     how a close or rate is carried into the period. Same-day trades keep their order.
     """
+    days = portfolio_days(trades, closes, fx, currency=currency, start=start, end=end)
+    return performance_of(days, currency=currency, start=start, end=end)
+
+
+def performance_of(days: PortfolioDays, *, currency: str, start: date, end: date) -> Performance:
+    """The series and every return of a portfolio's daily values and flows."""
+    with localcontext(_CONTEXT):
+        series, by_month, by_year = _assemble(
+            start, days.values, days.flows, days.opening_net_deposits
+        )
+        return _returns(
+            start=start,
+            end=end,
+            currency=currency,
+            series=series,
+            flows=days.flows,
+            dividends_by_month=by_month,
+            dividends_by_year=by_year,
+            unvalued_currencies=days.unvalued_currencies,
+        )
+
+
+@dataclass(frozen=True)
+class PortfolioDays:
+    """One portfolio's daily values and flows (index 0: the opening day), before any
+    return is taken: what a performance or a household total is made of."""
+
+    values: list[Decimal]
+    flows: Flows
+    opening_net_deposits: Decimal  # all flows before start
+    unvalued_currencies: list[str]
+
+
+def portfolio_days(
+    trades: Iterable[Trade] | Trades,
+    closes: Mapping[Hashable, DailySeries | Series],
+    fx: Mapping[str, DailySeries],
+    *,
+    currency: str,
+    start: date,
+    end: date,
+) -> PortfolioDays:
+    """The daily values and flows of compute_performance, without the returns.
+
+    Quantities, prices and flows are summed as integers (units at each column's scale) in
+    numpy, one array per instrument over the whole period instead of one Decimal per close:
+    sums and products of stored decimals are exact either way, so the values are the same
+    to the last digit. Decimal takes over where a rate comes in (an inverted rate has 60
+    digits and rounds), in the same order of operations as a plain Decimal loop would."""
     if end < start:
         raise ValueError("The period ends before it starts.")
-    trades = sorted(trades, key=attrgetter("date"))
-    unvalued = sorted({t.currency for t in trades if t.currency != currency} - _known(fx))
-    trades = [t for t in trades if t.currency not in unvalued]
+    table = trades if isinstance(trades, Trades) else Trades.of(trades)
+    unvalued = sorted(set(table.currencies) - {currency} - _known(fx))
+    if unvalued:
+        table = table.without(unvalued)
+    count = (end - start).days + 2  # index 0 is the opening (the day before start)
+    origin = start.toordinal() - 1
+    last = end.toordinal()
+    opening_day = start - _DAY
+    table.check_types(last)
+
+    by_instrument: dict[Hashable, list[int]] = {}
+    by_currency: dict[str, list[int]] = {}
+    for i, (key, code) in enumerate(zip(table.instruments, table.currencies, strict=True)):
+        by_instrument.setdefault(key, []).append(i)
+        by_currency.setdefault(code, []).append(i)
+
     with localcontext(_CONTEXT):
-        days = (end - start).days + 1
-        # Index 0 is the opening (the day before start), index k is start + (k - 1) days.
-        origin = start.toordinal() - 1
-        opening_day = start - _DAY
-
-        by_instrument: dict[Hashable, list[Trade]] = {}
-        by_currency: dict[str, list[Trade]] = {}
-        for trade in trades:
-            by_instrument.setdefault(trade.instrument, []).append(trade)
-            by_currency.setdefault(trade.currency, []).append(trade)
-
+        grid = np.arange(origin, origin + count, dtype=np.int64)
         # Local-currency value (quantity x close) of each currency's positions, per day.
-        local: dict[str, list[Decimal]] = {}
+        local: dict[str, list[tuple[np.ndarray, int]]] = {}
         for key, own in by_instrument.items():
-            changes = local.setdefault(own[0].currency, [ZERO] * (days + 1))
-            prices = sorted(closes.get(key, ()), key=_FIRST)
-            _add_value_changes(changes, own, prices, opening_day, end, origin)
-        for code, changes in local.items():
-            local[code] = list(accumulate(changes))
+            parts = local.setdefault(table.currencies[own[0]], [])
+            held = _instrument_value(table, own, _as_series(closes.get(key)), grid)
+            if held is not None:
+                parts.append(held)
 
         rates: dict[str, list[Decimal | None]] = {}
         constant: dict[str, Decimal] = {}
         for code, own in by_currency.items():
             if code == currency:
-                rates[code] = [ONE] * (days + 1)
+                rates[code] = [ONE] * count
             else:
                 known = sorted(fx.get(code, ()), key=_FIRST)
                 first = known[0][0] if known else date.max
-                stand_ins = [(t.date, t.exchange_rate) for t in own if t.date < first]
-                rates[code] = carried_forward(stand_ins + known, opening_day, days + 1)
+                stand_ins = [
+                    (table.day(i), table.decimal("rate", i))
+                    for i in own
+                    if table.days[i] < first.toordinal()
+                ]
+                rates[code] = carried_forward(stand_ins + known, opening_day, count)
             constant[code] = next((r for r in rates[code] if r is not None), ONE)
 
-        values = [ZERO] * (days + 1)
-        constant_values = [ZERO] * (days + 1)
-        for code, amounts in local.items():
+        values = [ZERO] * count
+        constant_values = [ZERO] * count
+        for code, parts in local.items():
+            if not parts:
+                continue
+            amounts = _to_decimals(*_sum_units(parts))
             daily, fixed = rates[code], constant[code]
             for k, amount in enumerate(amounts):
                 if amount:
                     values[k] += daily[k] * amount
                     constant_values[k] += fixed * amount
 
-        inflows = [ZERO] * (days + 1)
-        outflows = [ZERO] * (days + 1)
-        constant_in = [ZERO] * (days + 1)
-        constant_out = [ZERO] * (days + 1)
-        paid = [ZERO] * (days + 1)
-        net_deposits = ZERO
-        dividends = ZERO
-        by_month: dict[str, Decimal] = {}
-        by_year: dict[int, Decimal] = {}
-        for trade in trades:
-            if trade.date > end:
-                break
-            amount = trade.amount()
-            if trade.date < start:
-                net_deposits += amount if trade.type == BUY else -amount
-                continue
-            k = trade.date.toordinal() - origin
-            at_constant_fx = (
-                amount if trade.currency == currency else trade.amount(constant[trade.currency])
-            )
-            if trade.type == BUY:
-                inflows[k] += amount
-                constant_in[k] += at_constant_fx
+        flows, opening_deposits = _flows(table, constant, currency, origin, last, count)
+        flows = replace(flows, constant_values=constant_values)
+        return PortfolioDays(values, flows, opening_deposits, unvalued)
+
+
+def _instrument_value(
+    table: Trades, own: list[int], closes: Series, grid: np.ndarray
+) -> tuple[np.ndarray, int] | None:
+    """Quantity held x price on each day of `grid`, as integer units and their scale.
+
+    The price of a day is the latest close on or before it; before the first close, the
+    latest BUY or SELL price on or before it stands in. The quantity is the position after
+    all of the day's trades."""
+    moves = [i for i in own if table.kinds[i] in (_BUY, _SELL)]
+    if not moves:
+        return None
+    first_close = closes.days[0] if len(closes) else _NEVER
+    stand_ins = [i for i in own if table.kinds[i] != _DIVIDEND and table.days[i] < first_close]
+    scale = max(table.scales["price"], closes.scale)
+    price_days = np.concatenate([table.days[stand_ins], closes.days])
+    price_units = _concat(
+        _rescale(table.column("price", stand_ins), table.scales["price"], scale),
+        _rescale(closes.units, closes.scale, scale),
+    )
+    j = np.searchsorted(price_days, grid, side="right") - 1
+    price = _take(price_units, j)
+
+    signed = table.column("quantity", moves)
+    sells = [n for n, i in enumerate(moves) if table.kinds[i] == _SELL]
+    if sells:
+        signed[sells] = -signed[sells]
+    position = np.cumsum(signed)
+    h = np.searchsorted(table.days[moves], grid, side="right") - 1
+    held = _take(position, h)
+    return _multiply(held, price), table.scales["quantity"] + scale
+
+
+def _flows(
+    table: Trades, constant: dict[str, Decimal], currency: str, origin: int, last: int, count: int
+) -> tuple[Flows, Decimal]:
+    """Each day's inflows, outflows and dividends (exact: integer units of the ledger's
+    amount quantity x price x exchange_rate +/- fees), the same at constant FX, and the net
+    flows before the period (the opening net deposits)."""
+    scales = table.scales
+    gross_scale = scales["quantity"] + scales["price"] + scales["rate"]
+    scale = max(gross_scale, scales["fees"])
+    gross_up, fees_up = 10 ** (scale - gross_scale), 10 ** (scale - scales["fees"])
+    quantity, price = table.ints("quantity"), table.ints("price")
+    rate, fees = table.ints("rate"), table.ints("fees")
+    inflows: dict[int, int] = {}
+    outflows: dict[int, int] = {}
+    paid: dict[int, int] = {}
+    before = 0
+    foreign = any(code != currency for code in table.currencies)
+    constant_in = [ZERO] * count
+    constant_out = [ZERO] * count
+    for i, day in enumerate(table.days.tolist()):
+        if day > last:
+            break
+        kind = table.kinds[i]
+        amount = quantity[i] * price[i] * rate[i] * gross_up
+        amount = amount + fees[i] * fees_up if kind == _BUY else amount - fees[i] * fees_up
+        if day <= origin:
+            before += amount if kind == _BUY else -amount
+            continue
+        k = day - origin
+        side = inflows if kind == _BUY else outflows
+        side[k] = side.get(k, 0) + amount
+        if kind == _DIVIDEND:
+            paid[k] = paid.get(k, 0) + amount
+        if foreign:
+            # At constant FX the amounts are Decimal: a rate may be an inverted one of 60
+            # digits, whose products round; added in trade order as the definition reads.
+            code = table.currencies[i]
+            if code == currency:
+                at_constant = _decimal(amount, scale)
             else:
-                outflows[k] += amount
-                constant_out[k] += at_constant_fx
-            if trade.type == DIVIDEND:
-                paid[k] += amount
-                dividends += amount
-                month = f"{trade.date.year:04d}-{trade.date.month:02d}"
-                by_month[month] = by_month.get(month, ZERO) + amount
-                by_year[trade.date.year] = by_year.get(trade.date.year, ZERO) + amount
+                gross = _CONTEXT.multiply(
+                    _CONTEXT.multiply(table.decimal("quantity", i), table.decimal("price", i)),
+                    constant[code],
+                )
+                fee = table.decimal("fees", i)
+                at_constant = (
+                    _CONTEXT.add(gross, fee) if kind == _BUY else _CONTEXT.subtract(gross, fee)
+                )
+            target = constant_in if kind == _BUY else constant_out
+            target[k] += at_constant
+    ins, outs, dividends = (_spread(side, scale, count) for side in (inflows, outflows, paid))
+    if not foreign:
+        constant_in, constant_out = ins, outs
+    flows = Flows(ins, outs, [], constant_in, constant_out, dividends)
+    return flows, _decimal(before, scale)
 
-        series = [Point(opening_day, values[0], net_deposits, ZERO)]
-        day = start
-        for k in range(1, days + 1):
-            flow = inflows[k] - outflows[k]
-            net_deposits += flow
-            series.append(Point(day, values[k], net_deposits, flow))
-            day += _DAY
 
-        flows = Flows(inflows, outflows, constant_values, constant_in, constant_out, paid)
-        return _returns(
-            start=start,
-            end=end,
-            currency=currency,
-            series=series,
-            flows=flows,
-            dividends_by_month=by_month,
-            dividends_by_year=by_year,
-            unvalued_currencies=unvalued,
-        )
+def _assemble(
+    start: date, values: Sequence[Decimal], flows: Flows, opening_deposits: Decimal
+) -> tuple[list[Point], dict[str, Decimal], dict[int, Decimal]]:
+    """The series (the opening point first) with net deposits carried from
+    `opening_deposits`, and the dividends by month and year: one loop for a portfolio and
+    a household."""
+    series = []
+    net_deposits = opening_deposits
+    by_month: dict[str, Decimal] = {}
+    by_year: dict[int, Decimal] = {}
+    day = start - _DAY
+    inflows, outflows, paid = flows.inflows, flows.outflows, flows.dividends
+    for k, value in enumerate(values):
+        flow = inflows[k] - outflows[k] if k else ZERO
+        net_deposits += flow
+        series.append(Point(day, value, net_deposits, flow))
+        if paid[k]:
+            month = f"{day.year:04d}-{day.month:02d}"
+            by_month[month] = by_month.get(month, ZERO) + paid[k]
+            by_year[day.year] = by_year.get(day.year, ZERO) + paid[k]
+        day += _DAY
+    return series, by_month, by_year
 
 
 def _known(fx: Mapping[str, DailySeries]) -> set[str]:
@@ -448,10 +801,10 @@ class Household(Performance):
 
 
 class Part(NamedTuple):
-    """One portfolio's performance and its currency's rate into the household currency on
-    each series day (index 0: the opening day)."""
+    """One portfolio's daily values and flows and its currency's rate into the household
+    currency on each series day (index 0: the opening day)."""
 
-    performance: Performance
+    days: PortfolioDays
     rates: Sequence[Decimal]
 
 
@@ -476,35 +829,39 @@ def combine(
     opening_deposits = ZERO
     unvalued: set[str] = set()
     with localcontext(_CONTEXT):
-        for performance, rates in parts:
-            own = performance.flows
+        for days, rates in parts:
+            own = days.flows
             fixed = rates[0]
-            opening_deposits += performance.series[0].net_deposits * fixed
-            unvalued.update(performance.unvalued_currencies)
-            for k, point in enumerate(performance.series):
-                rate = rates[k]
-                values[k] += point.value * rate
-                inflows[k] += own.inflows[k] * rate
-                outflows[k] += own.outflows[k] * rate
-                paid[k] += own.dividends[k] * rate
-                constant[k] += own.constant_values[k] * fixed
-                constant_in[k] += own.constant_inflows[k] * fixed
-                constant_out[k] += own.constant_outflows[k] * fixed
-        series = []
-        net_deposits = opening_deposits
-        by_month: dict[str, Decimal] = {}
-        by_year: dict[int, Decimal] = {}
-        day = start - _DAY
-        for k in range(count):
-            flow = inflows[k] - outflows[k]
-            net_deposits += flow
-            series.append(Point(day, values[k], net_deposits, flow))
-            if paid[k]:
-                month = f"{day.year:04d}-{day.month:02d}"
-                by_month[month] = by_month.get(month, ZERO) + paid[k]
-                by_year[day.year] = by_year.get(day.year, ZERO) + paid[k]
-            day += _DAY
+            opening_deposits += days.opening_net_deposits * fixed
+            unvalued.update(days.unvalued_currencies)
+            columns = (
+                (values, days.values, rates),
+                (inflows, own.inflows, rates),
+                (outflows, own.outflows, rates),
+                (paid, own.dividends, rates),
+                (constant, own.constant_values, None),
+                (constant_in, own.constant_inflows, None),
+                (constant_out, own.constant_outflows, None),
+            )
+            for total, amounts, daily in columns:
+                # A zero adds nothing, and x * 1 is x: the sums are the same as adding
+                # every product, in the same order, with less to do.
+                if daily is None:
+                    if fixed == ONE:
+                        for k, amount in enumerate(amounts):
+                            if amount:
+                                total[k] += amount
+                    else:
+                        for k, amount in enumerate(amounts):
+                            if amount:
+                                total[k] += amount * fixed
+                else:
+                    for k, amount in enumerate(amounts):
+                        if amount:
+                            rate = daily[k]
+                            total[k] += amount if rate == ONE else amount * rate
         flows = Flows(inflows, outflows, constant, constant_in, constant_out, paid)
+        series, by_month, by_year = _assemble(start, values, flows, opening_deposits)
         return _returns(
             start=start,
             end=end,
@@ -542,76 +899,27 @@ def money_weighted(
     if span <= 0 or not any(a < 0 for _, a in flows) or not any(a > 0 for _, a in flows):
         return None
 
+    # sum(a * exp(-t * g)), term by term in the same order, in C loops (map).
+    times = [-t for t, _ in flows]
+    amounts = [a for _, a in flows]
+
     def worth(log_growth: float) -> float:
-        return sum(a * math.exp(-t * log_growth) for t, a in flows)
+        return sum(map(mul, amounts, map(math.exp, map(mul, times, repeat(log_growth)))))
 
     low, high = -40.0, 40.0  # growth factors from e^-40 to e^40 over the period
     if (worth(low) > 0) == (worth(high) > 0):
         return None
     for _ in range(200):
         middle = (low + high) / 2
+        if middle in (low, high):
+            # low and high are adjacent floats: every further step would leave them as
+            # they are, so the answer is the one the full 200 steps give.
+            break
         if (worth(middle) > 0) == (worth(low) > 0):
             low = middle
         else:
             high = middle
     return Decimal(repr(math.expm1((low + high) / 2)))
-
-
-def _add_value_changes(
-    changes: list[Decimal],
-    trades: Sequence[Trade],
-    closes: DailySeries,
-    opening_day: date,
-    end: date,
-    origin: int,
-) -> None:
-    """Add one instrument's day-over-day change of quantity x price to `changes`.
-
-    q1*p1 - q0*p0 = q0*(p1 - p0) + (q1 - q0)*p1: a price move while the quantity stands
-    costs one multiplication, a trade one more, and nothing is rescanned per day. Prices
-    of days while nothing is held are skipped in one step.
-    """
-    first_close = closes[0][0] if closes else date.max
-    prices = [(t.date, t.price) for t in trades if t.type != DIVIDEND and t.date < first_close]
-    prices += closes
-
-    # The position after each trading day.
-    steps: list[tuple[date, Decimal]] = []
-    held = ZERO
-    for trade in trades:
-        if trade.type == BUY:
-            held += trade.quantity
-        elif trade.type == SELL:
-            held -= trade.quantity
-        else:
-            continue
-        if steps and steps[-1][0] == trade.date:
-            steps[-1] = (trade.date, held)
-        else:
-            steps.append((trade.date, held))
-
-    # Everything up to the opening day lands on index 0.
-    s = bisect_right(steps, opening_day, key=_FIRST)
-    held = steps[s - 1][1] if s else ZERO
-    j = bisect_right(prices, opening_day, key=_FIRST)
-    price = prices[j - 1][1] if j else ZERO
-    if held:
-        changes[0] += held * price
-
-    stop = bisect_right(steps, end, lo=s, key=_FIRST)
-    for day, new_held in [*steps[s:stop], (end, None)]:
-        hi = bisect_right(prices, day, lo=j, key=_FIRST)
-        if held:
-            for when, close in prices[j:hi]:
-                if close != price:
-                    changes[when.toordinal() - origin] += held * (close - price)
-                    price = close
-        elif hi > j:
-            price = prices[hi - 1][1]
-        j = hi
-        if new_held is not None:
-            changes[day.toordinal() - origin] += (new_held - held) * price
-            held = new_held
 
 
 EARLIEST = "earliest"

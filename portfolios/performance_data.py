@@ -1,10 +1,17 @@
 """Loads what portfolios.performance needs for one portfolio, and the household's sum;
 the arithmetic is there.
 
-Five queries however many holdings and days (transactions; the last close before the
-window per instrument, then the closes; the same two for FX): each instrument's last close
-on or before start - 1 and each currency's last rate before the window are loaded with
-the window, so a day's value never depends on how far back the period starts.
+The fast read path (issue 9): each instrument's closes and each stored currency pair's
+rates are read once per request for the whole household, not once per portfolio, and
+never through the ORM's per-row Decimal conversion: a raw cursor reads them into numpy
+(ordinals and integer units, exact: see _units_of), and the compact series is kept in the
+shared cache (django's default: the database or Redis, so every process and the nightly
+pre-warm share it) under the market-data version stamp. A request after a new transaction
+reads only that portfolio's transactions again; one after a price update reads the closes
+once and caches them for the next. The transactions of all portfolios come in one query.
+
+Each instrument's last close before the window and each currency's last rate before it
+count, so a day's value never depends on how far back the period starts.
 
 When the period ends today, today's point is the live valuation: the quotes and rates of
 portfolios.valuation.summarize stand as today's close and rate, so the chart's last point
@@ -20,14 +27,14 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import groupby
-from operator import itemgetter
 
+import numpy as np
 from django.conf import settings
-from django.db.models import Max, Q
+from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
 from financedash.lib import versions
@@ -42,26 +49,27 @@ from portfolios.performance import (
     Household,
     Part,
     Performance,
-    Trade,
+    PortfolioDays,
+    Series,
+    Trades,
     carried_forward,
     combine,
-    compute_performance,
+    decimal_units,
+    performance_of,
+    portfolio_days,
+    unit_array,
 )
 
 logger = logging.getLogger(__name__)
 
 _DAY = timedelta(days=1)
+# date.toordinal() of 1970-01-01, numpy's day 0.
+_EPOCH = 719163
+# The compact series live a day at most: a new stamp makes them unreachable anyway.
+SERIES_TTL = 24 * 3600
+_NONE = Series.of([])
 
 Daily = list[tuple[date, Decimal]]
-
-
-@dataclass
-class Inputs:
-    """What compute_performance takes, as loaded from the database."""
-
-    trades: list[Trade]
-    closes: dict[int, Daily]
-    fx: dict[str, Daily]
 
 
 @dataclass(frozen=True)
@@ -88,75 +96,71 @@ def live_inputs(summary: valuation.PortfolioSummary) -> Live:
     return Live(prices, rates)
 
 
-def performance_for(
-    portfolio: Portfolio,
-    start: date,
-    end: date,
-    *,
-    summary: valuation.PortfolioSummary | None = None,
-) -> Performance:
-    """The portfolio's performance, cached until its transactions, any stored price or
-    rate, or (for a period ending today) a live quote change (financedash.lib.versions): a
-    ten-year series takes a second or two to load. `summary` is the portfolio's live
-    valuation when the caller has it already."""
-    live = None
-    if end == timezone.localdate():
-        try:
-            live = live_inputs(summary or valuation.summarize([portfolio])[0])
-        except Exception:  # a live quote that fails must not fail the history
-            logger.exception("Live valuation of portfolio %s failed", portfolio.pk)
-    key = ":".join(
-        [
-            "performance",
-            str(portfolio.pk),
-            portfolio.currency,
-            start.isoformat(),
-            end.isoformat(),
-            versions.current(versions.portfolio(portfolio.pk)),
-            versions.current(versions.MARKET_DATA),
-            live.stamp() if live else "-",
-        ]
-    )
-    result = results.get(key)
-    if result is None:
-        result = compute_for(portfolio, start, end, live=live)
-        results.set(key, result, settings.HISTORY_CACHE_TTL)
-    return result
-
-
-def compute_for(
-    portfolio: Portfolio, start: date, end: date, *, live: Live | None = None
-) -> Performance:
+def _live_for(portfolio: Portfolio, summary: valuation.PortfolioSummary | None) -> Live | None:
     try:
-        inputs = load_inputs(portfolio, start, end)
-        if live is not None:
-            _add_live(inputs, live, end)
-        return compute_performance(
-            inputs.trades,
-            inputs.closes,
-            inputs.fx,
-            currency=portfolio.currency,
-            start=start,
-            end=end,
-        )
-    except (ArithmeticError, ValueError, TypeError) as exc:
-        logger.exception("Performance of portfolio %s failed", portfolio.pk)
-        return Performance(
-            start=start,
-            end=end,
-            currency=portfolio.currency,
-            error=f"The performance could not be computed from the stored data ({exc!r}).",
-        )
+        return live_inputs(summary or valuation.summarize([portfolio])[0])
+    except Exception:  # a live quote that fails must not fail the history
+        logger.exception("Live valuation of portfolio %s failed", portfolio.pk)
+        return None
 
 
-def load_inputs(portfolio: Portfolio, start: date, end: date) -> Inputs:
-    """The portfolio's transactions up to `end`, and the closes and rates they need over
-    [start, end] with the last ones before it."""
-    trades = [
-        Trade(*row)
-        for row in Transaction.objects.filter(portfolio=portfolio, date__lte=end)
+# Raw reads -------------------------------------------------------------------------------
+
+
+def _raw(queryset) -> list[tuple]:
+    """The rows of a values_list queryset without Django's per-row converters."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _ordinals(values: Sequence) -> np.ndarray:
+    """Dates (SQLite: ISO text; PostgreSQL: date) as ordinals."""
+    if values and isinstance(values[0], str):
+        return np.array(values, dtype="datetime64[D]").astype(np.int64) + _EPOCH
+    return np.array([day.toordinal() for day in values], dtype=np.int64)
+
+
+def _units_of(values: Sequence, model, name: str) -> tuple[np.ndarray, int]:
+    """A decimal column's raw values as integer units at the fewest decimals that hold
+    them all: exactly the Decimal the ORM reads, without making one per row.
+
+    SQLite keeps a decimal as a float (or an integer); a value of the column's shape (at
+    most 15 digits) is the float nearest to it, so rint(x * 10^places) is its units
+    exactly, which the round trip checks. A value out of shape (only SQLite keeps one)
+    sends the column through the ORM's own converter instead. PostgreSQL answers Decimals
+    of the column's shape."""
+    column = model._meta.get_field(name)
+    places = column.decimal_places
+    if values and isinstance(values[0], Decimal):
+        return _trim(unit_array([int(v.scaleb(places)) for v in values]), places)
+    floats = np.array(values, dtype=np.float64)
+    if not len(floats) or np.abs(floats).max() < 1e15 / 10**places:
+        units = np.rint(floats * 10**places)
+        if (units / 10**places == floats).all():
+            return _trim(units.astype(np.int64), places)
+    col = column.get_col(model._meta.db_table)
+    convert = connection.ops.get_decimalfield_converter(col)
+    units, scale = decimal_units([convert(v, col, connection) for v in values])
+    return unit_array(units), scale
+
+
+def _trim(units: np.ndarray, places: int) -> tuple[np.ndarray, int]:
+    """Fewer decimals when every value allows: smaller units keep products in int64."""
+    while places and len(units) and not (units % 10).any():
+        units = units // 10
+        places -= 1
+    return units, places
+
+
+def load_trades(portfolio_ids: Iterable[int], end: date) -> dict[int, Trades]:
+    """Each portfolio's transactions up to `end`, in date order: one query for all."""
+    rows = _raw(
+        Transaction.objects.filter(portfolio_id__in=list(portfolio_ids), date__lte=end)
         .order_by("date", "id")
         .values_list(
+            "portfolio_id",
             "date",
             "type",
             "holding__instrument_id",
@@ -166,83 +170,268 @@ def load_inputs(portfolio: Portfolio, start: date, end: date) -> Inputs:
             "fees",
             "exchange_rate",
         )
-    ]
-    closes = load_closes({t.instrument for t in trades}, start, end)
-    foreign = {t.currency for t in trades} - {portfolio.currency}
-    fx = load_rates(portfolio.currency, foreign, start, end) if foreign else {}
-    return Inputs(trades, closes, fx)
+    )
+    by_portfolio: dict[int, list[tuple]] = defaultdict(list)
+    for row in rows:
+        by_portfolio[row[0]].append(row)
+    return {pk: _trades(own) for pk, own in by_portfolio.items()}
+
+
+def _trades(rows: list[tuple]) -> Trades:
+    columns = list(zip(*rows, strict=True))
+    units, scales = {}, {}
+    for name, field_name, values in zip(
+        Trades.COLUMNS,
+        ("quantity", "price", "fees", "exchange_rate"),
+        columns[5:],
+        strict=True,
+    ):
+        array, scales[name] = _units_of(list(values), Transaction, field_name)
+        units[name] = array.tolist()
+    return Trades(_ordinals(list(columns[1])), columns[2], columns[3], columns[4], units, scales)
+
+
+def _series_key(stamp: str, kind: str, name) -> str:
+    return f"series:{stamp}:{kind}:{name}"
+
+
+def _cached_series(kind: str, names: Iterable, load, stamp: str | None = None) -> dict:
+    """name -> Series from the shared cache under the market-data stamp, the missing ones
+    loaded (load(names) -> {name: Series}) and stored for the next request. A cache that
+    fails is a miss: the database answers."""
+    names = sorted(set(names), key=str)
+    if not names:
+        return {}
+    stamp = stamp or versions.current(versions.MARKET_DATA)
+    keys = {name: _series_key(stamp, kind, name) for name in names}
+    try:
+        found = cache.get_many(list(keys.values()))
+    except Exception:
+        logger.exception("Series cache unavailable")
+        found = {}
+    series = {name: found[key] for name, key in keys.items() if key in found}
+    missing = [name for name in names if name not in series]
+    if missing:
+        loaded = load(missing)
+        series.update(loaded)
+        try:
+            cache.set_many({keys[name]: loaded[name] for name in missing}, SERIES_TTL)
+        except Exception:
+            logger.exception("Series cache unavailable")
+    return series
+
+
+def _series_from_rows(rows: list[tuple], model, name: str) -> dict:
+    """(key, date, value) rows in key and date order -> key -> Series."""
+    if not rows:
+        return {}
+    keys, days, values = zip(*rows, strict=True)
+    ordinals = _ordinals(list(days))
+    units, scale = _units_of(list(values), model, name)
+    bounds = [0, *(i for i in range(1, len(keys)) if keys[i] != keys[i - 1]), len(keys)]
+    return {
+        keys[lo]: Series(ordinals[lo:hi], units[lo:hi], scale)
+        for lo, hi in zip(bounds, bounds[1:], strict=False)
+    }
+
+
+def closes_for(instruments: Iterable[int], stamp: str | None = None) -> dict[int, Series]:
+    """Every stored close of each instrument (compact), shared cache first."""
+
+    def load(missing):
+        rows = _raw(
+            HistoricalStockPrice.objects.filter(instrument_id__in=missing)
+            .order_by("instrument_id", "date")
+            .values_list("instrument_id", "date", "close")
+        )
+        found = _series_from_rows(rows, HistoricalStockPrice, "close")
+        return {pk: found.get(pk, _NONE) for pk in missing}
+
+    return _cached_series("price", instruments, load, stamp)
+
+
+def _pairs_for(
+    pairs: Iterable[tuple[str, str]], stamp: str | None = None
+) -> dict[tuple[str, str], Series]:
+    """Every stored rate of each (base, target) pair as stored (compact), cache first."""
+
+    def load(names):
+        wanted = [tuple(name.split(":")) for name in names]
+        rows = _raw(
+            HistoricalExchangeRate.objects.filter(
+                base_currency__in={b for b, _ in wanted},
+                target_currency__in={t for _, t in wanted},
+            )
+            .order_by("base_currency", "target_currency", "date")
+            .values_list("base_currency", "target_currency", "date", "rate")
+        )
+        rows = [(f"{b}:{t}", d, r) for b, t, d, r in rows if f"{b}:{t}" in names]
+        found = _series_from_rows(rows, HistoricalExchangeRate, "rate")
+        return {name: found.get(name, _NONE) for name in names}
+
+    named = _cached_series("fx", {f"{b}:{t}" for b, t in pairs}, load, stamp)
+    return {tuple(name.split(":")): series for name, series in named.items()}
+
+
+def _window(series: Series, start: date, end: date) -> Daily:
+    """The stored rows in [start, end] and the last one before start, as Decimals."""
+    lo = int(np.searchsorted(series.days, start.toordinal(), side="left"))
+    hi = int(np.searchsorted(series.days, end.toordinal(), side="right"))
+    part = Series(series.days[max(lo - 1, 0) : hi], series.units[max(lo - 1, 0) : hi], series.scale)
+    return part.pairs()
+
+
+class Rates:
+    """Daily rates into a currency over one period, read once per request (load_rates)."""
+
+    def __init__(self, start: date, end: date, stamp: str | None = None):
+        self.start, self.end = start, end
+        # The market-data stamp, read once per request.
+        self.stamp = stamp or versions.current(versions.MARKET_DATA)
+        self._known: dict[tuple[str, str], Daily] = {}
+
+    def load(self, target: str, currencies: Iterable[str]) -> dict[str, Daily]:
+        wanted = set(currencies) - {target}
+        todo = {code for code in wanted if (code, target) not in self._known}
+        if todo:
+            stored = _pairs_for(
+                [(code, target) for code in todo] + [(target, code) for code in todo],
+                self.stamp,
+            )
+            for code in todo:
+                direct = _window(stored[(code, target)], self.start, self.end)
+                inverse = _window(stored[(target, code)], self.start, self.end)
+                self._known[(code, target)] = fx.pair_series(direct, inverse, exact=True)
+        return {code: self._known[(code, target)] for code in wanted}
+
+
+def load_rates(target: str, currencies: Iterable[str], start: date, end: date) -> dict[str, Daily]:
+    """Daily rates in `target` per unit of each currency over [start, end], with the last
+    one before start. A pair may be stored either way round; the direct one wins on a day
+    that has both. A currency with no rate at all maps to []."""
+    return Rates(start, end).load(target, currencies)
+
+
+@dataclass
+class Inputs:
+    """What portfolio_days takes, as loaded."""
+
+    trades: Trades
+    closes: dict[int, Series]
+    fx: dict[str, Daily] = field(default_factory=dict)
+
+
+def _inputs(
+    portfolio: Portfolio,
+    trades: Trades,
+    closes: dict[int, Series],
+    rates: Rates,
+    live: Live | None,
+    end: date,
+) -> Inputs:
+    own = {key: closes[key] for key in set(trades.instruments) if key in closes}
+    foreign = set(trades.currencies) - {portfolio.currency}
+    known = dict(rates.load(portfolio.currency, foreign)) if foreign else {}
+    inputs = Inputs(trades, own, known)
+    if live is not None:
+        _add_live(inputs, live, end)
+    return inputs
 
 
 def _add_live(inputs: Inputs, live: Live, today: date) -> None:
     """Today's close and rate are the live ones (replacing a close stored for today)."""
     for instrument, price in live.prices.items():
-        known = [row for row in inputs.closes.get(instrument, []) if row[0] < today]
-        inputs.closes[instrument] = [*known, (today, price)]
+        inputs.closes[instrument] = inputs.closes.get(instrument, _NONE).replacing(today, price)
     for code, rate in live.rates.items():
         if code in inputs.fx:
             known = [row for row in inputs.fx[code] if row[0] < today]
             inputs.fx[code] = [*known, (today, rate)]
 
 
-def load_closes(instruments: set[int], start: date, end: date) -> dict[int, Daily]:
-    """Each instrument's closes in [start, end] and its last close before start: two
-    queries however many instruments."""
-    if not instruments:
-        return {}
-    prices = HistoricalStockPrice.objects.filter(instrument_id__in=instruments)
-    before = dict(
-        prices.filter(date__lt=start)
-        .order_by()
-        .values("instrument_id")
-        .annotate(last=Max("date"))
-        .values_list("instrument_id", "last")
-    )
-    condition = Q(date__gte=start)
-    for instrument, last in before.items():
-        condition |= Q(instrument_id=instrument, date=last)
-    rows = (
-        prices.filter(condition, date__lte=end)
-        .order_by("instrument_id", "date")
-        .values_list("instrument_id", "date", "close")
-    )
-    return {
-        instrument: [(day, close) for _, day, close in group]
-        for instrument, group in groupby(rows, key=itemgetter(0))
-    }
+_NO_TRADES = Trades(
+    [], [], [], [], {name: [] for name in Trades.COLUMNS}, dict.fromkeys(Trades.COLUMNS, 0)
+)
 
 
-def load_rates(target: str, currencies: Iterable[str], start: date, end: date) -> dict[str, Daily]:
-    """Daily rates in `target` per unit of each currency over [start, end], with the last
-    one before start: two queries. A pair may be stored either way round; the direct one
-    wins on a day that has both. A currency with no rate at all maps to []."""
-    currencies = set(currencies) - {target}
-    if not currencies:
-        return {}
-    pairs = HistoricalExchangeRate.objects.filter(
-        Q(base_currency__in=currencies, target_currency=target)
-        | Q(base_currency=target, target_currency__in=currencies)
+def performance_for(
+    portfolio: Portfolio,
+    start: date,
+    end: date,
+    *,
+    summary: valuation.PortfolioSummary | None = None,
+) -> Performance:
+    """The portfolio's performance, cached until its transactions, any stored price or
+    rate, or (for a period ending today) a live quote change (financedash.lib.versions).
+    `summary` is the portfolio's live valuation when the caller has it already."""
+    live = _live_for(portfolio, summary) if end == timezone.localdate() else None
+    key = ":".join(
+        [
+            "performance",
+            str(portfolio.pk),
+            portfolio.currency,
+            start.isoformat(),
+            end.isoformat(),
+            versions.current(versions.portfolio(portfolio.pk)),
+            stamp := versions.current(versions.MARKET_DATA),
+            live.stamp() if live else "-",
+        ]
     )
-    before = (
-        pairs.filter(date__lt=start)
-        .order_by()
-        .values("base_currency", "target_currency")
-        .annotate(last=Max("date"))
-        .values_list("base_currency", "target_currency", "last")
+    result = results.get(key)
+    if result is None:
+        result = compute_for(portfolio, start, end, live=live, stamp=stamp)
+        results.set(key, result, settings.HISTORY_CACHE_TTL)
+    return result
+
+
+def compute_for(
+    portfolio: Portfolio,
+    start: date,
+    end: date,
+    *,
+    live: Live | None = None,
+    stamp: str | None = None,
+) -> Performance:
+    try:
+        days = _days_for(portfolio, start, end, live=live, rates=Rates(start, end, stamp))
+        return performance_of(days, currency=portfolio.currency, start=start, end=end)
+    except (ArithmeticError, ValueError, TypeError) as exc:
+        logger.exception("Performance of portfolio %s failed", portfolio.pk)
+        return Performance(
+            start=start,
+            end=end,
+            currency=portfolio.currency,
+            error=_failed(exc),
+        )
+
+
+def _failed(exc: Exception) -> str:
+    return f"The performance could not be computed from the stored data ({exc!r})."
+
+
+def _days_for(
+    portfolio: Portfolio,
+    start: date,
+    end: date,
+    *,
+    live: Live | None,
+    trades: Trades | None = None,
+    closes: dict[int, Series] | None = None,
+    rates: Rates | None = None,
+) -> PortfolioDays:
+    if trades is None:
+        trades = load_trades([portfolio.pk], end).get(portfolio.pk, _NO_TRADES)
+    rates = rates or Rates(start, end)
+    if closes is None:
+        closes = closes_for({key for key in trades.instruments if key is not None}, rates.stamp)
+    inputs = _inputs(portfolio, trades, closes, rates, live, end)
+    return portfolio_days(
+        inputs.trades,
+        inputs.closes,
+        inputs.fx,
+        currency=portfolio.currency,
+        start=start,
+        end=end,
     )
-    condition = Q(date__gte=start)
-    for base, quote, last in before:
-        condition |= Q(base_currency=base, target_currency=quote, date=last)
-    rows = pairs.filter(condition, date__lte=end).values_list(
-        "base_currency", "target_currency", "date", "rate"
-    )
-    direct: dict[str, Daily] = defaultdict(list)
-    inverse: dict[str, Daily] = defaultdict(list)
-    for base, quote, day, rate in rows:
-        if quote == target:
-            direct[base].append((day, rate))
-        else:
-            inverse[quote].append((day, rate))
-    return {code: fx.pair_series(direct[code], inverse[code], exact=True) for code in currencies}
 
 
 # The household ---------------------------------------------------------------------------
@@ -271,15 +460,22 @@ def household_performance(
     (`pension_values`: currency -> the summed account values on each series day, the
     opening day first, each account at its latest entry on or before the day) beside
     them. A portfolio or pension whose currency has no rate into `currency`, or whose
-    performance failed, is left out and named in `missing`."""
+    performance failed, is left out and named in `missing`.
+
+    One read of everything: the transactions of all portfolios in one query, each
+    instrument's closes and each pair's rates once (closes_for, Rates), whatever number of
+    portfolios hold them; only the household's own returns are taken, not each
+    portfolio's."""
     count = (end - start).days + 2
     opening_day = start - _DAY
-    if summaries is None and end == timezone.localdate():
+    today = end == timezone.localdate()
+    if summaries is None and today:
         summaries = {s.portfolio.pk: s for s in valuation.summarize(portfolios)}
     summaries = summaries or {}
     codes = {p.currency for p in portfolios} | set(pension_values)
     _sync_rates(codes - {currency}, currency, start, end)
-    known = load_rates(currency, codes, start, end)
+    rates_in = Rates(start, end)
+    known = rates_in.load(currency, codes)
     # Before a currency's first stored rate, that first rate stands in.
     daily = {
         code: carried_forward(known.get(code, []), opening_day, count, before=EARLIEST)
@@ -287,18 +483,35 @@ def household_performance(
     }
     daily[currency] = [Decimal(1)] * count
     parts, missing = [], []
+    valued = [p for p in portfolios if all(rate is not None for rate in daily[p.currency])]
+    trades = load_trades([p.pk for p in valued], end)
+    closes = closes_for(
+        {key for own in trades.values() for key in own.instruments if key is not None},
+        rates_in.stamp,
+    )
     for portfolio in portfolios:
         rates = daily[portfolio.currency]
-        if any(rate is None for rate in rates):
+        if portfolio not in valued:
             missing.append(
                 f"{portfolio.name}: no {portfolio.currency}→{currency} exchange rate is stored."
             )
             continue
-        performance = performance_for(portfolio, start, end, summary=summaries.get(portfolio.pk))
-        if performance.error:
-            missing.append(f"{portfolio.name}: {performance.error}")
+        live = _live_for(portfolio, summaries.get(portfolio.pk)) if today else None
+        try:
+            days = _days_for(
+                portfolio,
+                start,
+                end,
+                live=live,
+                trades=trades.get(portfolio.pk, _NO_TRADES),
+                closes=closes,
+                rates=rates_in,
+            )
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            logger.exception("Performance of portfolio %s failed", portfolio.pk)
+            missing.append(f"{portfolio.name}: {_failed(exc)}")
             continue
-        parts.append(Part(performance, rates))
+        parts.append(Part(days, rates))
     pensions = [Decimal(0)] * count
     for code, values in pension_values.items():
         rates = daily[code]
@@ -319,5 +532,5 @@ def household_performance(
             end=end,
             currency=currency,
             missing=missing,
-            error=f"The performance could not be computed from the stored data ({exc!r}).",
+            error=_failed(exc),
         )

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from financedash.lib import versions
 from marketdata.history import store_prices
 from portfolios.ledger import BUY, DIVIDEND, SELL
 from portfolios.performance import (
@@ -610,12 +611,20 @@ def test_performance_for_runs_seven_queries_however_many_holdings(
         HistoricalExchangeRateFactory(date=day, rate=D("10"))
 
     # Two version stamps for the cache key (shared in the database), then the loads:
-    # transactions; last close before start, closes; last rate before start, rates.
-    with django_assert_num_queries(7):
+    # transactions; the closes' compact series from the shared cache, missing, so read
+    # in one query and stored (count + upsert); the same three and a read for the rates.
+    with django_assert_num_queries(11):
         result = performance_for(portfolio, start, end)
 
     assert len(result.series) == 1 + 31
     assert result.dividends_by_month == {"2024-01": D(20 * count)}
+
+    # After a new transaction (the portfolio's stamp moves, the market data's does not),
+    # the series come from the shared cache: stamps, transactions, two cache reads.
+    versions.bump(versions.portfolio(portfolio.pk))
+    with django_assert_num_queries(5):
+        again = performance_for(portfolio, start, end)
+    assert again == result
 
 
 class TestCache:

@@ -90,7 +90,6 @@ inverted FX rates round, at the 60th digit. Floats appear only at the pyxirr bou
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -317,13 +316,25 @@ def _sum_units(parts: Sequence[tuple[np.ndarray, int]]) -> tuple[np.ndarray, int
 
 
 def _to_decimals(units: np.ndarray, scale: int) -> list[Decimal]:
-    return [_decimal(n, scale) if n else ZERO for n in units.tolist()]
+    """Each day's units as a Decimal (exact: n x 10^-scale at 60 digits); a day worth the
+    same as the day before (a weekend, a holiday) shares its Decimal."""
+    unit = _decimal(1, scale)
+    decimals = []
+    last, current = 0, ZERO
+    with localcontext(_CONTEXT):
+        for n in units.tolist():
+            if n != last:
+                last, current = n, Decimal(n) * unit if n else ZERO
+            decimals.append(current)
+    return decimals
 
 
 def _spread(amounts: dict[int, int], scale: int, count: int) -> list[Decimal]:
     daily = [ZERO] * count
-    for k, units in amounts.items():
-        daily[k] = _decimal(units, scale)
+    unit = _decimal(1, scale)
+    with localcontext(_CONTEXT):
+        for k, units in amounts.items():
+            daily[k] = Decimal(units) * unit
     return daily
 
 
@@ -354,10 +365,13 @@ class Series:
         return cls(days, unit_array(units), scale)
 
     def pairs(self) -> list[tuple[date, Decimal]]:
-        return [
-            (date.fromordinal(day), _decimal(units, self.scale))
-            for day, units in zip(self.days.tolist(), self.units.tolist(), strict=True)
-        ]
+        return list(
+            zip(
+                map(date.fromordinal, self.days.tolist()),
+                _to_decimals(self.units, self.scale),
+                strict=True,
+            )
+        )
 
     def replacing(self, day: date, value: Decimal) -> Series:
         """The same up to the day before `day`, then `value` on `day` (today's live close)."""
@@ -430,6 +444,11 @@ class Trades:
 
     def __len__(self) -> int:
         return len(self.types)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_arrays"] = {}  # rebuilt on use
+        return state
 
     def without(self, currencies: Iterable[str]) -> Trades:
         gone = set(currencies)
@@ -583,10 +602,20 @@ def portfolio_days(
                 continue
             amounts = _to_decimals(*_sum_units(parts))
             daily, fixed = rates[code], constant[code]
-            for k, amount in enumerate(amounts):
-                if amount:
-                    values[k] += daily[k] * amount
-                    constant_values[k] += fixed * amount
+            # value += rate x amount on each day with an amount, in this currency order;
+            # in the portfolio's own currency the rate is 1 and 1 x amount is amount.
+            if code == currency:
+                values = [v + a if a else v for v, a in zip(values, amounts, strict=True)]
+                constant_values = [
+                    v + a if a else v for v, a in zip(constant_values, amounts, strict=True)
+                ]
+            else:
+                values = [
+                    v + d * a if a else v for v, d, a in zip(values, daily, amounts, strict=True)
+                ]
+                constant_values = [
+                    v + fixed * a if a else v for v, a in zip(constant_values, amounts, strict=True)
+                ]
 
         flows, opening_deposits = _flows(table, constant, currency, origin, last, count)
         flows = replace(flows, constant_values=constant_values)
@@ -843,23 +872,25 @@ def combine(
                 (constant_in, own.constant_inflows, None),
                 (constant_out, own.constant_outflows, None),
             )
+            ones = all(rate == ONE for rate in rates)
             for total, amounts, daily in columns:
                 # A zero adds nothing, and x * 1 is x: the sums are the same as adding
                 # every product, in the same order, with less to do.
                 if daily is None:
-                    if fixed == ONE:
-                        for k, amount in enumerate(amounts):
-                            if amount:
-                                total[k] += amount
-                    else:
-                        for k, amount in enumerate(amounts):
-                            if amount:
-                                total[k] += amount * fixed
+                    factor = fixed
+                    same = fixed == ONE
                 else:
-                    for k, amount in enumerate(amounts):
-                        if amount:
-                            rate = daily[k]
-                            total[k] += amount if rate == ONE else amount * rate
+                    same = ones
+                if same:
+                    total[:] = [t + a if a else t for t, a in zip(total, amounts, strict=True)]
+                elif daily is None:
+                    total[:] = [
+                        t + a * factor if a else t for t, a in zip(total, amounts, strict=True)
+                    ]
+                else:
+                    total[:] = [
+                        t + a * r if a else t for t, a, r in zip(total, amounts, daily, strict=True)
+                    ]
         flows = Flows(inflows, outflows, constant, constant_in, constant_out, paid)
         series, by_month, by_year = _assemble(start, values, flows, opening_deposits)
         return _returns(
@@ -931,22 +962,16 @@ def carried_forward(
     """The latest known value on or before each of `count` days from `first` (`known` in
     date order). Before the first known value: `before`, or with `before=EARLIEST` that
     first value itself (None either way when nothing is known)."""
-    j = bisect_right(known, first, key=_FIRST)
-    if j:
-        current = known[j - 1][1]
-    elif before == EARLIEST:
-        current = known[0][1] if known else None
-    else:
-        current = before
-    carried = [current] if count > 0 else []
-    day = first
-    for _ in range(count - 1):
-        day += _DAY
-        while j < len(known) and known[j][0] <= day:
-            current = known[j][1]
-            j += 1
-        carried.append(current)
-    return carried
+    if count <= 0:
+        return []
+    fill = (known[0][1] if known else None) if before == EARLIEST else before
+    if not known:
+        return [fill] * count
+    days = np.fromiter((day.toordinal() for day, _ in known), dtype=np.int64, count=len(known))
+    grid = np.arange(first.toordinal(), first.toordinal() + count, dtype=np.int64)
+    values = [value for _, value in known]
+    index = np.searchsorted(days, grid, side="right") - 1
+    return [values[i] if i >= 0 else fill for i in index.tolist()]
 
 
 def time_weighted_return(

@@ -35,6 +35,8 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import CharField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from financedash.lib import versions
@@ -68,6 +70,9 @@ _EPOCH = 719163
 # The compact series live a day at most: a new stamp makes them unreachable anyway.
 SERIES_TTL = 24 * 3600
 _NONE = Series.of([])
+_NO_TRADES = Trades(
+    [], [], [], [], {name: [] for name in Trades.COLUMNS}, dict.fromkeys(Trades.COLUMNS, 0)
+)
 
 Daily = list[tuple[date, Decimal]]
 
@@ -154,14 +159,32 @@ def _trim(units: np.ndarray, places: int) -> tuple[np.ndarray, int]:
     return units, places
 
 
-def load_trades(portfolio_ids: Iterable[int], end: date) -> dict[int, Trades]:
-    """Each portfolio's transactions up to `end`, in date order: one query for all."""
+def _iso(field_name: str) -> Cast:
+    # The date as text: a declared date column would be parsed into a date per row.
+    return Cast(field_name, output_field=CharField())
+
+
+def load_trades(
+    portfolio_ids: Iterable[int], end: date, stamps: dict[int, str] | None = None
+) -> dict[int, Trades]:
+    """Each portfolio's transactions up to `end`, in date order: one query for all.
+
+    With the portfolios' version stamps, each portfolio's are kept in the shared cache
+    under its stamp: after a new transaction only that portfolio's are read again."""
+    portfolio_ids = list(portfolio_ids)
+    keys = {pk: f"trades:{pk}:{stamps[pk]}:{end.isoformat()}" for pk in (stamps or {})}
+    found = _cache_get(list(keys.values())) if keys else {}
+    loaded = {pk: found[key] for pk, key in keys.items() if key in found}
+    missing = [pk for pk in portfolio_ids if pk not in loaded]
+    if not missing:
+        return loaded
     rows = _raw(
-        Transaction.objects.filter(portfolio_id__in=list(portfolio_ids), date__lte=end)
+        Transaction.objects.filter(portfolio_id__in=missing, date__lte=end)
+        .annotate(day=_iso("date"))
         .order_by("date", "id")
         .values_list(
             "portfolio_id",
-            "date",
+            "day",
             "type",
             "holding__instrument_id",
             "holding__instrument__currency",
@@ -174,7 +197,27 @@ def load_trades(portfolio_ids: Iterable[int], end: date) -> dict[int, Trades]:
     by_portfolio: dict[int, list[tuple]] = defaultdict(list)
     for row in rows:
         by_portfolio[row[0]].append(row)
-    return {pk: _trades(own) for pk, own in by_portfolio.items()}
+    fresh = {pk: _trades(by_portfolio[pk]) if pk in by_portfolio else _NO_TRADES for pk in missing}
+    _cache_set({keys[pk]: fresh[pk] for pk in missing if pk in keys}, SERIES_TTL)
+    return {**loaded, **fresh}
+
+
+def _cache_get(keys: list[str]) -> dict:
+    """A cache that fails is a miss: the database answers."""
+    try:
+        return cache.get_many(keys)
+    except Exception:
+        logger.exception("Performance input cache unavailable")
+        return {}
+
+
+def _cache_set(entries: dict, timeout: int) -> None:
+    if not entries:
+        return
+    try:
+        cache.set_many(entries, timeout)
+    except Exception:
+        logger.exception("Performance input cache unavailable")
 
 
 def _trades(rows: list[tuple]) -> Trades:
@@ -204,20 +247,13 @@ def _cached_series(kind: str, names: Iterable, load, stamp: str | None = None) -
         return {}
     stamp = stamp or versions.current(versions.MARKET_DATA)
     keys = {name: _series_key(stamp, kind, name) for name in names}
-    try:
-        found = cache.get_many(list(keys.values()))
-    except Exception:
-        logger.exception("Series cache unavailable")
-        found = {}
+    found = _cache_get(list(keys.values()))
     series = {name: found[key] for name, key in keys.items() if key in found}
     missing = [name for name in names if name not in series]
     if missing:
         loaded = load(missing)
         series.update(loaded)
-        try:
-            cache.set_many({keys[name]: loaded[name] for name in missing}, SERIES_TTL)
-        except Exception:
-            logger.exception("Series cache unavailable")
+        _cache_set({keys[name]: loaded[name] for name in missing}, SERIES_TTL)
     return series
 
 
@@ -241,8 +277,9 @@ def closes_for(instruments: Iterable[int], stamp: str | None = None) -> dict[int
     def load(missing):
         rows = _raw(
             HistoricalStockPrice.objects.filter(instrument_id__in=missing)
+            .annotate(day=_iso("date"))
             .order_by("instrument_id", "date")
-            .values_list("instrument_id", "date", "close")
+            .values_list("instrument_id", "day", "close")
         )
         found = _series_from_rows(rows, HistoricalStockPrice, "close")
         return {pk: found.get(pk, _NONE) for pk in missing}
@@ -262,8 +299,9 @@ def _pairs_for(
                 base_currency__in={b for b, _ in wanted},
                 target_currency__in={t for _, t in wanted},
             )
+            .annotate(day=_iso("date"))
             .order_by("base_currency", "target_currency", "date")
-            .values_list("base_currency", "target_currency", "date", "rate")
+            .values_list("base_currency", "target_currency", "day", "rate")
         )
         rows = [(f"{b}:{t}", d, r) for b, t, d, r in rows if f"{b}:{t}" in names]
         found = _series_from_rows(rows, HistoricalExchangeRate, "rate")
@@ -346,11 +384,6 @@ def _add_live(inputs: Inputs, live: Live, today: date) -> None:
         if code in inputs.fx:
             known = [row for row in inputs.fx[code] if row[0] < today]
             inputs.fx[code] = [*known, (today, rate)]
-
-
-_NO_TRADES = Trades(
-    [], [], [], [], {name: [] for name in Trades.COLUMNS}, dict.fromkeys(Trades.COLUMNS, 0)
-)
 
 
 def performance_for(
@@ -484,7 +517,10 @@ def household_performance(
     daily[currency] = [Decimal(1)] * count
     parts, missing = [], []
     valued = [p for p in portfolios if all(rate is not None for rate in daily[p.currency])]
-    trades = load_trades([p.pk for p in valued], end)
+    stamps = versions.current_many([versions.portfolio(p.pk) for p in valued])
+    trades = load_trades(
+        [p.pk for p in valued], end, {p.pk: stamps[versions.portfolio(p.pk)] for p in valued}
+    )
     closes = closes_for(
         {key for own in trades.values() for key in own.instruments if key is not None},
         rates_in.stamp,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -21,9 +22,14 @@ from financedash.lib import throttle
 from financedash.lib.api_fields import DecimalField
 from financedash.lib.api_params import PERIOD_PARAMETERS, period
 from financedash.lib.profiles import profile_for
+from financedash.lib.responses import cached_body
 from financedash.models import Profile
 from portfolios import backfill
-from portfolios.api import HouseholdPerformanceSerializer, PerformancePeriodSerializer
+from portfolios.api import (
+    HouseholdPerformanceSerializer,
+    PerformancePeriodSerializer,
+    performance_data,
+)
 from portfolios.models import Portfolio
 
 User = get_user_model()
@@ -163,12 +169,30 @@ def household_performance(request):
     rate, pensions as a separate line (`series[].pensions`) and in the totals, not in the
     returns."""
     dates = period(request, PerformancePeriodSerializer)
-    currency = profile_for(request.user).base_currency
-    history = backfill.ensure_window(
-        Portfolio.objects.owned_by(request.user), **dates, base_currency=currency
+    return HttpResponse(
+        household_body(request.user, dates["start"], dates["end"]),
+        content_type="application/json",
     )
-    result = overview.household_performance(request.user, currency=currency, **dates)
-    return Response(HouseholdPerformanceSerializer(result, context={"history": history}).data)
+
+
+def household_body(user, start, end) -> bytes:
+    """The household's performance as the API answers it, from the shared cache when none
+    of its inputs changed (the stamps in overview's key: transactions, prices and rates,
+    pension values, live quotes); not kept while history is still being fetched."""
+    currency = profile_for(user).base_currency
+    history = backfill.ensure_window(
+        Portfolio.objects.owned_by(user), start, end, base_currency=currency
+    )
+    prepared = overview.prepare_household(user, currency=currency, start=start, end=end)
+
+    def build():
+        result = overview.household_performance(
+            user, currency=currency, start=start, end=end, prepared=prepared
+        )
+        data = performance_data(result, history, household=True)
+        return data, history.complete and not result.error
+
+    return cached_body(f"api:{user.pk}:{prepared.key}", build)
 
 
 urlpatterns = [

@@ -386,17 +386,26 @@ def _add_live(inputs: Inputs, live: Live, today: date) -> None:
             inputs.fx[code] = [*known, (today, rate)]
 
 
-def performance_for(
+@dataclass(frozen=True)
+class Prepared:
+    """A portfolio performance's cache key and what it was made from (performance_key)."""
+
+    key: str
+    live: Live | None
+    stamp: str  # the market data's
+
+
+def performance_key(
     portfolio: Portfolio,
     start: date,
     end: date,
     *,
     summary: valuation.PortfolioSummary | None = None,
-) -> Performance:
-    """The portfolio's performance, cached until its transactions, any stored price or
-    rate, or (for a period ending today) a live quote change (financedash.lib.versions).
-    `summary` is the portfolio's live valuation when the caller has it already."""
+) -> Prepared:
+    """The key of the portfolio's performance: its transactions' and the market data's
+    version stamps, and (for a period ending today) the live quotes it ends with."""
     live = _live_for(portfolio, summary) if end == timezone.localdate() else None
+    stamps = versions.current_many([versions.portfolio(portfolio.pk), versions.MARKET_DATA])
     key = ":".join(
         [
             "performance",
@@ -404,15 +413,30 @@ def performance_for(
             portfolio.currency,
             start.isoformat(),
             end.isoformat(),
-            versions.current(versions.portfolio(portfolio.pk)),
-            stamp := versions.current(versions.MARKET_DATA),
+            stamps[versions.portfolio(portfolio.pk)],
+            stamps[versions.MARKET_DATA],
             live.stamp() if live else "-",
         ]
     )
-    result = results.get(key)
+    return Prepared(key, live, stamps[versions.MARKET_DATA])
+
+
+def performance_for(
+    portfolio: Portfolio,
+    start: date,
+    end: date,
+    *,
+    summary: valuation.PortfolioSummary | None = None,
+    prepared: Prepared | None = None,
+) -> Performance:
+    """The portfolio's performance, cached until its transactions, any stored price or
+    rate, or (for a period ending today) a live quote change (financedash.lib.versions).
+    `summary` is the portfolio's live valuation when the caller has it already."""
+    prepared = prepared or performance_key(portfolio, start, end, summary=summary)
+    result = results.get(prepared.key)
     if result is None:
-        result = compute_for(portfolio, start, end, live=live, stamp=stamp)
-        results.set(key, result, settings.HISTORY_CACHE_TTL)
+        result = compute_for(portfolio, start, end, live=prepared.live, stamp=prepared.stamp)
+        results.set(prepared.key, result, settings.HISTORY_CACHE_TTL)
     return result
 
 

@@ -37,6 +37,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import CharField
 from django.db.models.functions import Cast
+from django.dispatch import Signal
 from django.utils import timezone
 
 from financedash.lib import versions
@@ -63,6 +64,10 @@ from portfolios.performance import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Sent after the nightly close and rate import (portfolios.market.sync_held_history): the
+# shell pre-warms the performances people open first.
+history_synced = Signal()
 
 _DAY = timedelta(days=1)
 # date.toordinal() of 1970-01-01, numpy's day 0.

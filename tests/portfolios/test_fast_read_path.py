@@ -277,9 +277,7 @@ def test_the_fast_series_is_what_drf_writes(owner, held):
     history = backfill.ensure_window([portfolio], start, end)
     result = performance_data.performance_for(portfolio, start, end)
     expected = PerformanceSerializer(result, context={"history": history}).data
-    assert portfolios_api.performance_data(result, history) == json.loads(
-        json.dumps(expected)
-    )
+    assert portfolios_api.performance_data(result, history) == json.loads(json.dumps(expected))
     assert list(portfolios_api.performance_data(result, history)) == list(expected)
     household = overview.household_performance(owner, currency="NOK", start=start, end=end)
     expected = HouseholdPerformanceSerializer(household, context={"history": history}).data

@@ -250,17 +250,27 @@ def _decimal(units: int, scale: int) -> Decimal:
     return Decimal(units).scaleb(-scale, _CONTEXT)
 
 
+_FIVES = {5**b: b for b in range(400)}
+
+
 def decimal_units(values: Sequence[Decimal]) -> tuple[list[int], int]:
-    """Decimals as integers at one scale (the most decimals among them), exactly."""
-    shapes = [value.as_tuple() for value in values]
-    if any(not isinstance(shape.exponent, int) for shape in shapes):
-        raise ValueError("A price, quantity, fee or rate is not a finite number.")
-    scale = max([0, *(-shape.exponent for shape in shapes)])
-    units = []
-    for shape in shapes:
-        number = int("".join(map(str, shape.digits)) or 0) * 10 ** (shape.exponent + scale)
-        units.append(-number if shape.sign else number)
-    return units, scale
+    """Decimals as integers at one scale (the most decimals among them), exactly: a
+    decimal is n / (2^a 5^b), so at max(a, b) decimals it is a whole number."""
+    ratios = []
+    scale = 0
+    for value in values:
+        try:
+            n, d = value.as_integer_ratio()
+        except (ValueError, OverflowError) as exc:
+            raise ValueError("A price, quantity, fee or rate is not a finite number.") from exc
+        twos = (d & -d).bit_length() - 1
+        fives = _FIVES.get(d >> twos)
+        if fives is None:
+            raise ValueError("A price, quantity, fee or rate has too many decimals.")
+        scale = max(scale, twos, fives)
+        ratios.append((n, d))
+    factor = 10**scale
+    return [n * (factor // d) for n, d in ratios], scale
 
 
 def unit_array(units: Sequence[int]) -> np.ndarray:

@@ -353,19 +353,29 @@ class Series:
     `scale` decimals. What the loader caches and the arithmetic reads; a list of
     (date, Decimal) is turned into one."""
 
-    __slots__ = ("days", "units", "scale")
+    __slots__ = ("days", "units", "scale", "error")
 
-    def __init__(self, days: np.ndarray, units: np.ndarray, scale: int):
-        self.days, self.units, self.scale = days, units, scale
+    def __init__(self, days: np.ndarray, units: np.ndarray, scale: int, error: str | None = None):
+        self.days, self.units, self.scale, self.error = days, units, scale, error
 
     def __len__(self) -> int:
         return len(self.days)
 
     def __getstate__(self):
-        return (self.days, self.units, self.scale)
+        return (self.days, self.units, self.scale, self.error)
 
     def __setstate__(self, state):
-        self.days, self.units, self.scale = state
+        self.days, self.units, self.scale, self.error = state
+
+    @classmethod
+    def unreadable(cls, error: str) -> Series:
+        """Stored values that are not numbers: using the series fails with `error`."""
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0, error)
+
+    def check(self) -> Series:
+        if self.error:
+            raise ValueError(f"Unreadable stored values ({self.error}).")
+        return self
 
     @classmethod
     def of(cls, pairs: DailySeries) -> Series:
@@ -375,6 +385,7 @@ class Series:
         return cls(days, unit_array(units), scale)
 
     def pairs(self) -> list[tuple[date, Decimal]]:
+        self.check()
         return list(
             zip(
                 map(date.fromordinal, self.days.tolist()),
@@ -401,7 +412,7 @@ _EMPTY = Series(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0)
 def _as_series(closes: DailySeries | Series | None) -> Series:
     if closes is None:
         return _EMPTY
-    return closes if isinstance(closes, Series) else Series.of(closes)
+    return closes.check() if isinstance(closes, Series) else Series.of(closes)
 
 
 class Trades:

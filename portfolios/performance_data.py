@@ -132,27 +132,44 @@ def _ordinals(values: Sequence) -> np.ndarray:
     return np.array([day.toordinal() for day in values], dtype=np.int64)
 
 
-def _units_of(values: Sequence, model, name: str) -> tuple[np.ndarray, int]:
+def _fast_units(values: Sequence, model, name: str) -> tuple[np.ndarray, int] | None:
     """A decimal column's raw values as integer units at the fewest decimals that hold
-    them all: exactly the Decimal the ORM reads, without making one per row.
+    them all, exactly the Decimals the ORM would read, without making one per row; None
+    when a value is out of the column's shape.
 
     SQLite keeps a decimal as a float (or an integer); a value of the column's shape (at
     most 15 digits) is the float nearest to it, so rint(x * 10^places) is its units
-    exactly, which the round trip checks. A value out of shape (only SQLite keeps one)
-    sends the column through the ORM's own converter instead. PostgreSQL answers Decimals
-    of the column's shape."""
-    column = model._meta.get_field(name)
-    places = column.decimal_places
+    exactly, which the round trip checks. PostgreSQL answers Decimals of the shape."""
+    places = model._meta.get_field(name).decimal_places
     if values and isinstance(values[0], Decimal):
+        if not all(v.is_finite() for v in values):
+            return None
         return _trim(unit_array([int(v.scaleb(places)) for v in values]), places)
-    floats = np.array(values, dtype=np.float64)
-    if not len(floats) or np.abs(floats).max() < 1e15 / 10**places:
-        units = np.rint(floats * 10**places)
-        if (units / 10**places == floats).all():
-            return _trim(units.astype(np.int64), places)
+    try:
+        floats = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if len(floats) and not np.abs(floats).max() < 1e15 / 10**places:
+        return None
+    units = np.rint(floats * 10**places)
+    if not (units / 10**places == floats).all():
+        return None
+    return _trim(units.astype(np.int64), places)
+
+
+def _units_of(values: Sequence, model, name: str) -> tuple[np.ndarray, int]:
+    """_fast_units, or for values out of shape (only SQLite keeps them) the ORM's own
+    converter and exact integer arithmetic."""
+    fast = _fast_units(values, model, name)
+    if fast is not None:
+        return fast
+    column = model._meta.get_field(name)
     col = column.get_col(model._meta.db_table)
     convert = connection.ops.get_decimalfield_converter(col)
-    units, scale = decimal_units([convert(v, col, connection) for v in values])
+    decimals = [convert(v, col, connection) for v in values]
+    if any(d is None for d in decimals):
+        raise ValueError(f"A {name} is missing.")
+    units, scale = decimal_units(decimals)
     return unit_array(units), scale
 
 
@@ -171,7 +188,7 @@ def _iso(field_name: str) -> Cast:
 
 def load_trades(
     portfolio_ids: Iterable[int], end: date, stamps: dict[int, str] | None = None
-) -> dict[int, Trades]:
+) -> dict[int, Trades | Exception]:
     """Each portfolio's transactions up to `end`, in date order: one query for all.
 
     With the portfolios' version stamps, each portfolio's are kept in the shared cache
@@ -202,8 +219,17 @@ def load_trades(
     by_portfolio: dict[int, list[tuple]] = defaultdict(list)
     for row in rows:
         by_portfolio[row[0]].append(row)
-    fresh = {pk: _trades(by_portfolio[pk]) if pk in by_portfolio else _NO_TRADES for pk in missing}
-    _cache_set({keys[pk]: fresh[pk] for pk in missing if pk in keys}, SERIES_TTL)
+    fresh = {}
+    for pk in missing:
+        try:
+            fresh[pk] = _trades(by_portfolio[pk]) if pk in by_portfolio else _NO_TRADES
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            # That portfolio's performance says so (_days_for raises it); not cached.
+            fresh[pk] = exc
+    _cache_set(
+        {keys[pk]: fresh[pk] for pk in missing if pk in keys and isinstance(fresh[pk], Trades)},
+        SERIES_TTL,
+    )
     return {**loaded, **fresh}
 
 
@@ -263,17 +289,28 @@ def _cached_series(kind: str, names: Iterable, load, stamp: str | None = None) -
 
 
 def _series_from_rows(rows: list[tuple], model, name: str) -> dict:
-    """(key, date, value) rows in key and date order -> key -> Series."""
+    """(key, date, value) rows in key and date order -> key -> Series. A key whose values
+    cannot be read (a stored infinity: only raw SQL makes one) gets a series that says so
+    when used: that portfolio's performance fails, not the whole household."""
     if not rows:
         return {}
     keys, days, values = zip(*rows, strict=True)
     ordinals = _ordinals(list(days))
-    units, scale = _units_of(list(values), model, name)
     bounds = [0, *(i for i in range(1, len(keys)) if keys[i] != keys[i - 1]), len(keys)]
-    return {
-        keys[lo]: Series(ordinals[lo:hi], units[lo:hi], scale)
-        for lo, hi in zip(bounds, bounds[1:], strict=False)
-    }
+    spans = list(zip(bounds, bounds[1:], strict=False))
+    fast = _fast_units(values, model, name)
+    if fast is not None:
+        units, scale = fast
+        return {keys[lo]: Series(ordinals[lo:hi], units[lo:hi], scale) for lo, hi in spans}
+    series = {}
+    for lo, hi in spans:
+        try:
+            units, scale = _units_of(list(values[lo:hi]), model, name)
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            series[keys[lo]] = Series.unreadable(f"{keys[lo]}: {exc}")
+        else:
+            series[keys[lo]] = Series(ordinals[lo:hi], units, scale)
+    return series
 
 
 def closes_for(instruments: Iterable[int], stamp: str | None = None) -> dict[int, Series]:
@@ -318,6 +355,7 @@ def _pairs_for(
 
 def _window(series: Series, start: date, end: date) -> Daily:
     """The stored rows in [start, end] and the last one before start, as Decimals."""
+    series.check()
     lo = int(np.searchsorted(series.days, start.toordinal(), side="left"))
     hi = int(np.searchsorted(series.days, end.toordinal(), side="right"))
     part = Series(series.days[max(lo - 1, 0) : hi], series.units[max(lo - 1, 0) : hi], series.scale)
@@ -331,9 +369,13 @@ class Rates:
         self.start, self.end = start, end
         # The market-data stamp, read once per request.
         self.stamp = stamp or versions.current(versions.MARKET_DATA)
-        self._known: dict[tuple[str, str], Daily] = {}
+        self._known: dict[tuple[str, str], Daily | Exception] = {}
 
-    def load(self, target: str, currencies: Iterable[str]) -> dict[str, Daily]:
+    def load(
+        self, target: str, currencies: Iterable[str], *, lenient: bool = False
+    ) -> dict[str, Daily]:
+        """Each currency's daily rates into `target`. A pair whose stored rates cannot be
+        read fails the call, or with `lenient` counts as having no rate at all."""
         wanted = set(currencies) - {target}
         todo = {code for code in wanted if (code, target) not in self._known}
         if todo:
@@ -342,10 +384,21 @@ class Rates:
                 self.stamp,
             )
             for code in todo:
-                direct = _window(stored[(code, target)], self.start, self.end)
-                inverse = _window(stored[(target, code)], self.start, self.end)
-                self._known[(code, target)] = fx.pair_series(direct, inverse, exact=True)
-        return {code: self._known[(code, target)] for code in wanted}
+                try:
+                    direct = _window(stored[(code, target)], self.start, self.end)
+                    inverse = _window(stored[(target, code)], self.start, self.end)
+                    self._known[(code, target)] = fx.pair_series(direct, inverse, exact=True)
+                except (ArithmeticError, ValueError) as exc:
+                    self._known[(code, target)] = exc
+        known = {}
+        for code in wanted:
+            rates = self._known[(code, target)]
+            if isinstance(rates, Exception):
+                if not lenient:
+                    raise rates
+                rates = []
+            known[code] = rates
+        return known
 
 
 def load_rates(target: str, currencies: Iterable[str], start: date, end: date) -> dict[str, Daily]:
@@ -482,6 +535,8 @@ def _days_for(
 ) -> PortfolioDays:
     if trades is None:
         trades = load_trades([portfolio.pk], end).get(portfolio.pk, _NO_TRADES)
+    if isinstance(trades, Exception):
+        raise trades
     rates = rates or Rates(start, end)
     if closes is None:
         closes = closes_for({key for key in trades.instruments if key is not None}, rates.stamp)
@@ -537,7 +592,7 @@ def household_performance(
     codes = {p.currency for p in portfolios} | set(pension_values)
     _sync_rates(codes - {currency}, currency, start, end)
     rates_in = Rates(start, end)
-    known = rates_in.load(currency, codes)
+    known = rates_in.load(currency, codes, lenient=True)
     # Before a currency's first stored rate, that first rate stands in.
     daily = {
         code: carried_forward(known.get(code, []), opening_day, count, before=EARLIEST)

@@ -375,3 +375,29 @@ def test_replace_keeps_flows_out_of_the_household_cache(owner, held):
         owner, currency="NOK", start=end - dt.timedelta(days=30), end=end
     )
     assert dataclasses.replace(result).flows is None
+
+
+def test_an_unreadable_close_fails_its_portfolio_not_the_household(owner, held):
+    """A stored infinity (only raw SQL makes one): the portfolio holding it says its
+    figures could not be computed, the household leaves it out and names it."""
+    from django.db import connection
+
+    portfolio, instrument = held
+    other = PortfolioFactory(user=owner, currency="NOK", name="Other")
+    fine = InstrumentFactory(ticker="DNB.OL")
+    day = dt.date.today() - dt.timedelta(days=30)
+    HistoricalStockPriceFactory(instrument=fine, date=day, close=D("50"))
+    record(other, fine, quantity="2", price="50", date=day)
+    table = HistoricalStockPriceFactory._meta.model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET close = %s WHERE instrument_id = %s",
+            [float("inf") if connection.vendor == "sqlite" else "Infinity", instrument.pk],
+        )
+    versions.bump(versions.MARKET_DATA)
+    api = bearer(owner)
+    body = api.get(f"/api/v1/portfolios/{portfolio.pk}/performance").json()
+    assert "could not be computed" in body["error"]
+    household = api.get("/api/v1/performance").json()
+    assert household["missing"] == [f"{portfolio.name}: {body['error']}"]
+    assert household["closing_value"] == "100.00"

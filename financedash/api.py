@@ -183,16 +183,14 @@ def household_body(user, start, end) -> bytes:
     history = backfill.ensure_window(
         Portfolio.objects.owned_by(user), start, end, base_currency=currency
     )
-    prepared = overview.prepare_household(user, currency=currency, start=start, end=end)
 
     def build():
-        result = overview.household_performance(
-            user, currency=currency, start=start, end=end, prepared=prepared
-        )
+        result = overview.household_performance(user, currency=currency, start=start, end=end)
         data = performance_data(result, history, household=True)
         return data, history.complete and not result.error
 
-    return cached_body(f"api:{user.pk}:{prepared.key}", build)
+    key = overview.household_response_key(user, currency=currency, start=start, end=end)
+    return cached_body(f"api:{key}", build)
 
 
 urlpatterns = [

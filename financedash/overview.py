@@ -273,6 +273,29 @@ def household_performance(
     return result
 
 
+def household_response_key(user, *, currency: str, start: date, end: date) -> str:
+    """The key of the household's serialised performance, made without computing anything:
+    the version stamps of the market data and of each portfolio (with its name and
+    currency: the `missing` notes quote them), the pension entries the pension line is
+    made of, and for a period ending today the quotes of the live point."""
+    portfolios = sorted(Portfolio.objects.owned_by(user), key=lambda p: p.pk)
+    names = [versions.MARKET_DATA, *(versions.portfolio(p.pk) for p in portfolios)]
+    current = versions.current_many(names)
+    entries = (
+        PensionValueEntry.objects.filter(account__user=user, date__lte=end)
+        .order_by("account_id", "date")
+        .values_list("account_id", "account__currency", "date", "value")
+    )
+    stamps = [current[versions.MARKET_DATA], repr(list(entries))]
+    stamps += [
+        f"{p.pk}:{p.currency}:{p.name}:{current[versions.portfolio(p.pk)]}" for p in portfolios
+    ]
+    if end == timezone.localdate():
+        stamps.append(performance_data.live_fingerprint(portfolios))
+    digest = hashlib.blake2b("\n".join(stamps).encode(), digest_size=16).hexdigest()
+    return f"household:{user.pk}:{currency}:{start.isoformat()}:{end.isoformat()}:{digest}"
+
+
 def _household_key(portfolios, pensions, summaries, currency: str, start: date, end: date):
     # Names and currencies are in the key too: the result's `missing` notes quote them.
     names = [versions.MARKET_DATA, *(versions.portfolio(p.pk) for p in portfolios)]

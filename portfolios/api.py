@@ -23,7 +23,7 @@ from portfolios.importers import FORMATS
 from portfolios.imports import MAX_IMPORT_BYTES, STATUSES, import_transactions
 from portfolios.models import Holding, Portfolio, Transaction
 from portfolios.performance import DEFINITIONS
-from portfolios.performance_data import performance_for, performance_key
+from portfolios.performance_data import performance_for, response_key
 
 PERCENT_OUT = {"max_digits": 12, "decimal_places": 2}
 
@@ -493,13 +493,12 @@ def performance_body(portfolio: Portfolio, start, end) -> bytes:
     inputs have not changed (the stamps of performance_key); not kept while some history
     is still being fetched (the figures are provisional then)."""
     history = backfill.ensure_window([portfolio], start, end)
-    prepared = performance_key(portfolio, start, end)
 
     def build():
-        result = performance_for(portfolio, start, end, prepared=prepared)
+        result = performance_for(portfolio, start, end)
         return performance_data(result, history), history.complete and not result.error
 
-    return cached_body(f"api:{prepared.key}", build)
+    return cached_body(f"api:{response_key(portfolio, start, end)}", build)
 
 
 @extend_schema(parameters=PERIOD_PARAMETERS, responses=PerformanceSerializer)

@@ -365,7 +365,7 @@ class Series:
         return (self.days, self.units, self.scale, self.error)
 
     def __setstate__(self, state):
-        self.days, self.units, self.scale, self.error = state
+        self.days, self.units, self.scale, self.error = (*state, None)[:4]
 
     @classmethod
     def unreadable(cls, error: str) -> Series:

@@ -42,11 +42,11 @@ from django.utils import timezone
 
 from financedash.lib import versions
 from financedash.lib.cache import results
-from marketdata import fx, history
+from marketdata import fx, history, quotes
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from marketdata.providers.base import MarketDataError
 from portfolios import valuation
-from portfolios.models import Portfolio, Transaction
+from portfolios.models import Holding, Portfolio, Transaction
 from portfolios.performance import (
     EARLIEST,
     Household,
@@ -266,7 +266,7 @@ def _trades(rows: list[tuple]) -> Trades:
 
 
 def _series_key(stamp: str, kind: str, name) -> str:
-    return f"series:{stamp}:{kind}:{name}"
+    return f"series:v1:{stamp}:{kind}:{name}"
 
 
 def _cached_series(kind: str, names: Iterable, load, stamp: str | None = None) -> dict:
@@ -442,6 +442,42 @@ def _add_live(inputs: Inputs, live: Live, today: date) -> None:
         if code in inputs.fx:
             known = [row for row in inputs.fx[code] if row[0] < today]
             inputs.fx[code] = [*known, (today, rate)]
+
+
+def live_fingerprint(portfolios: Sequence[Portfolio]) -> str:
+    """What the live valuation of a period ending today depends on beyond the version
+    stamps (holdings: the portfolios'; stored rates: the market data's): the quotes of
+    the held instruments. Two queries instead of a whole valuation: a cached response's
+    key is made of it."""
+    symbols = sorted(
+        set(
+            Holding.objects.filter(portfolio__in=portfolios)
+            .exclude(quantity=0)
+            .values_list("instrument__ticker", flat=True)
+        )
+    )
+    prices = quotes.get_quotes_lenient(symbols) if symbols else {}
+    text = repr([(symbol, repr(prices.get(symbol))) for symbol in symbols])
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def response_key(portfolio: Portfolio, start: date, end: date) -> str:
+    """The key of the portfolio's serialised performance: the stamps, and for a period
+    ending today the quotes the live point is made of."""
+    stamps = versions.current_many([versions.portfolio(portfolio.pk), versions.MARKET_DATA])
+    live = live_fingerprint([portfolio]) if end == timezone.localdate() else "-"
+    return ":".join(
+        [
+            "performance",
+            str(portfolio.pk),
+            portfolio.currency,
+            start.isoformat(),
+            end.isoformat(),
+            stamps[versions.portfolio(portfolio.pk)],
+            stamps[versions.MARKET_DATA],
+            live,
+        ]
+    )
 
 
 @dataclass(frozen=True)

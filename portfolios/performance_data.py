@@ -457,7 +457,13 @@ def live_fingerprint(portfolios: Sequence[Portfolio]) -> str:
         )
     )
     prices = quotes.get_quotes_lenient(symbols) if symbols else {}
-    text = repr([(symbol, repr(prices.get(symbol))) for symbol in symbols])
+    # The price's value only: a quote read back from the cache may write it differently.
+    text = repr(
+        [
+            (symbol, str(prices[symbol].price.normalize()) if symbol in prices else None)
+            for symbol in symbols
+        ]
+    )
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 

@@ -362,10 +362,16 @@ class Series:
         return len(self.days)
 
     def __getstate__(self):
-        return (self.days, self.units, self.scale, self.error)
+        # Half the bytes through the shared cache: ordinals and most units fit 32 bits.
+        units = self.units
+        if units.dtype != object and _peak(units) < 2**31:
+            units = units.astype(np.int32)
+        return (self.days.astype(np.int32), units, self.scale, self.error)
 
     def __setstate__(self, state):
-        self.days, self.units, self.scale, self.error = (*state, None)[:4]
+        days, units, self.scale, self.error = (*state, None)[:4]
+        self.days = days.astype(np.int64)
+        self.units = units if units.dtype == object else units.astype(np.int64)
 
     @classmethod
     def unreadable(cls, error: str) -> Series:
@@ -564,6 +570,7 @@ def portfolio_days(
     currency: str,
     start: date,
     end: date,
+    carry=None,
 ) -> PortfolioDays:
     """The daily values and flows of compute_performance, without the returns.
 
@@ -606,14 +613,21 @@ def portfolio_days(
             if code == currency:
                 rates[code] = [ONE] * count
             else:
-                known = sorted(fx.get(code, ()), key=_FIRST)
+                source = fx.get(code, ())
+                known = sorted(source, key=_FIRST)
                 first = known[0][0] if known else date.max
                 stand_ins = [
                     (table.day(i), table.decimal("rate", i))
                     for i in own
                     if table.days[i] < first.toordinal()
                 ]
-                rates[code] = carried_forward(stand_ins + known, opening_day, count)
+                # `carry` (the loader's) shares one carried-forward list per rate series
+                # between the portfolios of a request; only without stand-ins, which
+                # are the portfolio's own.
+                if carry is not None and not stand_ins:
+                    rates[code] = carry(source, opening_day, count)
+                else:
+                    rates[code] = carried_forward(stand_ins + known, opening_day, count)
             constant[code] = next((r for r in rates[code] if r is not None), ONE)
 
         values = [ZERO] * count

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import itemgetter
 
 import numpy as np
 from django.conf import settings
@@ -370,6 +371,17 @@ class Rates:
         # The market-data stamp, read once per request.
         self.stamp = stamp or versions.current(versions.MARKET_DATA)
         self._known: dict[tuple[str, str], Daily | Exception] = {}
+        self._carried: dict[tuple, tuple[Daily, list]] = {}
+
+    def carry(self, known: Daily, first: date, count: int) -> list[Decimal | None]:
+        """carried_forward of a rate series, once per request however many portfolios
+        use it (the series is kept with the result: its id is not reused meanwhile)."""
+        key = (id(known), first, count)
+        hit = self._carried.get(key)
+        if hit is None or hit[0] is not known:
+            hit = (known, carried_forward(sorted(known, key=itemgetter(0)), first, count))
+            self._carried[key] = hit
+        return hit[1]
 
     def load(
         self, target: str, currencies: Iterable[str], *, lenient: bool = False
@@ -590,6 +602,7 @@ def _days_for(
         currency=portfolio.currency,
         start=start,
         end=end,
+        carry=rates.carry,
     )
 
 

@@ -373,6 +373,16 @@ class Rates:
         self._known: dict[tuple[str, str], Daily | Exception] = {}
         self._carried: dict[tuple, tuple[Daily, list]] = {}
 
+    def live(self, known: Daily, today: date, rate: Decimal) -> Daily:
+        """`known` with today's live rate as today's (the same list for every portfolio
+        that has the same pair and live rate, so that carry() shares it too)."""
+        key = ("live", id(known), today, rate)
+        hit = self._carried.get(key)
+        if hit is None or hit[0] is not known:
+            hit = (known, [*(row for row in known if row[0] < today), (today, rate)])
+            self._carried[key] = hit
+        return hit[1]
+
     def carry(self, known: Daily, first: date, count: int) -> list[Decimal | None]:
         """carried_forward of a rate series, once per request however many portfolios
         use it (the series is kept with the result: its id is not reused meanwhile)."""
@@ -442,18 +452,21 @@ def _inputs(
     known = dict(rates.load(portfolio.currency, foreign)) if foreign else {}
     inputs = Inputs(trades, own, known)
     if live is not None:
-        _add_live(inputs, live, end)
+        _add_live(inputs, live, end, rates)
     return inputs
 
 
-def _add_live(inputs: Inputs, live: Live, today: date) -> None:
+def _add_live(inputs: Inputs, live: Live, today: date, rates: Rates | None = None) -> None:
     """Today's close and rate are the live ones (replacing a close stored for today)."""
     for instrument, price in live.prices.items():
         inputs.closes[instrument] = inputs.closes.get(instrument, _NONE).replacing(today, price)
     for code, rate in live.rates.items():
         if code in inputs.fx:
-            known = [row for row in inputs.fx[code] if row[0] < today]
-            inputs.fx[code] = [*known, (today, rate)]
+            if rates is not None:
+                inputs.fx[code] = rates.live(inputs.fx[code], today, rate)
+            else:
+                known = [row for row in inputs.fx[code] if row[0] < today]
+                inputs.fx[code] = [*known, (today, rate)]
 
 
 def live_fingerprint(portfolios: Sequence[Portfolio]) -> str:

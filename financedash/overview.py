@@ -290,8 +290,7 @@ def household_response_key(user, *, currency: str, start: date, end: date) -> st
     stamps += [
         f"{p.pk}:{p.currency}:{p.name}:{current[versions.portfolio(p.pk)]}" for p in portfolios
     ]
-    if end == timezone.localdate():
-        stamps.append(performance_data.live_fingerprint(portfolios))
+    stamps.append(performance_data.live_fingerprint(portfolios, live=end == timezone.localdate()))
     digest = hashlib.blake2b("\n".join(stamps).encode(), digest_size=16).hexdigest()
     return f"household:{user.pk}:{currency}:{start.isoformat()}:{end.isoformat()}:{digest}"
 

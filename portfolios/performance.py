@@ -492,6 +492,17 @@ class Trades:
             else {name: [values[i] for i in keep] for name, values in self._decimals.items()},
         )
 
+    def with_currencies(self, currencies: Sequence[str]) -> Trades:
+        return Trades(
+            self.days,
+            self.types,
+            self.instruments,
+            currencies,
+            self.units,
+            self.scales,
+            self._decimals,
+        )
+
     def check_types(self, last: int) -> None:
         for i, kind in enumerate(self.kinds):
             if kind == _OTHER and self.days[i] <= last:

@@ -44,7 +44,7 @@ from django.utils import timezone
 from financedash.lib import versions
 from financedash.lib.cache import results
 from marketdata import fx, history, quotes
-from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
+from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
 from marketdata.providers.base import MarketDataError
 from portfolios import valuation
 from portfolios.models import Holding, Portfolio, Transaction
@@ -200,7 +200,7 @@ def load_trades(
     loaded = {pk: found[key] for pk, key in keys.items() if key in found}
     missing = [pk for pk in portfolio_ids if pk not in loaded]
     if not missing:
-        return loaded
+        return _current_currencies(loaded)
     rows = _raw(
         Transaction.objects.filter(portfolio_id__in=missing, date__lte=end)
         .annotate(day=_iso("date"))
@@ -231,7 +231,24 @@ def load_trades(
         {keys[pk]: fresh[pk] for pk in missing if pk in keys and isinstance(fresh[pk], Trades)},
         SERIES_TTL,
     )
-    return {**loaded, **fresh}
+    return {**_current_currencies(loaded), **fresh}
+
+
+def _current_currencies(loaded: dict[int, Trades]) -> dict[int, Trades]:
+    """Cached transactions with their instruments' currencies as they are now: editing an
+    instrument's currency moves no version stamp (one small query)."""
+    ids = {key for trades in loaded.values() for key in trades.instruments if key is not None}
+    if not ids:
+        return loaded
+    current = dict(Instrument.objects.filter(pk__in=ids).values_list("pk", "currency"))
+    fixed = {}
+    for pk, trades in loaded.items():
+        codes = [
+            current.get(key, code)
+            for key, code in zip(trades.instruments, trades.currencies, strict=True)
+        ]
+        fixed[pk] = trades if codes == trades.currencies else trades.with_currencies(codes)
+    return fixed
 
 
 def _cache_get(keys: list[str]) -> dict:
@@ -469,24 +486,31 @@ def _add_live(inputs: Inputs, live: Live, today: date, rates: Rates | None = Non
                 inputs.fx[code] = [*known, (today, rate)]
 
 
-def live_fingerprint(portfolios: Sequence[Portfolio]) -> str:
-    """What the live valuation of a period ending today depends on beyond the version
-    stamps (holdings: the portfolios'; stored rates: the market data's): the quotes of
-    the held instruments. Two queries instead of a whole valuation: a cached response's
+def live_fingerprint(portfolios: Sequence[Portfolio], *, live: bool = True) -> str:
+    """What a performance depends on beyond the version stamps (transactions and holdings:
+    the portfolios'; stored prices and rates: the market data's): the currency of each
+    instrument (an edit moves no stamp), and for a period ending today (`live`) the quotes
+    of the held instruments. Two queries instead of a whole valuation: a cached response's
     key is made of it."""
-    symbols = sorted(
+    held = sorted(
         set(
-            Holding.objects.filter(portfolio__in=portfolios)
-            .exclude(quantity=0)
-            .values_list("instrument__ticker", flat=True)
-        )
+            Holding.objects.filter(portfolio__in=portfolios).values_list(
+                "instrument__ticker", "instrument__currency", "quantity"
+            )
+        ),
+        key=str,
     )
+    currencies = sorted({(ticker, code) for ticker, code, _ in held})
+    symbols = sorted({ticker for ticker, _, quantity in held if quantity}) if live else []
     prices = quotes.get_quotes_lenient(symbols) if symbols else {}
     # The price's value only: a quote read back from the cache may write it differently.
     text = repr(
         [
-            (symbol, str(prices[symbol].price.normalize()) if symbol in prices else None)
-            for symbol in symbols
+            currencies,
+            *(
+                (symbol, str(prices[symbol].price.normalize()) if symbol in prices else None)
+                for symbol in symbols
+            ),
         ]
     )
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
@@ -496,7 +520,7 @@ def response_key(portfolio: Portfolio, start: date, end: date) -> str:
     """The key of the portfolio's serialised performance: the stamps, and for a period
     ending today the quotes the live point is made of."""
     stamps = versions.current_many([versions.portfolio(portfolio.pk), versions.MARKET_DATA])
-    live = live_fingerprint([portfolio]) if end == timezone.localdate() else "-"
+    live = live_fingerprint([portfolio], live=end == timezone.localdate())
     return ":".join(
         [
             "performance",

@@ -404,3 +404,26 @@ def test_an_unreadable_close_fails_its_portfolio_not_the_household(owner, held):
     household = api.get("/api/v1/performance").json()
     assert household["missing"] == [f"{portfolio.name}: {body['error']}"]
     assert household["closing_value"] == "100.00"
+
+
+def test_an_instruments_new_currency_is_answered_at_once(owner, held):
+    """Editing an instrument's currency moves no version stamp: the cached transactions
+    take the current currency and the cached responses' keys carry it."""
+    from marketdata.models import Instrument
+    from tests.factories import HistoricalExchangeRateFactory
+
+    portfolio, instrument = held
+    day = dt.date.today() - dt.timedelta(days=60)
+    HistoricalExchangeRateFactory(
+        base_currency="USD", target_currency="NOK", date=day, rate=D("10")
+    )
+    api = bearer(owner)
+    urls = ["/api/v1/performance", f"/api/v1/portfolios/{portfolio.pk}/performance"]
+    before = [api.get(url).json() for url in urls]
+    # No stamp moves: the transactions stay cached under the portfolio's.
+    Instrument.objects.filter(pk=instrument.pk).update(currency="USD")
+    after = [api.get(url).json() for url in urls]
+    # 10 x 100 USD at 10 NOK: the value is ten times what it was in NOK.
+    for old, new in zip(before, after, strict=True):
+        assert old["closing_value"] == "1000.00"
+        assert new["closing_value"] == "10000.00"

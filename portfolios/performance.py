@@ -339,15 +339,6 @@ def _to_decimals(units: np.ndarray, scale: int) -> list[Decimal]:
     return decimals
 
 
-def _spread(amounts: dict[int, int], scale: int, count: int) -> list[Decimal]:
-    daily = [ZERO] * count
-    unit = _decimal(1, scale)
-    with localcontext(_CONTEXT):
-        for k, units in amounts.items():
-            daily[k] = Decimal(units) * unit
-    return daily
-
-
 class Series:
     """One instrument's daily closes, compact: ordinals (ascending) and integer units at
     `scale` decimals. What the loader caches and the arithmetic reads; a list of
@@ -704,57 +695,80 @@ def _flows(
     table: Trades, constant: dict[str, Decimal], currency: str, origin: int, last: int, count: int
 ) -> tuple[Flows, Decimal]:
     """Each day's inflows, outflows and dividends (exact: integer units of the ledger's
-    amount quantity x price x exchange_rate +/- fees), the same at constant FX, and the net
-    flows before the period (the opening net deposits)."""
+    amount quantity x price x exchange_rate +/- fees, summed per day in numpy), the same
+    at constant FX, and the net flows before the period (the opening net deposits)."""
     scales = table.scales
     gross_scale = scales["quantity"] + scales["price"] + scales["rate"]
     scale = max(gross_scale, scales["fees"])
-    gross_up, fees_up = 10 ** (scale - gross_scale), 10 ** (scale - scales["fees"])
-    quantity, price = table.ints("quantity"), table.ints("price")
-    rate, fees = table.ints("rate"), table.ints("fees")
-    inflows: dict[int, int] = {}
-    outflows: dict[int, int] = {}
-    paid: dict[int, int] = {}
-    before = 0
-    foreign = any(code != currency for code in table.currencies)
-    constant_in = [ZERO] * count
-    constant_out = [ZERO] * count
-    for i, day in enumerate(table.days.tolist()):
-        if day > last:
-            break
-        kind = table.kinds[i]
-        amount = quantity[i] * price[i] * rate[i] * gross_up
-        amount = amount + fees[i] * fees_up if kind == _BUY else amount - fees[i] * fees_up
-        if day <= origin:
-            before += amount if kind == _BUY else -amount
-            continue
-        k = day - origin
-        side = inflows if kind == _BUY else outflows
-        side[k] = side.get(k, 0) + amount
-        if kind == _DIVIDEND:
-            paid[k] = paid.get(k, 0) + amount
-        if foreign:
-            # At constant FX the amounts are Decimal: a rate may be an inverted one of 60
-            # digits, whose products round; added in trade order as the definition reads.
-            code = table.currencies[i]
-            if code == currency:
-                at_constant = _decimal(amount, scale)
-            else:
-                gross = _CONTEXT.multiply(
-                    _CONTEXT.multiply(table.decimal("quantity", i), table.decimal("price", i)),
-                    constant[code],
-                )
-                fee = table.decimal("fees", i)
-                at_constant = (
-                    _CONTEXT.add(gross, fee) if kind == _BUY else _CONTEXT.subtract(gross, fee)
-                )
-            target = constant_in if kind == _BUY else constant_out
-            target[k] += at_constant
-    ins, outs, dividends = (_spread(side, scale, count) for side in (inflows, outflows, paid))
-    if not foreign:
-        constant_in, constant_out = ins, outs
+    n = int(np.searchsorted(table.days, last, side="right"))  # nothing after `last`
+    days = table.days[:n]
+    kinds = np.asarray(table.kinds[:n], dtype=np.int8)
+
+    def column(name: str) -> np.ndarray:
+        # Python integers (object): a product of three columns' units outgrows int64.
+        return np.array(table.ints(name)[:n], dtype=object)
+
+    gross = column("quantity") * column("price") * column("rate") * 10 ** (scale - gross_scale)
+    fee = column("fees") * 10 ** (scale - scales["fees"])
+    buy = kinds == _BUY
+    amount = np.where(buy, gross + fee, gross - fee) if n else gross
+    before_start = days <= origin
+    before = sum(np.where(buy, amount, -amount)[before_start].tolist()) if n else 0
+    k = days - origin
+    within = ~before_start
+    ins = _daily_sums(k, amount, buy & within, scale, count)
+    outs = _daily_sums(k, amount, ~buy & within, scale, count)
+    dividends = _daily_sums(k, amount, (kinds == _DIVIDEND) & within, scale, count)
+
+    constant_in, constant_out = ins, outs
+    codes = table.currencies
+    abroad = np.array([code != currency for code in codes[:n]], dtype=bool)
+    if (abroad & within).any():
+        # At constant FX the amounts are Decimal: a rate may be an inverted one of 60
+        # digits, whose products round; on a day with such a trade they are added in
+        # trade order as the definition reads. Other days' sums are exact: the same.
+        constant_in, constant_out = list(ins), list(outs)
+        marked = np.isin(k, np.unique(k[abroad & within])) & within
+        for day in np.unique(k[marked]).tolist():
+            constant_in[day] = constant_out[day] = ZERO
+        unit = _decimal(1, scale)
+        with localcontext(_CONTEXT):
+            for i in np.flatnonzero(marked).tolist():
+                is_buy = bool(buy[i])
+                if codes[i] == currency:
+                    at_constant = Decimal(amount[i]) * unit
+                else:
+                    gross_at = _CONTEXT.multiply(
+                        _CONTEXT.multiply(table.decimal("quantity", i), table.decimal("price", i)),
+                        constant[codes[i]],
+                    )
+                    fees_at = table.decimal("fees", i)
+                    at_constant = (
+                        _CONTEXT.add(gross_at, fees_at)
+                        if is_buy
+                        else _CONTEXT.subtract(gross_at, fees_at)
+                    )
+                target = constant_in if is_buy else constant_out
+                target[int(k[i])] += at_constant
     flows = Flows(ins, outs, [], constant_in, constant_out, dividends)
     return flows, _decimal(before, scale)
+
+
+def _daily_sums(
+    k: np.ndarray, amounts: np.ndarray, mask: np.ndarray, scale: int, count: int
+) -> list[Decimal]:
+    """The amounts summed per day index (k in ascending order), as Decimals."""
+    daily = [ZERO] * count
+    chosen = k[mask]
+    if not len(chosen):
+        return daily
+    starts = np.flatnonzero(np.concatenate([[True], chosen[1:] != chosen[:-1]]))
+    sums = np.add.reduceat(amounts[mask], starts)
+    unit = _decimal(1, scale)
+    with localcontext(_CONTEXT):
+        for day, units in zip(chosen[starts].tolist(), sums.tolist(), strict=True):
+            daily[day] = Decimal(units) * unit
+    return daily
 
 
 def _assemble(

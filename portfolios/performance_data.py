@@ -152,10 +152,25 @@ def _fast_units(values: Sequence, model, name: str) -> tuple[np.ndarray, int] | 
         return None
     if len(floats) and not np.abs(floats).max() < 1e15 / 10**places:
         return None
-    units = np.rint(floats * 10**places)
-    if not (units / 10**places == floats).all():
-        return None
-    return _trim(units.astype(np.int64), places)
+    units = np.rint(floats * 10**places).astype(np.int64)
+    # SQLite's text-to-float conversion is not always the nearest float (7.154779 may be
+    # kept as 7.1547789999999996): those few rows take the ORM's own converter.
+    for j in np.flatnonzero(units / 10**places != floats).tolist():
+        converted = _converted(values[j], model, name)
+        if converted is None or not converted.is_finite():
+            return None
+        exact = converted.scaleb(places)
+        if exact != exact.to_integral_value():
+            return None
+        units[j] = int(exact)
+    return _trim(units, places)
+
+
+def _converted(value, model, name: str) -> Decimal:
+    """The Decimal the ORM reads for a raw value of the column."""
+    column = model._meta.get_field(name)
+    col = column.get_col(model._meta.db_table)
+    return connection.ops.get_decimalfield_converter(col)(value, col, connection)
 
 
 def _units_of(values: Sequence, model, name: str) -> tuple[np.ndarray, int]:
@@ -164,10 +179,7 @@ def _units_of(values: Sequence, model, name: str) -> tuple[np.ndarray, int]:
     fast = _fast_units(values, model, name)
     if fast is not None:
         return fast
-    column = model._meta.get_field(name)
-    col = column.get_col(model._meta.db_table)
-    convert = connection.ops.get_decimalfield_converter(col)
-    decimals = [convert(v, col, connection) for v in values]
+    decimals = [_converted(v, model, name) for v in values]
     if any(d is None for d in decimals):
         raise ValueError(f"A {name} is missing.")
     units, scale = decimal_units(decimals)

@@ -28,7 +28,7 @@ from portfolios import api as portfolios_api
 from portfolios import backfill, performance_data, valuation
 from portfolios.api import HouseholdPerformanceSerializer, PerformanceSerializer
 from portfolios.ledger import BUY, DIVIDEND, SELL
-from portfolios.models import Portfolio
+from portfolios.models import Portfolio, Transaction
 from portfolios.performance import (
     Part,
     Trade,
@@ -427,3 +427,17 @@ def test_an_instruments_new_currency_is_answered_at_once(owner, held):
     for old, new in zip(before, after, strict=True):
         assert old["closing_value"] == "1000.00"
         assert new["closing_value"] == "10000.00"
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite keeps decimals as floats.")
+def test_a_float_that_is_not_the_nearest_one_reads_as_the_orm_reads_it(owner, held):
+    """SQLite's text-to-float conversion may keep 7.154779 as 7.1547789999999996 (found
+    in the benchmark household): the raw read gives the ORM's Decimal all the same."""
+    portfolio, _ = held
+    table = Transaction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET exchange_rate = %s", [7.1547789999999996])
+    orm = Transaction.objects.filter(portfolio=portfolio).values_list("exchange_rate", flat=True)
+    assert list(orm) == [D("7.1547790000")]
+    trades = performance_data.load_trades([portfolio.pk], dt.date.today())[portfolio.pk]
+    assert trades.decimal("rate", 0) == D("7.154779")

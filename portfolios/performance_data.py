@@ -8,7 +8,10 @@ never through the ORM's per-row Decimal conversion: a raw cursor reads them into
 shared cache (django's default: the database or Redis, so every process and the nightly
 pre-warm share it) under the market-data version stamp. A request after a new transaction
 reads only that portfolio's transactions again; one after a price update reads the closes
-once and caches them for the next. The transactions of all portfolios come in one query.
+once and caches them for the next. The transactions of all portfolios come in one query:
+the instrument ones (with the splits after the period's end: the closes are adjusted for
+them) and every transaction's cash movement, which a portfolio that tracks cash adds to
+its value, its deposits and withdrawals being its flows (section 5b).
 
 Each instrument's last close before the window and each currency's last rate before it
 count, so a day's value never depends on how far back the period starts.
@@ -211,7 +214,8 @@ def load_trades(
     With the portfolios' version stamps, each portfolio's are kept in the shared cache
     under its stamp: after a new transaction only that portfolio's are read again."""
     portfolio_ids = list(portfolio_ids)
-    keys = {pk: f"trades:{pk}:{stamps[pk]}:{end.isoformat()}" for pk in (stamps or {})}
+    # v2: the Trades carry their Cash (an entry of the shape before has none).
+    keys = {pk: f"trades:v2:{pk}:{stamps[pk]}:{end.isoformat()}" for pk in (stamps or {})}
     found = _cache_get(list(keys.values())) if keys else {}
     loaded = {pk: found[key] for pk, key in keys.items() if key in found}
     missing = [pk for pk in portfolio_ids if pk not in loaded]

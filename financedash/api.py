@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
 from django.urls import include, path
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -31,9 +32,14 @@ from financedash.lib.api_fields import DecimalField
 from financedash.lib.api_params import PERIOD_PARAMETERS, period
 from financedash.lib.api_parsers import ObjectJSONParser
 from financedash.lib.profiles import profile_for
+from financedash.lib.responses import cached_body
 from financedash.models import Profile
 from portfolios import backfill
-from portfolios.api import HouseholdPerformanceSerializer, PerformancePeriodSerializer
+from portfolios.api import (
+    HouseholdPerformanceSerializer,
+    PerformancePeriodSerializer,
+    performance_data,
+)
 from portfolios.models import Portfolio
 
 User = get_user_model()
@@ -197,12 +203,28 @@ def household_performance(request):
     rate, pensions as a separate line (`series[].pensions`) and in the totals, not in the
     returns."""
     dates = period(request, PerformancePeriodSerializer)
-    currency = profile_for(request.user).base_currency
-    history = backfill.ensure_window(
-        Portfolio.objects.owned_by(request.user), **dates, base_currency=currency
+    return HttpResponse(
+        household_body(request.user, dates["start"], dates["end"]),
+        content_type="application/json",
     )
-    result = overview.household_performance(request.user, currency=currency, **dates)
-    return Response(HouseholdPerformanceSerializer(result, context={"history": history}).data)
+
+
+def household_body(user, start, end) -> bytes:
+    """The household's performance as the API answers it, from the shared cache when none
+    of its inputs changed (the stamps in overview's key: transactions, prices and rates,
+    pension values, live quotes); not kept while history is still being fetched."""
+    currency = profile_for(user).base_currency
+    history = backfill.ensure_window(
+        Portfolio.objects.owned_by(user), start, end, base_currency=currency
+    )
+
+    def build():
+        result = overview.household_performance(user, currency=currency, start=start, end=end)
+        data = performance_data(result, history, household=True)
+        return data, history.complete and not result.error
+
+    key = overview.household_response_key(user, currency=currency, start=start, end=end)
+    return cached_body(f"api:{key}", build)
 
 
 def _uploaded_json(request):

@@ -233,34 +233,84 @@ def pension_history(user, start: date, end: date) -> dict[str, list[Decimal]]:
     return totals
 
 
-def household_performance(user, *, currency: str, start: date, end: date) -> Household:
-    """The household's performance in `currency` (performance_data.household_performance),
-    pensions beside it; cached until a portfolio, any price or rate, a pension value or
-    (for a period ending today) a live quote changes: reading ten cached ten-year
-    performances back and adding them up took longer than the page budget."""
+@dataclass(frozen=True)
+class PreparedHousehold:
+    """What a household performance is computed from, and its cache key."""
+
+    portfolios: list[Portfolio]
+    pensions: dict[str, list[Decimal]]
+    summaries: dict[int, PortfolioSummary] | None
+    key: str
+
+
+def prepare_household(user, *, currency: str, start: date, end: date) -> PreparedHousehold:
     portfolios = list(Portfolio.objects.owned_by(user))
     pensions = pension_history(user, start, end)
     summaries = None
     if end == timezone.localdate():
         summaries = {s.portfolio.pk: s for s in valuation.summarize(portfolios)}
     key = _household_key(portfolios, pensions, summaries, currency, start, end)
-    result = results.get(key)
+    return PreparedHousehold(portfolios, pensions, summaries, key)
+
+
+def household_performance(
+    user,
+    *,
+    currency: str,
+    start: date,
+    end: date,
+    prepared: PreparedHousehold | None = None,
+) -> Household:
+    """The household's performance in `currency` (performance_data.household_performance),
+    pensions beside it; cached until a portfolio, any price or rate, a pension value or
+    (for a period ending today) a live quote changes."""
+    prepared = prepared or prepare_household(user, currency=currency, start=start, end=end)
+    result = results.get(prepared.key)
     if result is None:
         result = performance_data.household_performance(
-            portfolios, pensions, currency=currency, start=start, end=end, summaries=summaries
+            prepared.portfolios,
+            prepared.pensions,
+            currency=currency,
+            start=start,
+            end=end,
+            summaries=prepared.summaries,
         )
         # The daily arrays behind the sum are not read again: a ten-year household
         # unpickles in a third of the time without them.
         result = replace(result, flows=None)
-        results.set(key, result, settings.HISTORY_CACHE_TTL)
+        results.set(prepared.key, result, settings.HISTORY_CACHE_TTL)
     return result
+
+
+def household_response_key(user, *, currency: str, start: date, end: date) -> str:
+    """The key of the household's serialised performance, made without computing anything:
+    the version stamps of the market data and of each portfolio (with its name and
+    currency: the `missing` notes quote them), the pension entries the pension line is
+    made of, and for a period ending today the quotes of the live point."""
+    portfolios = sorted(Portfolio.objects.owned_by(user), key=lambda p: p.pk)
+    names = [versions.MARKET_DATA, *(versions.portfolio(p.pk) for p in portfolios)]
+    current = versions.current_many(names)
+    entries = (
+        PensionValueEntry.objects.filter(account__user=user, date__lte=end)
+        .order_by("account_id", "date")
+        .values_list("account_id", "account__currency", "date", "value")
+    )
+    stamps = [current[versions.MARKET_DATA], repr(list(entries))]
+    stamps += [
+        f"{p.pk}:{p.currency}:{p.name}:{current[versions.portfolio(p.pk)]}" for p in portfolios
+    ]
+    stamps.append(performance_data.live_fingerprint(portfolios, live=end == timezone.localdate()))
+    digest = hashlib.blake2b("\n".join(stamps).encode(), digest_size=16).hexdigest()
+    return f"household:{user.pk}:{currency}:{start.isoformat()}:{end.isoformat()}:{digest}"
 
 
 def _household_key(portfolios, pensions, summaries, currency: str, start: date, end: date):
     # Names and currencies are in the key too: the result's `missing` notes quote them.
-    stamps = [versions.current(versions.MARKET_DATA), repr(sorted(pensions.items()))]
+    names = [versions.MARKET_DATA, *(versions.portfolio(p.pk) for p in portfolios)]
+    current = versions.current_many(names)
+    stamps = [current[versions.MARKET_DATA], repr(sorted(pensions.items()))]
     for p in sorted(portfolios, key=lambda p: p.pk):
-        stamps.append(f"{p.pk}:{p.currency}:{p.name}:{versions.current(versions.portfolio(p.pk))}")
+        stamps.append(f"{p.pk}:{p.currency}:{p.name}:{current[versions.portfolio(p.pk)]}")
         if summaries is not None:
             stamps.append(performance_data.live_inputs(summaries[p.pk]).stamp())
     # Hashed: ten portfolios' stamps are longer than portable cache keys may be.

@@ -33,7 +33,7 @@ _CONTEXT = Context(prec=60)
 
 # The sign with which each type's total_amount moves the cash; SPLIT (and anything else)
 # moves none.
-_SIGN = {
+SIGNS = {
     DEPOSIT: 1,
     WITHDRAWAL: -1,
     INTEREST: 1,
@@ -62,7 +62,7 @@ def booked(amount: Decimal) -> Decimal:
 
 def effect(type: str, amount: Decimal) -> Decimal:
     """How much a transaction of this type and total_amount moves the cash (signed)."""
-    sign = _SIGN.get(type, 0)
+    sign = SIGNS.get(type, 0)
     if not sign:
         return ZERO
     value = booked(amount)

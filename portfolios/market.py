@@ -11,7 +11,7 @@ from django.db.models import Min
 from marketdata import quotes, refresh
 from marketdata.models import Instrument
 from marketdata.providers.base import Provider
-from portfolios import push
+from portfolios import performance_data, push
 from portfolios.models import Transaction
 
 
@@ -71,4 +71,8 @@ def sync_held_history(*, provider: Provider | None = None) -> dict:
         .annotate(first=Min("date"))
         .values_list("holding__instrument", "first")
     )
-    return refresh.sync_history(firsts, currency_pairs_in_use(), provider=provider)
+    summary = refresh.sync_history(firsts, currency_pairs_in_use(), provider=provider)
+    # The new closes made every cached performance stale: compute them now, in the
+    # worker, rather than in the first request of the morning (financedash.signals).
+    performance_data.history_synced.send(sender=sync_held_history, summary=summary)
+    return summary

@@ -81,3 +81,76 @@ def test_the_loader_feeds_the_cash_of_a_tracking_portfolio(owner):
     account.track_cash = False
     services.save_portfolio(account)
     assert compute_for(account, DAYS[0], DAYS[3]).twr == D("0.21")
+
+
+def test_the_household_counts_a_tracking_portfolios_cash_and_its_deposits(owner):
+    """One portfolio tracks cash, one does not: the household adds the first one's cash
+    to its value and takes its deposits (not its buy) as its flows, and the second one's
+    buy as its flow."""
+    from financedash import overview
+
+    equinor = InstrumentFactory(ticker="EQNR.OL")
+    for day, close in CLOSES["EQNR"]:
+        HistoricalStockPriceFactory(instrument=equinor, date=day, close=close)
+    dnb = InstrumentFactory(ticker="DNB.OL")
+    for day, close in zip(DAYS, (D(200), D(200), D(220), D(220)), strict=True):
+        HistoricalStockPriceFactory(instrument=dnb, date=day, close=close)
+    account = PortfolioFactory(user=owner, name="Account", track_cash=True)
+    services.record_transaction(portfolio=account, type="DEPOSIT", date=DAYS[0], amount=D(1000))
+    services.record_transaction(
+        portfolio=account, instrument=equinor, type="BUY", date=DAYS[0],
+        quantity=D(10), price=D(100),
+    )  # fmt: skip
+    services.record_transaction(portfolio=account, type="DEPOSIT", date=DAYS[2], amount=D(1100))
+    services.record_transaction(portfolio=account, type="INTEREST", date=DAYS[3], amount=D(10))
+    other = PortfolioFactory(user=owner, name="Other")
+    services.record_transaction(
+        portfolio=other, instrument=dnb, type="BUY", date=DAYS[1], quantity=D(5), price=D(200)
+    )
+
+    result = overview.household_performance(owner, currency="NOK", start=DAYS[0], end=DAYS[3])
+    assert result.error is None and result.missing == []
+    # Account (shares + cash): 1,000 + 0; 1,100 + 0; 1,100 + 1,100; 1,210 + 1,110 (the
+    # interest is a return, not a flow). Other: 0; 5 x 200; 5 x 220; 5 x 220.
+    assert [p.value for p in result.series] == [0, D(1000), D(2100), D(3300), D(3420)]
+    # Flows: the account's deposits on days 1 and 3, the other's buy on day 2.
+    assert [p.flow for p in result.series] == [0, D(1000), D(1000), D(1100), 0]
+    assert result.series[-1].net_deposits == D(3100)
+    # Sub-periods break at each inflow:
+    #   (0 + 1,000) -> 1,000 (the eve of day 2's inflow): x 1
+    #   (1,000 + 1,000) -> 2,100 (the eve of day 3's): x 1.05
+    #   (2,100 + 1,100) -> 3,420: x 1.06875
+    # TWR = 1.05 x 1.06875 - 1 = 0.1221875.
+    assert result.twr == D("0.1221875")
+    # Gain = 3,420 - 0 - 3,100 = 320: the account's 100 + 110 + 10, the other's 100.
+    assert result.gain == D(320)
+
+
+def test_a_new_cash_transaction_is_answered_at_once(owner):
+    """A tracking portfolio's cached API responses (its own and the household's) are
+    keyed by its version stamp, which every cash write moves."""
+    from tests.conftest import bearer
+
+    equinor = InstrumentFactory(ticker="EQNR.OL")
+    bought = dt.date.today() - dt.timedelta(days=30)
+    HistoricalStockPriceFactory(instrument=equinor, date=bought, close=D(100))
+    account = PortfolioFactory(user=owner, name="Account", track_cash=True)
+    services.record_transaction(portfolio=account, type="DEPOSIT", date=bought, amount=D(1500))
+    services.record_transaction(
+        portfolio=account, instrument=equinor, type="BUY", date=bought,
+        quantity=D(10), price=D(100),
+    )  # fmt: skip
+    api = bearer(owner)
+    urls = ["/api/v1/performance", f"/api/v1/portfolios/{account.pk}/performance"]
+    day = (dt.date.today() - dt.timedelta(days=10)).isoformat()
+    before = [api.get(url).json() for url in urls]
+    assert [api.get(url).json() for url in urls] == before  # answered from the cache
+    services.record_transaction(
+        portfolio=account, type="DEPOSIT", date=dt.date.fromisoformat(day), amount=D(250)
+    )
+    after = [api.get(url).json() for url in urls]
+    for old, new in zip(before, after, strict=True):
+        # 10 x 100 of shares and 500 of cash, then 250 more cash, a flow of its own.
+        assert {p["date"]: p["value"] for p in old["series"]}[day] == "1500.00"
+        assert {p["date"]: p["value"] for p in new["series"]}[day] == "1750.00"
+        assert {p["date"]: p["flow"] for p in new["series"]}[day] == "250.00"

@@ -41,8 +41,20 @@ def test_the_refresh_task_refills_the_cache_for_held_instruments(settings, eager
     assert cache.get(quotes.quote_key("AAPL")) is None
 
 
+@pytest.fixture
+def without_prewarm():
+    """The sync's own provider calls only: the pre-warm that follows it (a year's window
+    of each household, which may fetch more) is tested in test_fast_read_path."""
+    from financedash.signals import warm_performance
+    from portfolios.performance_data import history_synced
+
+    history_synced.disconnect(warm_performance)
+    yield
+    history_synced.connect(warm_performance)
+
+
 def test_the_history_task_syncs_held_instruments_and_currency_pairs_in_use(
-    provider, eager_celery, yesterday
+    provider, eager_celery, yesterday, without_prewarm
 ):
     owner_nok = PortfolioFactory(currency="NOK")
     owner_usd = PortfolioFactory(user=owner_nok.user, currency="USD")

@@ -180,7 +180,7 @@ def test_a_performance_that_cannot_be_computed_is_an_error_state(
     def fail(*args, **kwargs):
         raise InvalidOperation("stored data out of range")
 
-    monkeypatch.setattr("portfolios.performance_data.compute_performance", fail)
+    monkeypatch.setattr("portfolios.performance_data.portfolio_days", fail)
     api = bearer(owner)
     body = api.get(f"/api/v1/portfolios/{portfolio.pk}/performance").json()
     assert "could not be computed" in body["error"]

@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as axes asks: turns a locked-out login anywhere into financedash.accounts.locked_out.
     "axes.middleware.AxesMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
 ]
 
 # django-axes: the checking backend first, then Django's own.
@@ -353,6 +355,25 @@ LOGGING = {
         # Its start-up banner on every command; failed logins and lockouts are warnings.
         "axes": {"level": "WARNING"},
     },
+}
+
+# Content-Security-Policy (django-csp): scripts, styles and everything else from this site
+# only, no inline script or style anywhere (htmx is told not to inject its indicator style;
+# the Swagger page loads its start-up script as a file). 'self' covers the live WebSocket
+# (same host) in connect-src.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
 
 # Behind HTTPS, cookies must never travel in clear (Django's other secure defaults,

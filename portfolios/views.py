@@ -338,6 +338,8 @@ def _recent_cash(portfolio: Portfolio) -> list[Transaction]:
 def cash_list(request: HttpRequest, pk: int) -> HttpResponse:
     """The portfolio page's latest cash transactions (refreshed on every ledger change)."""
     portfolio = _portfolio_for(request, pk)
+    if not request.htmx:
+        return redirect("portfolios:detail", pk=pk)
     context = {
         "portfolio": portfolio,
         "summary": valuation.PortfolioSummary(
@@ -346,8 +348,6 @@ def cash_list(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "cash_txns": _recent_cash(portfolio),
     }
-    if not request.htmx:
-        return redirect("portfolios:detail", pk=pk)
     return render(request, "portfolios/detail.html#cash_list", context)
 
 

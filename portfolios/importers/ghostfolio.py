@@ -184,7 +184,7 @@ def _activity(
         )
     if quantity == 0:
         result.skipped.append(
-            SkippedRow(line, f"{kind} of 0 shares: Ghostfolio's placeholder, nothing to record.")
+            SkippedRow(line, f"{kind} of 0 shares: an entry without shares, nothing to record.")
         )
         return None
     symbol = str(activity.get("symbol") or "").strip()

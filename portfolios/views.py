@@ -606,38 +606,27 @@ def cash_add(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _cash_edit(request: HttpRequest, txn: Transaction) -> HttpResponse:
-    portfolio = txn.portfolio
-    form = CashForm(request.POST or None, portfolio=portfolio, instance=txn)
-    template = "portfolios/cash_form.html"
-    context = {"form": form, "portfolio": portfolio, "txn": txn, "inline": bool(request.htmx)}
-    if request.method == "POST":
-        saved = form.save() if form.is_valid() else None
-        if saved is None:
-            return _invalid(request, _partial(request, template, "form"), context)
-        if request.htmx:
-            return _ledger_changed(HttpResponse(status=204))
-        messages.success(request, "Saved the transaction.")
-        return redirect("portfolios:detail", pk=portfolio.pk)
-    return render(request, _partial(request, template, "form"), context)
-
-
 @require_http_methods(["GET", "POST"])
 def transaction_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a trade (its holding's page afterwards) or a cash transaction (the portfolio's)."""
     txn = _transaction_for(request, pk)
-    if txn.holding_id is None:
-        return _cash_edit(request, txn)
     holding_id, portfolio = txn.holding_id, txn.portfolio
-    form = TransactionForm(request.POST or None, portfolio=portfolio, instance=txn)
-    template = "portfolios/transaction_form.html"
+    cash = holding_id is None
+    form_class = CashForm if cash else TransactionForm
+    form = form_class(request.POST or None, portfolio=portfolio, instance=txn)
+    template = "portfolios/cash_form.html" if cash else "portfolios/transaction_form.html"
     context = {"form": form, "portfolio": portfolio, "txn": txn, "inline": bool(request.htmx)}
     if request.method == "POST":
         saved = form.save() if form.is_valid() else None
         if saved is None:
             return _invalid(request, _partial(request, template, "form"), context)
         if request.htmx:
+            if cash:
+                return _ledger_changed(HttpResponse(status=204))
             return _after_change(holding_id, portfolio.pk)
         messages.success(request, "Saved the transaction.")
+        if cash:
+            return redirect("portfolios:detail", pk=portfolio.pk)
         return redirect("portfolios:holding", pk=saved.holding_id)
     return render(request, _partial(request, template, "form"), context)
 

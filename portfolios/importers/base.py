@@ -62,6 +62,24 @@ class ParsedRow:
     # A cash row the file implies rather than holds: the balance before its oldest row.
     opening: bool = False
 
+    @classmethod
+    def cash(cls, *, line: int, type: str, date: date, amount: Decimal, **fields) -> ParsedRow:
+        """A cash row (no instrument): ticker and symbol empty, quantity, price and fees 0."""
+        zero = Decimal(0)
+        fields.setdefault("import_key", "")
+        return cls(
+            line=line,
+            type=type,
+            date=date,
+            ticker="",
+            symbol="",
+            quantity=zero,
+            price=zero,
+            fees=zero,
+            amount=amount,
+            **fields,
+        )
+
     @property
     def is_cash(self) -> bool:
         return self.type in CASH_TYPES

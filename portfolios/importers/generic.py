@@ -174,19 +174,8 @@ def _cash_row(line, values, on, kind, read, errors) -> ParsedRow | None:
             )
     if errors:
         return None
-    zero = Decimal(0)
-    return ParsedRow(
-        line=line,
-        type=kind,
-        date=on,
-        ticker="",
-        symbol="",
-        quantity=zero,
-        price=zero,
-        fees=zero,
-        amount=amount,
-        notes=values.get("notes", ""),
-        import_key="",
+    return ParsedRow.cash(
+        line=line, type=kind, date=on, amount=amount, notes=values.get("notes", "")
     )
 
 

@@ -165,16 +165,10 @@ def _activity(
         if amount == 0:
             result.skipped.append(SkippedRow(line, f"{kind} of 0: nothing to record."))
             return None
-        return ParsedRow(
+        return ParsedRow.cash(
             line=line,
             type=kind,
             date=on,
-            ticker="",
-            symbol="",
-            quantity=_ZERO,
-            price=_ZERO,
-            fees=_ZERO,
-            import_key="",
             currency=currency,
             # A cash amount is booked in the account's currency: Ghostfolio's is the
             # activity's.

@@ -341,15 +341,10 @@ def _cash(row: _Row, kind: str, cash_type: str) -> ParsedRow | None:
     note = kind if not text or text.upper() == kind else f"{kind}: {text}"
     if cash_type == FEE and any(word in kind for word in INTEREST_WORDS):
         note = f"Debit interest ({note})"
-    return ParsedRow(
+    return ParsedRow.cash(
         line=row.line,
         type=cash_type,
         date=on,
-        ticker="",
-        symbol="",
-        quantity=Decimal(0),
-        price=Decimal(0),
-        fees=Decimal(0),
         import_key=f"nordnet:{nordnet_id}",
         account_currency=account_currency,
         notes=note,
@@ -371,15 +366,10 @@ def _opening_balance(row: _Row) -> ParsedRow | None:
     if balance is None or on is None or balance == amount:
         return None
     opening = balance - amount
-    return ParsedRow(
+    return ParsedRow.cash(
         line=1,  # the header's: it belongs to no row of the file
         type=DEPOSIT if opening > 0 else WITHDRAWAL,
         date=on,
-        ticker="",
-        symbol="",
-        quantity=Decimal(0),
-        price=Decimal(0),
-        fees=Decimal(0),
         import_key=f"nordnet:opening:{row.text('id')}",
         account_currency=_account_currency(row),
         notes="Opening balance: the cash before the file's oldest row (its Saldo less its Beløp)",

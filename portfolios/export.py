@@ -45,6 +45,13 @@ def number(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def as_text(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula (CSV injection, OWASP), such as a note
+    "=HYPERLINK(...)", gets the spreadsheets' own "this is text" mark, an apostrophe; the
+    generic importer takes one off again (generic.typed_text), so a re-import keeps the note."""
+    return f"'{cell}" if cell.lstrip("'").startswith(generic.FORMULA_STARTS) else cell
+
+
 def csv_rows(row: ExportRow) -> list[str]:
     if row.type in CASH_TYPES:
         values = {
@@ -63,7 +70,7 @@ def csv_rows(row: ExportRow) -> list[str]:
             "currency": row.currency,
             "exchange_rate": number(row.exchange_rate),
         }
-    values["notes"] = row.notes
+    values["notes"] = as_text(row.notes)
     return [values.get(column, "") for column in COLUMNS]
 
 

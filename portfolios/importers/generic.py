@@ -155,9 +155,24 @@ def _row(line: int, values: dict[str, str], errors: list[RowError]) -> ParsedRow
         fees=fees,
         currency=currency,
         exchange_rate=rate,
-        notes=values.get("notes", ""),
+        notes=_notes(values),
         import_key="",
     )
+
+
+# What a spreadsheet runs as a formula when a cell starts with it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def typed_text(cell: str) -> str:
+    """The text as typed, from a cell portfolios.export.as_text marked with an apostrophe."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
+def _notes(values: dict[str, str]) -> str:
+    return typed_text(values.get("notes", ""))
 
 
 def _cash_row(line, values, on, kind, read, errors) -> ParsedRow | None:
@@ -174,9 +189,7 @@ def _cash_row(line, values, on, kind, read, errors) -> ParsedRow | None:
             )
     if errors:
         return None
-    return ParsedRow.cash(
-        line=line, type=kind, date=on, amount=amount, notes=values.get("notes", "")
-    )
+    return ParsedRow.cash(line=line, type=kind, date=on, amount=amount, notes=_notes(values))
 
 
 def _type(text: str) -> str:

@@ -4,7 +4,9 @@ up and restored into a fresh account, the same holdings, summary and pension val
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import itertools
 from decimal import ROUND_DOWN, Decimal
 
@@ -407,3 +409,25 @@ def test_every_type_exports_to_a_row_the_generic_importer_reads():
     assert {r.type for r in parsed.rows} | {"SELL", "DIVIDEND", "WITHDRAWAL", "INTEREST"} == set(
         Transaction.Type.values
     )
+
+
+@pytest.mark.parametrize(
+    "note",
+    ['=HYPERLINK("http://x","y")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "'=kept", "''+x", "'plain"],
+)
+def test_a_note_a_spreadsheet_would_run_exports_as_text_and_reimports_as_typed(note):
+    # OWASP CSV injection: the cell starts with an apostrophe, which a spreadsheet shows as
+    # text; the generic importer takes it off again, so the round trip keeps the note.
+    day = dt.date(2024, 1, 2)
+    row = export.ExportRow(1, day, "DEPOSIT", "", "", D(0), D(0), D(0), D(1), D("10"), note)
+    text = export.to_csv([row])
+    cell = list(csv.reader(io.StringIO(text)))[1][-1]
+    assert cell == (note if note == "'plain" else f"'{note}")
+    parsed = generic.parse(text.encode())
+    assert [r.notes for r in parsed.rows] == [note]
+
+
+def test_a_plain_note_and_a_negative_looking_number_column_are_left_alone():
+    day = dt.date(2024, 1, 2)
+    row = export.ExportRow(1, day, "FEE", "", "", D(0), D(0), D(0), D(1), D("49"), "platform")
+    assert export.to_csv([row]).splitlines()[1].endswith(",platform")

@@ -236,5 +236,3 @@ class _Progress:
         if self._side is not None:
             self._side.close()
             self._side = None
-
-

@@ -26,7 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from financedash.lib import charts
 from financedash.lib.profiles import profile_for
 from marketdata import history, quotes
-from portfolios import backfill, export, ledger, services, splits, valuation
+from portfolios import backfill, export, jobs, ledger, services, splits, valuation
 from portfolios.forms import (
     FORMAT_LABELS,
     CashForm,
@@ -38,7 +38,7 @@ from portfolios.forms import (
 )
 from portfolios.importers import FORMAT_CHOICES, FORMATS
 from portfolios.imports import import_transactions
-from portfolios.models import Holding, ImportBatch, Portfolio, Transaction
+from portfolios.models import Holding, ImportBatch, ImportJob, Portfolio, Transaction
 from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for
 
@@ -912,6 +912,18 @@ def _commit_import(request: HttpRequest) -> HttpResponse:
             changed=changed and "commit" in request.POST,
         )
         return render(request, _partial(request, "portfolios/import.html", "panel"), context)
+    if jobs.needs_job(data):
+        # Too many rows to record within a request: a background job, and its progress page.
+        job = jobs.submit(
+            portfolio=portfolio,
+            data=data,
+            format=pending["format"],
+            dry_run=False,
+            file_name=pending.get("name", ""),
+            symbol_overrides=pending["overrides"],
+        )
+        _forget_upload(request)
+        return _go(request, reverse("portfolios:import_job", args=[job.pk]))
     result = import_transactions(
         portfolio=portfolio,
         data=data,
@@ -931,6 +943,21 @@ def _commit_import(request: HttpRequest) -> HttpResponse:
         return _go(request, reverse("portfolios:detail", args=[portfolio.pk]))
     context = _import_context(request, form, result=result, portfolio=portfolio)
     return _invalid(request, _partial(request, "portfolios/import.html", "panel"), context)
+
+
+@require_GET
+def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background import's progress (polled by htmx every second, or refreshed by the
+    page itself without JavaScript), then its result."""
+    jobs.reap_stale()
+    job = get_object_or_404(
+        ImportJob.objects.select_related("portfolio", "batch").defer("data"),
+        pk=pk,
+        user=request.user,
+    )
+    return render(
+        request, _partial(request, "portfolios/import_job.html", "progress"), {"job": job}
+    )
 
 
 @require_GET

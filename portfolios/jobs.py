@@ -205,6 +205,9 @@ class _Progress:
         self.total = 0
         self.written = -1
         self._side = None
+        # The transactions open when the job starts (a test's): writes within them are the
+        # job's own, unlike those within the import's transaction.
+        self.depth = len(connection.atomic_blocks)
 
     def __call__(self, step: str, done: int, total: int) -> None:
         if step == CHECK:
@@ -214,7 +217,7 @@ class _Progress:
         self.step, self.written = step, done
         rows_total = self.total if step == SAVE and not total else total
         fields = {"phase": step, "rows_done": done, "rows_total": rows_total or self.total}
-        if not connection.in_atomic_block:
+        if len(connection.atomic_blocks) <= self.depth:
             ImportJob.objects.filter(pk=self.job_id).update(updated_at=timezone.now(), **fields)
         elif connection.vendor != "sqlite":
             # Inside the import's transaction, a write on its connection would show only

@@ -823,6 +823,19 @@ class ImportJobErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class ImportJobInstrumentSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    isin = serializers.CharField(allow_null=True)
+    symbol = serializers.CharField()
+    source = serializers.ChoiceField(choices=["file", "remembered", "chosen"])
+    ticker = serializers.CharField(allow_null=True)
+    problem = serializers.CharField(allow_blank=True)
+    rows = serializers.IntegerField()
+    before = serializers.DecimalField(max_digits=28, decimal_places=8, allow_null=True)
+    after = serializers.DecimalField(max_digits=28, decimal_places=8, allow_null=True)
+
+
 class ImportJobResultSerializer(serializers.Serializer):
     format = serializers.CharField()
     detection = serializers.CharField(allow_blank=True)
@@ -836,6 +849,7 @@ class ImportJobResultSerializer(serializers.Serializer):
     rows = serializers.IntegerField(help_text="Rows reported (every line of the file).")
     errors = ImportJobErrorSerializer(many=True, help_text="The first 50 row errors.")
     error_count = serializers.IntegerField()
+    instruments = ImportJobInstrumentSerializer(many=True)
     batch = serializers.IntegerField(
         allow_null=True, help_text="The import batch (GET/DELETE /api/v1/imports/{id})."
     )

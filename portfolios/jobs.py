@@ -153,7 +153,24 @@ def summary(result: ImportResult) -> dict:
         {"line": error.line, "field": error.field, "message": error.message}
         for error in result.errors[:MAX_ERRORS]
     ]
+    instruments = [
+        {
+            "key": plan.key,
+            "name": plan.name,
+            "isin": plan.isin,
+            "symbol": plan.symbol,
+            "source": plan.source,
+            "ticker": plan.ticker,
+            "problem": plan.problem,
+            "rows": plan.rows,
+            # Decimals as text (JSON), exactly.
+            "before": None if plan.before is None else str(plan.before),
+            "after": None if plan.after is None else str(plan.after),
+        }
+        for plan in result.instruments
+    ]
     return {
+        "instruments": instruments,
         "format": result.format,
         "detection": result.detection,
         "dry_run": result.dry_run,

@@ -260,11 +260,22 @@ def _upload(client, portfolio, data):
 def test_html_commit_of_a_large_file_shows_progress_then_the_result(
     small_jobs, owner_client, portfolio, instruments, django_capture_on_commit_callbacks
 ):
-    _upload(owner_client, portfolio, SMALL)  # the preview stays in the request
+    # The preview (a dry run) of a large file is a job too, then offers the commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _upload(owner_client, portfolio, SMALL)
+    preview = ImportJob.objects.get()
+    assert preview.dry_run
+    assert response["Location"] == reverse("portfolios:import_job", args=[preview.pk])
+    page = owner_client.get(response["Location"]).content.decode()
     token = owner_client.session[PENDING_IMPORT]["token"]
+    assert f'name="commit" value="{token}"' in page and "Import 3 transactions" in page
+    assert 'name="symbol-1" value="JOB0.OL"' in page
+    assert not Transaction.objects.exists()
+
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = owner_client.post(reverse("portfolios:import"), {"commit": token})
-    job = ImportJob.objects.get()
+    job = ImportJob.objects.exclude(pk=preview.pk).get()
+    assert not job.dry_run
     assert response.status_code == 302
     assert response["Location"] == reverse("portfolios:import_job", args=[job.pk])
     assert not Transaction.objects.exists()  # nothing recorded in the request
@@ -285,6 +296,28 @@ def test_html_commit_of_a_large_file_shows_progress_then_the_result(
     batch = ImportBatch.objects.get()
     assert reverse("portfolios:import_undo", args=[batch.pk]) in page
     assert Transaction.objects.filter(import_batch=batch).count() == 3
+    # The preview's page no longer offers a commit: the file was imported.
+    page = owner_client.get(reverse("portfolios:import_job", args=[preview.pk])).content.decode()
+    assert 'name="commit"' not in page
+
+
+@pytest.mark.django_db
+def test_html_changed_symbol_previews_again_as_a_job(
+    small_jobs, owner_client, portfolio, instruments, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(owner_client, portfolio, SMALL)
+    first = ImportJob.objects.get()
+    token = owner_client.session[PENDING_IMPORT]["token"]
+    fields = {"commit": token, "key-1": "JOB0.OL", "was-1": "JOB0.OL", "symbol-1": "JOB2.OL"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(reverse("portfolios:import"), fields)
+    second = ImportJob.objects.exclude(pk=first.pk).get()
+    # Not committed: what differs from the preview is previewed again.
+    assert second.dry_run and second.symbol_overrides == {"JOB0.OL": "JOB2.OL"}
+    assert response["Location"] == reverse("portfolios:import_job", args=[second.pk])
+    assert second.result["instruments"][0]["ticker"] == "JOB2.OL"
+    assert not Transaction.objects.exists()
 
 
 @pytest.mark.django_db
@@ -318,7 +351,7 @@ def test_html_small_commit_stays_in_the_request(
     small_jobs, settings, owner_client, portfolio, instruments
 ):
     settings.IMPORT_JOB_ROWS = 2000
-    _upload(owner_client, portfolio, SMALL)
+    assert _upload(owner_client, portfolio, SMALL).status_code == 200  # a preview page
     token = owner_client.session[PENDING_IMPORT]["token"]
     response = owner_client.post(reverse("portfolios:import"), {"commit": token})
     assert response["Location"] == reverse("portfolios:detail", args=[portfolio.pk])

@@ -190,7 +190,13 @@ def reap_stale() -> int:
     database's statement timeout). Nothing of theirs was saved."""
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.IMPORT_JOB_TIMEOUT)
-    stale = ImportJob.objects.filter(updated_at__lt=cutoff)
+    stale = ImportJob.objects.filter(
+        updated_at__lt=cutoff, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    )
+    # Read first: a poll must not wait for the write lock that a running import holds on
+    # SQLite (readers never wait there).
+    if not stale.exists():
+        return 0
     reaped = stale.filter(status=ImportJob.Status.RUNNING).update(
         status=ImportJob.Status.FAILED,
         data=None,

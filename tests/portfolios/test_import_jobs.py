@@ -283,7 +283,7 @@ def test_html_commit_of_a_large_file_shows_progress_then_the_result(
     # While it waits: htmx polls every second; without JavaScript the page refreshes.
     page = owner_client.get(response["Location"]).content.decode()
     assert 'hx-trigger="every 1s"' in page
-    assert '<meta http-equiv="refresh" content="2">' in page
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
     assert "Waiting to start" in page
     partial = owner_client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial and 'id="import-job"' in partial

@@ -13,6 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from financedash.celery import app as celery_app
 from portfolios import jobs, services
 from portfolios.models import Holding, ImportBatch, ImportJob, Transaction
 from portfolios.views import PENDING_IMPORT
@@ -37,6 +38,17 @@ def big_csv(rows: int) -> bytes:
 @pytest.fixture(autouse=True)
 def _offline(settings):
     settings.MARKETDATA_PROVIDER = "offline"
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    # Celery runs the job in the caller, as without Redis, also in the Redis test run
+    # (whose tasks would otherwise wait in Redis for a worker that is not there).
+    conf = celery_app.conf
+    previous = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager = conf.task_eager_propagates = True
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = previous
 
 
 @pytest.fixture

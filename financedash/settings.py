@@ -422,6 +422,13 @@ QUOTE_LOCK_WAIT_MS = envint("QUOTE_LOCK_WAIT_MS", 2000)
 QUOTE_REFRESH_SECONDS = envint("QUOTE_REFRESH_SECONDS", 300)
 HISTORY_SYNC_SECONDS = envint("HISTORY_SYNC_SECONDS", 6 * 3600)
 
+# Imports of more lines than this run in the background (portfolios.jobs): a Celery task
+# with Redis (a worker), else a thread of the web process, since eager Celery would run them
+# in the request. A job silent for IMPORT_JOB_TIMEOUT seconds is taken for dead.
+IMPORT_JOB_ROWS = envint("IMPORT_JOB_ROWS", 2000)
+IMPORT_JOB_RUNNER = os.environ.get("IMPORT_JOB_RUNNER") or ("celery" if REDIS_URL else "thread")
+IMPORT_JOB_TIMEOUT = envint("IMPORT_JOB_TIMEOUT", 600)
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # No Redis, no worker: tasks run in the caller (the embedded single-machine setup).
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -441,6 +448,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portfolios.tasks.sync_history",
         "schedule": float(HISTORY_SYNC_SECONDS),
         "options": {"expires": HISTORY_SYNC_SECONDS},
+    },
+    "reap-import-jobs": {
+        "task": "portfolios.tasks.reap_import_jobs",
+        "schedule": 300.0,
+        "options": {"expires": 300},
     },
     # Pension balances change slowly: once a day, early, is enough (and cheap on the budget).
     "sync-ynab": {

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers, status, views
@@ -22,11 +23,18 @@ from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from financedash.lib.responses import cached_body, money_text
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import UnknownSymbol
-from portfolios import backfill, services, valuation
+from portfolios import backfill, jobs, services, valuation
 from portfolios.forms import TransactionFilterForm
 from portfolios.importers import AUTO, FORMAT_CHOICES
 from portfolios.imports import MAX_IMPORT_BYTES, STATUSES, import_transactions
-from portfolios.models import CASH_TYPES, Holding, ImportBatch, Portfolio, Transaction
+from portfolios.models import (
+    CASH_TYPES,
+    Holding,
+    ImportBatch,
+    ImportJob,
+    Portfolio,
+    Transaction,
+)
 from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for, response_key
 from portfolios.views import csv_download
@@ -809,9 +817,96 @@ class ImportResultSerializer(serializers.Serializer):
         return data
 
 
+class ImportJobErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    field = serializers.CharField(allow_blank=True)
+    message = serializers.CharField()
+
+
+class ImportJobInstrumentSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    isin = serializers.CharField(allow_null=True)
+    symbol = serializers.CharField()
+    source = serializers.ChoiceField(choices=["file", "remembered", "chosen"])
+    ticker = serializers.CharField(allow_null=True)
+    problem = serializers.CharField(allow_blank=True)
+    rows = serializers.IntegerField()
+    before = serializers.DecimalField(max_digits=28, decimal_places=8, allow_null=True)
+    after = serializers.DecimalField(max_digits=28, decimal_places=8, allow_null=True)
+
+
+class ImportJobResultSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    detection = serializers.CharField(allow_blank=True)
+    dry_run = serializers.BooleanField()
+    committed = serializers.BooleanField()
+    ok = serializers.BooleanField(help_text="No row has an error.")
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="As the synchronous import's: `will_create` when nothing was saved.",
+    )
+    rows = serializers.IntegerField(help_text="Rows reported (every line of the file).")
+    errors = ImportJobErrorSerializer(many=True, help_text="The first 50 row errors.")
+    error_count = serializers.IntegerField()
+    instruments = ImportJobInstrumentSerializer(many=True)
+    batch = serializers.IntegerField(
+        allow_null=True, help_text="The import batch (GET/DELETE /api/v1/imports/{id})."
+    )
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    result = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = (
+            "id",
+            "portfolio",
+            "file_name",
+            "format",
+            "dry_run",
+            "status",
+            "phase",
+            "rows_done",
+            "rows_total",
+            "progress",
+            "error",
+            "batch",
+            "result",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+        extra_kwargs = {
+            "phase": {"help_text": "parse, check or save while running."},
+            "rows_done": {"help_text": "Rows done of rows_total in the current phase."},
+            "error": {"help_text": "Why a failed job failed (nothing was saved)."},
+        }
+
+    @extend_schema_field(serializers.IntegerField(min_value=0, max_value=100))
+    def get_progress(self, job) -> int:
+        return job.percent
+
+    @extend_schema_field(ImportJobResultSerializer(allow_null=True))
+    def get_result(self, job):
+        return job.result if job.status == ImportJob.Status.DONE else None
+
+
+class ImportJobAcceptedSerializer(serializers.Serializer):
+    job = ImportJobSerializer()
+
+
 @extend_schema(
     request={"multipart/form-data": ImportRequestSerializer},
-    responses={200: ImportResultSerializer, 201: ImportResultSerializer},
+    responses={
+        200: ImportResultSerializer,
+        201: ImportResultSerializer,
+        202: ImportJobAcceptedSerializer,
+    },
+    description="A file of more than 2,000 lines (IMPORT_JOB_ROWS) is imported in the "
+    "background: 202 with the job, whose status GET /api/v1/imports/jobs/{id} gives.",
 )
 @api_view(["POST"])
 @parser_classes([MultiPartParser, FormParser])
@@ -820,9 +915,25 @@ def import_csv(request):
     serializer = ImportRequestSerializer(data=request.data, context={"request": request})
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
+    content = data["file"].read()
+    if jobs.needs_job(content):
+        job = jobs.submit(
+            portfolio=data["portfolio"],
+            data=content,
+            format=data["format"],
+            dry_run=data["dry_run"],
+            file_name=data["file"].name,
+            symbol_overrides=data["symbol_overrides"],
+        )
+        job.refresh_from_db()  # an eager run (Celery without Redis) may have finished it
+        return Response(
+            {"job": ImportJobSerializer(job).data},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": reverse("api-import-job", args=[job.pk])},
+        )
     result = import_transactions(
         portfolio=data["portfolio"],
-        data=data["file"].read(),
+        data=content,
         format=data["format"],
         dry_run=data["dry_run"],
         file_name=data["file"].name,
@@ -873,6 +984,15 @@ class ImportUndoConflict(exceptions.APIException):
     def __init__(self, detail, code):
         super().__init__(detail)
         self.error_code = code
+
+
+@extend_schema(responses={200: ImportJobSerializer})
+@api_view(["GET"])
+def import_job(request, pk):
+    """A background import's status and progress, then its result (poll it)."""
+    jobs.reap_stale()
+    job = get_object_or_404(ImportJob.objects.defer("data"), pk=pk, user=request.user)
+    return Response(ImportJobSerializer(job).data)
 
 
 @extend_schema(responses={204: None})

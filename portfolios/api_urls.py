@@ -14,6 +14,7 @@ urlpatterns = [
     path("transactions/import-csv", api.import_csv, name="api-import-csv"),
     path("imports", api.ImportBatchList.as_view(), name="api-imports"),
     path("imports/<int:pk>", api.import_undo, name="api-import"),
+    path("imports/jobs/<int:pk>", api.import_job, name="api-import-job"),
     path("transactions/export", api.TransactionExport.as_view(), name="api-transaction-export"),
     path(
         "transactions/portfolio/<int:pk>",

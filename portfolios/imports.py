@@ -37,6 +37,7 @@ read from the holdings the import wrote before its transaction is committed or r
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -63,6 +64,10 @@ SKIPPED = "skipped"
 ERROR = "error"
 UNCHECKED = "unchecked"
 STATUSES = (CREATED, DUPLICATE, SKIPPED, ERROR, UNCHECKED)
+
+# The steps a background import reports its progress in: (step, rows done, rows).
+PARSE, CHECK, SAVE = "parse", "check", "save"
+Progress = Callable[[str, int, int], None]
 
 
 _CENT = Decimal("0.01")
@@ -206,7 +211,12 @@ def import_transactions(
     dry_run: bool,
     file_name: str = "",
     symbol_overrides: dict[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
+    """`progress`, for a background import (portfolios.jobs), is told each step as it goes:
+    (step, rows done, rows), the step one of PARSE, CHECK, SAVE."""
+    report_progress = progress or (lambda step, done, total: None)
+    report_progress(PARSE, 0, 0)
     detection = ""
     if format == AUTO:
         found = detect(data)
@@ -235,9 +245,11 @@ def import_transactions(
             report.set(row.line, UNCHECKED, "Not checked: the file has errors.", row)
         return report.finish(committed=False)
 
+    report_progress(CHECK, 0, len(rows))
     rows = _opening_rows(portfolio, rows, report)
     new_rows = _leave_out_duplicates(rows, report, _import_keys(portfolio))
     groups = _plan(portfolio, new_rows, report)
+    report_progress(SAVE, 0, len(new_rows))
     with transaction.atomic():
         portfolio = Portfolio.objects.select_for_update().get(pk=portfolio.pk)
         groups = _cash_rows(portfolio, groups, report, format)
@@ -259,7 +271,7 @@ def import_transactions(
         }
         before = _quantities(portfolio, instruments)
         cash_before = portfolio.cash_balance
-        _record(portfolio, groups, existing, report, batch)
+        _record(portfolio, groups, existing, report, batch, report_progress)
         after = _quantities(portfolio, instruments)
         _held(report.result.instruments, groups, before, after)
         if portfolio.track_cash:
@@ -657,6 +669,7 @@ def _record(
     existing: set,
     report: _Report,
     batch: ImportBatch | None,
+    progress: Progress,
 ) -> None:
     """Record the new rows of every holding at once (services.record_transactions: each
     holding's rows inserted together and replayed once). When it refuses them, each
@@ -675,7 +688,10 @@ def _record(
         return
     try:
         txns = services.record_transactions(
-            portfolio, [item.settled for item in planned], import_batch=batch
+            portfolio,
+            [item.settled for item in planned],
+            import_batch=batch,
+            progress=lambda done, total: progress(SAVE, done, total),
         )
     except services.Rejected as rejected:
         _report_rejected(planned, rejected.errors, report)

@@ -132,6 +132,63 @@ class ImportBatch(models.Model):
         return f"{self.file_name} into {self.portfolio}"
 
 
+class ImportJob(models.Model):
+    """A large import (a preview or a commit) run in the background (portfolios.jobs): a
+    Celery task with Redis, else a thread of the web process. Its state is in the database,
+    so whichever process answers the poll sees it. The file waits in `data` until the job
+    has run; what the import reported stays in `result`."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="import_jobs")
+    file_name = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=16)
+    dry_run = models.BooleanField(default=False)
+    symbol_overrides = models.JSONField(default=dict, blank=True)
+    data = models.BinaryField(null=True, blank=True, editable=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    # parse -> check -> save: what the job is doing, rows_done of rows_total in that step.
+    phase = models.CharField(max_length=8, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    # {"counts": {...}, "errors": [{line, field, message}, ...], "format": ..., ...}
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "updated_at"], name="import_job_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} into {self.portfolio} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        # Three steps over the rows: parse, check, save; each a third of the bar.
+        step = {"parse": 0, "check": 1, "save": 2}.get(self.phase, 0)
+        return min(99, (step * 100 + 100 * self.rows_done // self.rows_total) // 3)
+
+
 class SymbolChoice(models.Model):
     """The symbol a user chose for an instrument of an import file (the preview's symbol
     field, or the API's symbol_overrides), remembered for their next import by the

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -660,6 +660,7 @@ def record_transactions(
     entries: Iterable[NewTransaction | Settled],
     *,
     import_batch: ImportBatch | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Transaction]:
     """Record many transactions, in one database transaction: all of them, or none
     (Rejected). The one write path for new transactions (forms, API, imports, commands).
@@ -672,7 +673,8 @@ def record_transactions(
     one, before anything is written. Then the new transactions are inserted at once, each
     holding's figures stored by one replay, and the history of each instrument fetched
     from its earliest new date once the transaction commits. An import passes its
-    `import_batch`, which every new transaction then points to (undo_import).
+    `import_batch`, which every new transaction then points to (undo_import). A background
+    import passes `progress`, called with (entries checked, entries) as each holding's are.
     """
     entries = list(entries)
     to_settle = [n for n, entry in enumerate(entries) if not isinstance(entry, Settled)]
@@ -706,6 +708,7 @@ def record_transactions(
             else:
                 created[n].import_batch_id = import_batch.pk if import_batch else None
         plans = []
+        checked = len(cash_indices)
         # Holdings locked in one order, so two batches cannot wait on each other.
         for instrument_pk in sorted(groups):
             indices = groups[instrument_pk]
@@ -717,6 +720,9 @@ def record_transactions(
             if plan is not None:
                 plans.append(plan)
                 created.update(zip(indices, txns, strict=True))
+            if progress is not None:
+                checked += len(indices)
+                progress(checked, len(entries))
         if errors:
             raise Rejected(errors)
         versions.bump(versions.portfolio(portfolio.pk))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from portfolios import market
+from portfolios import jobs, market
 
 
 @shared_task(ignore_result=True)
@@ -17,3 +17,15 @@ def refresh_quotes() -> dict:
 @shared_task(ignore_result=True)
 def sync_history() -> dict:
     return market.sync_held_history()
+
+
+@shared_task(ignore_result=True)
+def run_import_job(job_id: int) -> None:
+    """A large import (portfolios.jobs), in the Celery worker."""
+    jobs.run(job_id)
+
+
+@shared_task(ignore_result=True)
+def reap_import_jobs() -> int:
+    """Mark failed the import jobs whose worker died (portfolios.jobs.reap_stale)."""
+    return jobs.reap_stale()

@@ -35,5 +35,6 @@ urlpatterns = [
     path("instruments/search/", views.instrument_search, name="instrument_search"),
     path("import/", views.import_page, name="import"),
     path("imports/", views.import_list, name="imports"),
+    path("imports/jobs/<int:pk>/", views.import_job, name="import_job"),
     path("imports/<int:pk>/undo/", views.import_undo, name="import_undo"),
 ]

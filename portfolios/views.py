@@ -26,7 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from financedash.lib import charts
 from financedash.lib.profiles import profile_for
 from marketdata import history, quotes
-from portfolios import backfill, export, ledger, services, splits, valuation
+from portfolios import backfill, export, jobs, ledger, services, splits, valuation
 from portfolios.forms import (
     FORMAT_LABELS,
     CashForm,
@@ -38,7 +38,7 @@ from portfolios.forms import (
 )
 from portfolios.importers import FORMAT_CHOICES, FORMATS
 from portfolios.imports import import_transactions
-from portfolios.models import Holding, ImportBatch, Portfolio, Transaction
+from portfolios.models import Holding, ImportBatch, ImportJob, Portfolio, Transaction
 from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for
 
@@ -814,7 +814,22 @@ def _import_context(request: HttpRequest, form, **extra) -> dict:
 
 def _preview(request: HttpRequest, portfolio: Portfolio, data: bytes, pending: dict):
     """A dry run of the pending file with its format and symbol choices, kept for the
-    commit: what is previewed is exactly what a commit then imports."""
+    commit: what is previewed is exactly what a commit then imports. A large file's dry run
+    is a background job (portfolios.jobs): the ImportJob is returned instead, and its page
+    shows the preview once it is done."""
+    pending.pop("job", None)
+    if jobs.needs_job(data):
+        job = jobs.submit(
+            portfolio=portfolio,
+            data=data,
+            format=pending["format"],
+            dry_run=True,
+            file_name=pending["name"],
+            symbol_overrides=pending["overrides"],
+        )
+        pending["job"] = job.pk
+        request.session[PENDING_IMPORT] = pending
+        return job
     result = import_transactions(
         portfolio=portfolio,
         data=data,
@@ -863,6 +878,8 @@ def import_page(request: HttpRequest) -> HttpResponse:
             "overrides": {},
         }
         result = _preview(request, portfolio, data, pending)
+        if isinstance(result, ImportJob):
+            return _go(request, reverse("portfolios:import_job", args=[result.pk]))
         context.update(result=result, portfolio=portfolio, token=token, pending=pending)
     return render(request, _partial(request, "portfolios/import.html", "panel"), context)
 
@@ -902,6 +919,8 @@ def _commit_import(request: HttpRequest) -> HttpResponse:
         # A commit whose symbols or format differ from the preview's is previewed again
         # instead: only what was shown is ever imported.
         result = _preview(request, portfolio, data, pending)
+        if isinstance(result, ImportJob):
+            return _go(request, reverse("portfolios:import_job", args=[result.pk]))
         context = _import_context(
             request,
             form,
@@ -912,6 +931,18 @@ def _commit_import(request: HttpRequest) -> HttpResponse:
             changed=changed and "commit" in request.POST,
         )
         return render(request, _partial(request, "portfolios/import.html", "panel"), context)
+    if jobs.needs_job(data):
+        # Too many rows to record within a request: a background job, and its progress page.
+        job = jobs.submit(
+            portfolio=portfolio,
+            data=data,
+            format=pending["format"],
+            dry_run=False,
+            file_name=pending.get("name", ""),
+            symbol_overrides=pending["overrides"],
+        )
+        _forget_upload(request)
+        return _go(request, reverse("portfolios:import_job", args=[job.pk]))
     result = import_transactions(
         portfolio=portfolio,
         data=data,
@@ -931,6 +962,27 @@ def _commit_import(request: HttpRequest) -> HttpResponse:
         return _go(request, reverse("portfolios:detail", args=[portfolio.pk]))
     context = _import_context(request, form, result=result, portfolio=portfolio)
     return _invalid(request, _partial(request, "portfolios/import.html", "panel"), context)
+
+
+@require_GET
+def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """A background import's progress (polled by htmx every second, or refreshed by the
+    page itself without JavaScript), then its result."""
+    jobs.reap_stale()
+    job = get_object_or_404(
+        ImportJob.objects.select_related("portfolio", "batch").defer("data"),
+        pk=pk,
+        user=request.user,
+    )
+    # A preview's page offers its commit while the previewed file waits for it.
+    pending = request.session.get(PENDING_IMPORT) or {}
+    token = pending.get("token") if job.dry_run and pending.get("job") == job.pk else None
+    context = {"job": job, "token": token, "pending": pending}
+    if token:
+        context["format_choices"] = [
+            (name, FORMAT_LABELS.get(name, name)) for name in FORMAT_CHOICES
+        ]
+    return render(request, _partial(request, "portfolios/import_job.html", "progress"), context)
 
 
 @require_GET

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from portfolios import services
-from portfolios.models import Holding, ImportBatch, Portfolio, Transaction
+from portfolios.models import Holding, ImportBatch, ImportJob, Portfolio, Transaction
 from tests.api.conftest import assert_error
 from tests.factories import (
     HistoricalExchangeRateFactory,
@@ -416,6 +416,7 @@ class TestTransactions:
             ("get", "/api/v1/holdings/{holding}/transactions"),
             ("delete", "/api/v1/holdings/{holding}"),
             ("delete", "/api/v1/imports/{batch}"),
+            ("get", "/api/v1/imports/jobs/{job}"),
         ],
     )
     def test_other_users_objects_are_404(self, outsider_api, portfolio, method, path):
@@ -423,9 +424,12 @@ class TestTransactions:
         batch = ImportBatch.objects.create(
             user=portfolio.user, portfolio=portfolio, file_name="a.csv", format="generic"
         )
+        job = ImportJob.objects.create(
+            user=portfolio.user, portfolio=portfolio, file_name="a.csv", format="generic"
+        )
         Transaction.objects.filter(pk=txn.pk).update(import_batch=batch)
         url = path.format(
-            txn=txn.pk, portfolio=portfolio.pk, holding=txn.holding_id, batch=batch.pk
+            txn=txn.pk, portfolio=portfolio.pk, holding=txn.holding_id, batch=batch.pk, job=job.pk
         )
         assert_error(getattr(outsider_api, method)(url, {"price": "1"}, format="json"), 404)
         assert Transaction.objects.filter(pk=txn.pk, price=D("100")).exists()

@@ -111,5 +111,6 @@ def test_the_beat_schedule_names_real_tasks_and_celery_is_eager_without_redis(se
         "portfolios.tasks.refresh_quotes",
         "portfolios.tasks.sync_history",
         "pensions.tasks.sync_ynab",
+        "portfolios.tasks.reap_import_jobs",
     }
     assert names <= set(celery_app.tasks)

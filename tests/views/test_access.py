@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from portfolios.models import ImportBatch
+from portfolios.models import ImportBatch, ImportJob
 from tests.factories import PensionAccountFactory, PensionValueEntryFactory
 
 PAGES = [
@@ -40,7 +40,11 @@ def _object_urls(portfolio, holding, txn, account, entry, batch=None):
     batch = batch or ImportBatch.objects.create(
         user=portfolio.user, portfolio=portfolio, file_name="a.csv", format="generic"
     )
+    job = ImportJob.objects.create(
+        user=portfolio.user, portfolio=portfolio, file_name="a.csv", format="generic"
+    )
     return [
+        ("get", reverse("portfolios:import_job", args=[job.pk])),
         ("get", reverse("portfolios:import_undo", args=[batch.pk])),
         ("post", reverse("portfolios:import_undo", args=[batch.pk])),
         ("get", reverse("portfolios:detail", args=[portfolio.pk])),

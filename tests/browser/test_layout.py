@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -26,6 +25,7 @@ from marketdata.history import resolve_instrument
 from pensions.models import PensionAccount
 from portfolios.models import Holding, ImportBatch, Portfolio, Transaction
 from tests.browser.conftest import ARTIFACTS
+from tests.browser.helpers import browser_page, log_in_as_demo, overflow, settle
 from tests.factories import (
     InstrumentFactory,
     PensionAccountFactory,
@@ -54,69 +54,6 @@ BAD_CSV = b"""date,type,symbol,quantity,price,fees
 GOOD_CSV = b"""date,type,symbol,quantity,price,fees,notes
 2024-02-01,BUY,DNB.OL,1000,200.50,99,Imported from the bank's yearly statement
 """
-
-# scrollWidth counts everything laid out, also what only overflows into a scrolling box's
-# own area; the page is fine when its scrolling element is no wider than the window.
-OVERFLOW = """() => {
-  const root = document.scrollingElement;
-  const wide = [];
-  if (root.scrollWidth > root.clientWidth) {
-    for (const el of document.body.querySelectorAll('*')) {
-      const box = el.getBoundingClientRect();
-      if (box.width && box.right > root.clientWidth + 1) {
-        let clipped = false;
-        for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
-          if (getComputedStyle(up).overflowX !== 'visible') { clipped = true; break; }
-        }
-        const name = `${el.tagName.toLowerCase()}.${el.className}`;
-        if (!clipped) wide.push(`${name} ${Math.round(box.right)}px`);
-      }
-    }
-  }
-  return {scroll: root.scrollWidth, client: root.clientWidth, wide: wide.slice(0, 5)};
-}"""
-
-
-@contextmanager
-def browser_page(browser, live_server, viewport, color_scheme="light"):
-    """A page of its own context (viewport and colour scheme are per context), failing on
-    JavaScript errors and on anything the Content-Security-Policy blocks."""
-    context = browser.new_context(
-        viewport=viewport, base_url=live_server.url, color_scheme=color_scheme
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors or blocked content: {errors}"
-
-
-def log_in_as_demo(page) -> None:
-    page.goto("/login/")
-    page.fill("#id_username", "demo")
-    page.fill("#id_password", "demo")
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/")
-
-
-def settle(page) -> None:
-    """Wait until the page and its htmx requests (lazy charts, live tables) are done."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("!document.querySelector('.htmx-request')")
-
-
-def overflow(page) -> dict:
-    return page.evaluate(OVERFLOW)
 
 
 @pytest.fixture
@@ -253,7 +190,9 @@ def test_the_import_preview_shows_an_error_rows_reason_on_a_phone(browser, live_
         assert box["x"] >= 0 and box["x"] + min(box["width"], 80) <= PHONE_WIDTH, box
         found = overflow(page)
         assert found["scroll"] <= found["client"], found
-        page.screenshot(path=str(ARTIFACTS / "layout-import-preview-error-phone.png"))
+        page.screenshot(
+            path=str(ARTIFACTS / "layout-import-preview-error-phone.png"), full_page=True
+        )
 
         # A good file, imported: the preview, the result and the undo confirmation.
         upload(page, "good.csv", GOOD_CSV)

@@ -53,7 +53,7 @@ def shoot(page, path: str, file: Path, until: str | None = None) -> None:
         page.screenshot(path=str(file))
         return
     box = page.locator(until).first.bounding_box()  # the page is scrolled to its top
-    height = box["y"] + box["height"] + 48
+    height = box["y"] + box["height"] + 90  # and the legend under it
     width = page.viewport_size["width"]
     clip = {"x": 0, "y": 0, "width": width, "height": height}
     page.screenshot(path=str(file), full_page=True, clip=clip)

@@ -27,6 +27,23 @@ OVERFLOW = """() => {
 }"""
 
 
+# The tap targets a phone needs to be 40 px tall: the nav's links, and the buttons, links
+# and fields of forms.
+SMALL_TARGETS = """() => {
+  const selector = 'header a, header button, main form button, main form select, .button, '
+    + 'main form input:not([type=checkbox], [type=radio], [type=hidden], [type=file])';
+  const small = [];
+  for (const el of document.querySelectorAll(selector)) {
+    const box = el.getBoundingClientRect();
+    if (box.width && box.height && box.height < 40 && !el.closest('.skip-link, [hidden]')) {
+      small.push(`${el.tagName.toLowerCase()} "${(el.textContent || el.name || '').trim()}" `
+        + `${Math.round(box.height)}px`);
+    }
+  }
+  return small.slice(0, 5);
+}"""
+
+
 @contextmanager
 def browser_page(browser, live_server, viewport, color_scheme="light", device_scale_factor=1):
     """A page of its own context (viewport and colour scheme are per context), failing on

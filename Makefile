@@ -14,7 +14,7 @@ UV := $(or $(SYSTEM_UV),.tools/bin/uv)
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 
-.PHONY: install run demo test test-fast lint format bench migrate superuser clean help
+.PHONY: install run demo test test-fast lint format bench screenshots migrate superuser clean help
 
 help:
 	@echo "make run     install, migrate and serve on http://$(HOST):$(PORT)"
@@ -24,6 +24,7 @@ help:
 	@echo "make lint    ruff check + format check + the import layers (lint-imports)"
 	@echo "make bench   timing benchmarks against the household (tests/benchmarks): table and targets"
 	@echo "             in artifacts/bench.txt and bench.json; BENCH_SCALE=small for a quick run"
+	@echo "make screenshots  retake the README's screenshots (docs/screenshots/) of the demo household"
 
 .tools/bin/uv:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -73,6 +74,11 @@ format: install
 
 bench: install
 	$(PY) -m pytest tests/benchmarks -m benchmark -p no:randomly -q $(PYTEST_ARGS)
+
+# The browser tests take the same shots into artifacts/ on every run; this writes them where
+# the README shows them (Debian's chromium, like the other browser tests).
+screenshots: install
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/browser/test_readme_screenshots.py -p no:randomly -q $(PYTEST_ARGS)
 
 superuser: migrate
 	$(MANAGE) createsuperuser

@@ -64,6 +64,9 @@ COLUMNS = (
     ("dividends", "Dividends", "dividends", True),
     ("allocation", "Allocation", "allocation_percent", True),
 )
+# Hidden on a phone (the .opt rule in app.css), so that name, value and gain fit its width;
+# the holding's own page has every figure.
+PHONE_OPTIONAL = frozenset({"quantity", "average_cost", "price", "realized", "dividends"})
 SORT_ATTRS = {key: attr for key, _, attr, _ in COLUMNS} | {"name": "company_name"}
 DEFAULT_SORT = "-value"
 
@@ -288,7 +291,14 @@ def _columns(sort: str) -> list[dict]:
             # Numbers start largest first; text starts at A.
             next_sort, aria = (f"-{key}" if numeric else key), None
         columns.append(
-            {"key": key, "heading": heading, "numeric": numeric, "sort": next_sort, "aria": aria}
+            {
+                "key": key,
+                "heading": heading,
+                "numeric": numeric,
+                "sort": next_sort,
+                "aria": aria,
+                "optional": key in PHONE_OPTIONAL,
+            }
         )
     return columns
 

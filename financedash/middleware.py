@@ -8,6 +8,8 @@ import uuid
 from asgiref.sync import sync_to_async
 from django.contrib.auth import middleware
 from django.core.handlers.asgi import ASGIRequest
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from whitenoise.middleware import WhiteNoiseMiddleware
@@ -123,7 +125,10 @@ class RequestLogMiddleware:
     def __call__(self, request):
         given = request.headers.get("X-Request-ID", "")
         rid = given if _SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
-        rid_token = logs.request_id.set(rid)
+        # Not reset on the way out: Django logs a 4xx or 5xx (django.request) after the
+        # middleware has returned, and that line must carry it too. The request's end resets
+        # it (_forget_request_id); under ASGI each request has its own context anyway.
+        logs.request_id.set(rid)
         start = time.perf_counter()
         status = 500
         try:
@@ -147,7 +152,11 @@ class RequestLogMiddleware:
                     "duration_ms": duration,
                 },
             )
-            logs.request_id.reset(rid_token)
+
+
+@receiver(request_finished)
+def _forget_request_id(**kwargs):
+    logs.request_id.set("")
 
 
 def _user_id(request) -> int | None:

@@ -345,6 +345,10 @@ IPS_YEARLY_CAP = Decimal(os.environ.get("IPS_YEARLY_CAP") or "15000")
 # Prometheus metrics at /metrics, only for a scraper that sends this token (financedash.metrics);
 # unset, /metrics is a 404.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# prometheus-client's multiprocess mode (deploy/gunicorn.conf.py sets it for the web workers):
+# any other process started with it (a command, a worker) writes there too, and needs it.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 # Console lines, or JSON lines (LOG_FORMAT=json) each with the request id, the user id and the
 # Celery task; secrets redacted (financedash.lib.logs). gunicorn uses the same configuration.

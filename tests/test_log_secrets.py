@@ -138,6 +138,11 @@ def test_the_request_id_is_taken_when_sane_and_carried_by_every_line(captured, o
     assert sql
     assert {r["request_id"] for r in sql} == {"req-42.abc:1"}
 
+    # Django's own line for a 4xx, written after the middleware has returned, carries it too.
+    assert owner_client.get("/no-such-page/", HTTP_X_REQUEST_ID="req-404").status_code == 404
+    (not_found,) = [r for r in lines(captured) if r["logger"] == "django.request"]
+    assert not_found["request_id"] == "req-404"
+
     for insane in ["", "a b", "x" * 129, "<script>", "id\nforged"]:
         response = owner_client.get("/", HTTP_X_REQUEST_ID=insane)
         assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"]), insane

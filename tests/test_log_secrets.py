@@ -162,6 +162,12 @@ def test_a_celery_task_line_names_the_task(captured):
     (line,) = [r for r in lines(captured) if r["message"] == "hello from a task"]
     assert line["task_name"] == "tests.logs.says_hello"
     assert line["task_id"] == result.id
+    # The worker's lines about a task, logged outside it ("received"), name it from `data`.
+    logging.getLogger("celery.worker.strategy").info(
+        "Task %s[%s] received", "t.name", "abc-1", extra={"data": {"id": "abc-1", "name": "t.name"}}
+    )
+    received = lines(captured)[-1]
+    assert (received["task_id"], received["task_name"]) == ("abc-1", "t.name")
 
 
 @pytest.mark.parametrize(

@@ -81,6 +81,11 @@ class RequestContext(logging.Filter):
         task = _current_task()
         record.task_id = getattr(getattr(task, "request", None), "id", None) or ""
         record.task_name = getattr(task, "name", None) or ""
+        data = getattr(record, "data", None)
+        if not record.task_id and isinstance(data, dict) and "id" in data and "name" in data:
+            # The worker's own lines about a task (received, succeeded, failed) are logged
+            # outside it, with the task in `data`.
+            record.task_id, record.task_name = str(data["id"]), str(data["name"])
         return True
 
 

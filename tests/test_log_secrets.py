@@ -106,6 +106,12 @@ def test_no_password_or_token_in_any_log_line(captured, settings):
         '%s - "WebSocket %s" [accepted]', "127.0.0.1:5000", f"/ws?token={access}"
     )
     logging.getLogger("financedash.test").warning("Authorization: Bearer %s", access)
+    try:
+        raise ValueError(f"refused ?token={refresh}")
+    except ValueError:
+        logging.getLogger("financedash.test").exception("a failure with a secret in it")
+    (failure,) = [r for r in lines(captured) if r["message"] == "a failure with a secret in it"]
+    assert "ValueError: refused ?token=[redacted]" in failure["exc_info"]
 
     text = captured.getvalue()
     assert len(text.splitlines()) > 20
@@ -180,6 +186,8 @@ def test_a_celery_task_line_names_the_task(captured):
         ("Authorization: Bearer abcdefgh12345", "Authorization: Bearer [redacted]"),
         ("username=a&password=hunter2&next=/", "username=a&password=[redacted]&next=/"),
         ("token expired for user 5", "token expired for user 5"),
+        ("Token verification failed", "Token verification failed"),
+        ("password=hunter2", "password=[redacted]"),
         ("eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl in text", "[redacted] in text"),
     ],
 )

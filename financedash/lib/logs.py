@@ -27,10 +27,10 @@ _SECRET_KEYS = (
     r"|new_password\d?|secret|api_key|csrfmiddlewaretoken)"
 )
 _PATTERNS = [
-    (re.compile(rf"(?i)([?&;\s]{_SECRET_KEYS}=)[^&\s\"';]*"), r"\1[redacted]"),
+    (re.compile(rf"(?i)((?:^|[?&;,\s]){_SECRET_KEYS}=)[^&\s\"';]*"), r"\1[redacted]"),
     (re.compile(rf"(?i)(\"{_SECRET_KEYS}\"\s*:\s*\")[^\"]*"), r"\1[redacted]"),
     (re.compile(rf"(?i)('{_SECRET_KEYS}'\s*:\s*')[^']*"), r"\1[redacted]"),
-    (re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1\2[redacted]"),
+    (re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1\2[redacted]"),
     # A JWT anywhere (three base64url parts, the first a JSON header: "eyJ").
     (re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"), "[redacted]"),
 ]
@@ -67,7 +67,11 @@ class Redact(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            clean = redact(record.exc_text)
+            if clean != record.exc_text:
+                # The JSON formatter formats exc_info afresh when there is one: only the
+                # redacted text is left to show.
+                record.exc_text, record.exc_info = clean, None
         return True
 
 

@@ -28,4 +28,6 @@ EXPOSE 8000
 # when ALLOWED_HOSTS holds only the real host.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "deploy/healthcheck.py"]
-CMD ["gunicorn", "financedash.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000", "--workers", "3", "--preload", "--access-logfile", "-", "--timeout", "30"]
+# deploy/gunicorn.conf.py: uvicorn workers (3, WEB_CONCURRENCY), --preload, 30 s timeout, the
+# app's logging for gunicorn's lines (LOG_FORMAT=json), Prometheus multiprocess metrics.
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "financedash.asgi:application"]

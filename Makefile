@@ -42,9 +42,10 @@ migrate: install
 
 # One ASGI server for HTTP and WebSocket (financedash/asgi.py). --reload restarts it when a
 # Python file or a template changes (Django's own template reloading needs runserver);
-# forwarded-for headers are never trusted (the login lockout counts the connection's address).
+# forwarded-for headers are never trusted (the login lockout counts the connection's address);
+# no access log: the app logs each request itself, without the query string (tokens).
 UVICORN := .venv/bin/uvicorn financedash.asgi:application --host $(HOST) --port $(PORT) \
-	--no-proxy-headers --reload --reload-dir financedash --reload-dir marketdata \
+	--no-proxy-headers --no-access-log --reload --reload-dir financedash --reload-dir marketdata \
 	--reload-dir portfolios --reload-dir pensions --reload-dir templates \
 	--reload-include '*.html'
 

@@ -8,4 +8,4 @@ class FinancedashConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from financedash import signals  # noqa: F401
+        from financedash import metrics, signals  # noqa: F401

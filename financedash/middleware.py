@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
+import uuid
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth import middleware
 from django.core.handlers.asgi import ASGIRequest
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from financedash.lib import logs
 from financedash.lib.errors import BUSY_MESSAGE, BUSY_RETRY_AFTER, error_json, is_database_busy
 
 log = logging.getLogger(__name__)
@@ -100,3 +106,64 @@ async def _chunks(iterator):
     read = sync_to_async(next, thread_sensitive=False)
     while (chunk := await read(iterator, None)) is not None:
         yield chunk
+
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+request_log = logging.getLogger("financedash.request")
+
+
+class RequestLogMiddleware:
+    """One line per request (logger financedash.request): method, path without its query
+    string (where `?token=` may be a secret), status, duration in ms, user id and request id.
+    The request id is the client's or the proxy's X-Request-ID when it looks like one (letters,
+    digits and ._:- up to 128), else a new one; it is sent back as X-Request-ID, and every line
+    logged while the request is served carries it (financedash.lib.logs.RequestContext)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.headers.get("X-Request-ID", "")
+        rid = given if _SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        # Not reset on the way out: Django logs a 4xx or 5xx (django.request) after the
+        # middleware has returned, and that line must carry it too. The request's end resets
+        # it (_forget_request_id); under ASGI each request has its own context anyway.
+        logs.request_id.set(rid)
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = self.get_response(request)
+            status = response.status_code
+            response["X-Request-ID"] = rid
+            return response
+        finally:
+            duration = round((time.perf_counter() - start) * 1000, 1)
+            request_log.info(
+                "%s %s %s %.1fms",
+                request.method,
+                request.path,
+                status,
+                duration,
+                extra={
+                    "user_id": _user_id(request),
+                    "method": request.method,
+                    "path": request.path,
+                    "status": status,
+                    "duration_ms": duration,
+                },
+            )
+
+
+@receiver(request_finished)
+def _forget_request_id(**kwargs):
+    logs.request_id.set("")
+
+
+def _user_id(request) -> int | None:
+    """The id of the user the request was served as (a session or, set by DRF, a token),
+    None if anonymous or not known: resolving it must not fail the request's log line."""
+    user = getattr(request, "user", None)
+    try:
+        return user.pk if user is not None and user.is_authenticated else None
+    except Exception:  # noqa: BLE001 (e.g. the database gone while loading the session)
+        return None

@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
+from financedash.lib import logs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -66,6 +68,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request counts and latency for /metrics: the first and the last middleware, so the
+    # latency covers all the others.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # One log line per request, with the request id every line logged meanwhile carries.
+    "financedash.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything that may answer (CommonMiddleware's redirects), as it asks.
     "corsheaders.middleware.CorsMiddleware",
@@ -85,6 +92,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # django-axes: the checking backend first, then Django's own.
@@ -131,6 +139,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, counting connections, queries and their duration for /metrics.
+        DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # A request whose worker died must not leave its statement running, holding locks,
     # for minutes (seen: ~5 min after a killed import): the server ends both.
@@ -149,7 +160,8 @@ CACHE_TABLE = "financedash_cache"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # django-redis's backend, counting reads, hits and misses for /metrics.
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "financedash"),
             # Redis down must not take the site down: a failed read is a miss, a failed
@@ -175,7 +187,7 @@ else:
         # Computed results (performance series) under keys that carry the version stamps
         # of their inputs: an entry can only be right or unused, so each process may keep
         # its own, and the large series stay out of the database.
-        "results": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "results": {"BACKEND": "financedash.lib.cache.LocMemCache"},
     }
 
 # The channel layer carries pushes (portfolio figures, quotes) to the WebSocket consumers.
@@ -330,32 +342,19 @@ YNAB_TIMEOUT = float(os.environ.get("YNAB_TIMEOUT") or 10)
 # a setting because Parliament changes it.
 IPS_YEARLY_CAP = Decimal(os.environ.get("IPS_YEARLY_CAP") or "15000")
 
+# Prometheus metrics at /metrics, only for a scraper that sends this token (financedash.metrics);
+# unset, /metrics is a 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# prometheus-client's multiprocess mode (deploy/gunicorn.conf.py sets it for the web workers):
+# any other process started with it (a command, a worker) writes there too, and needs it.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+# Console lines, or JSON lines (LOG_FORMAT=json) each with the request id, the user id and the
+# Celery task; secrets redacted (financedash.lib.logs). gunicorn uses the same configuration.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "console")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "console": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json" if LOG_FORMAT == "json" else "console",
-        }
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "yfinance": {"level": "WARNING"},
-        "peewee": {"level": "WARNING"},
-        # Its start-up banner on every command; failed logins and lockouts are warnings.
-        "axes": {"level": "WARNING"},
-    },
-}
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = logs.config(LOG_FORMAT, LOG_LEVEL)
 
 # Content-Security-Policy (django-csp): scripts, styles and everything else from this site
 # only, no inline script or style anywhere (htmx is told not to inject its indicator style;

@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from financedash import views
+from financedash.metrics import metrics_view
 from financedash.pages import (
     backup_download,
     backup_restore,
@@ -23,6 +24,7 @@ urlpatterns = [
     path("pensions/", include("pensions.urls")),
     path("", include("portfolios.urls")),
     path("health", views.health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("setup/", views.register, name="register"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

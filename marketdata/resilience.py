@@ -10,11 +10,12 @@ from contextlib import contextmanager
 import pybreaker
 from django.conf import settings
 
-from financedash.lib import ratelimit
+from financedash.lib import metrics, ratelimit
 from marketdata.providers import deadline
 from marketdata.providers.base import (
     MissingExchangeRate,
     Provider,
+    ProviderTimeout,
     ProviderUnavailable,
     UnknownSymbol,
 )
@@ -58,12 +59,28 @@ def call(provider: Provider, method: str, *args):
     and within a hard deadline (MARKETDATA_DEADLINE; MARKETDATA_JOB_DEADLINE when patient):
     a page waits that long at most, whatever the network does. Raises ProviderUnavailable,
     without calling, when the limiter or the breaker says no, or while an earlier call that
-    missed its deadline is still hanging in this process."""
+    missed its deadline is still hanging in this process. Every call is counted by outcome
+    (financedash.lib.metrics)."""
+    with metrics.provider_call(provider.name, method) as counted:
+        try:
+            answer = _call(provider, method, args, counted)
+        except (UnknownSymbol, MissingExchangeRate):
+            counted["outcome"] = "not_found"
+            raise
+        except ProviderTimeout:
+            counted["outcome"] = "timeout"
+            raise
+        counted["outcome"] = "ok"
+        return answer
+
+
+def _call(provider: Provider, method: str, args: tuple, counted: dict):
     func = getattr(provider, method)
     if not provider.remote:
         return func(*args)
     if deadline.abandoned_calls(provider.name):
         # Checked before the breaker: one hanging call must not count as five failures.
+        counted["outcome"] = "busy"
         raise ProviderUnavailable(
             f"{provider.name} has not answered an earlier request yet; serving stored prices "
             "meanwhile."
@@ -72,6 +89,7 @@ def call(provider: Provider, method: str, *args):
     if _patient.get():
         ratelimit.wait_for_share(provider.name, limit, window)
     elif not ratelimit.within_limit(provider.name, limit, window):
+        counted["outcome"] = "rate_limited"
         raise ProviderUnavailable(
             f"Over the limit of {limit} {provider.name} requests per {window} s; serving stored "
             "prices meanwhile."
@@ -82,7 +100,14 @@ def call(provider: Provider, method: str, *args):
         with deadline.deadline(seconds):
             return circuit.call(func, *args)
     except pybreaker.CircuitBreakerError as exc:
-        partial = getattr(exc.__context__, "partial", None)
+        # The call that trips the breaker fails with this too, its own failure as context;
+        # without one the breaker refused to ask.
+        failure = exc.__context__
+        if failure is None:
+            counted["outcome"] = "breaker_open"
+        elif isinstance(failure, ProviderTimeout):
+            counted["outcome"] = "timeout"
+        partial = getattr(failure, "partial", None)
         raise ProviderUnavailable(
             f"{provider.name} has failed {circuit.fail_max} times in a row; not asking it "
             f"again for {circuit.reset_timeout} s.",

@@ -182,6 +182,12 @@ class PensionValueList(generics.ListCreateAPIView):
             return PensionValueEntry.objects.none()
         return _account_for(self.request, self.kwargs["pk"]).values.order_by("-date", "-pk")
 
+    def create(self, request, *args, **kwargs):
+        # Another user's account is a 404 whatever the body, as on every other door; checked
+        # again when saving.
+        _account_for(request, self.kwargs["pk"])
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer):
         account = _account_for(self.request, self.kwargs["pk"])
         serializer.instance = services.record_value(account, **serializer.validated_data)

@@ -45,7 +45,7 @@ def worker(settings):
         names.add(name)
         own = {
             alias: {"BACKEND": LOCMEM, "LOCATION": f"worker-{name}-{alias}"}
-            if conf["BACKEND"] == LOCMEM
+            if conf["BACKEND"].endswith("LocMemCache")
             else conf
             for alias, conf in configured.items()
         }
@@ -162,7 +162,7 @@ def test_stamps_are_database_rows(worker, holding):
 
 # Redis configured but unreachable (nothing listens on port 1), as settings.py sets it up.
 REDIS_DOWN = {
-    "BACKEND": "django_redis.cache.RedisCache",
+    "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",
     "LOCATION": "redis://127.0.0.1:1/0",
     "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2, "IGNORE_EXCEPTIONS": True},
 }

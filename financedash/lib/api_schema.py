@@ -2,8 +2,9 @@
 requests refused and schema-violating ones accepted), generically, so that new endpoints
 get them without per-endpoint annotations:
 
-- AutoSchema: a decimal needs a digit, and a sign only where negatives are allowed; a date
-  is in 1900-2099; a field named `currency` (or `*_currency`) is a three-letter code.
+- AutoSchema: a decimal needs a digit, and a sign only where negatives are allowed, and
+  states its range (minimum, maximum); a date is in 1900-2099, February 29 in leap years; a
+  field named `currency` (or `*_currency`) is a three-letter code.
 - postprocess_constraints: path and query parameters get the same rules by name, and a
   path parameter's pattern declared once (e.g. `symbol`) holds for every same-named one.
 - add_error_responses: every operation documents the one error format.
@@ -24,11 +25,13 @@ from rest_framework import serializers
 # ISO 4217 codes; the API upper-cases what it is sent.
 CURRENCY_PATTERN = "^[A-Za-z]{3}$"
 # ISO dates from 1900-01-01 (financedash.lib.dates.EARLIEST) to 2099-12-31, each month's
-# days; February 29 is left out of the schema (whether it exists depends on the year),
-# though the server takes it in a leap year.
+# days, February 29 in the leap years only: every fourth year, 1900 not (a century), 2000 yes
+# (divisible by 400).
+_LEAP_YEAR = r"(?:19(?:0[48]|[2468][048]|[13579][26])|20(?:0[048]|[2468][048]|[13579][26]))"
 DATE_PATTERN = (
-    r"^(?:19|20)\d\d-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
-    r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8]))$"
+    r"^(?:(?:19|20)\d\d-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8]))"
+    rf"|{_LEAP_YEAR}-02-29)$"
 )
 NO_NUL_PATTERN = "^[^\\u0000]*$"
 NOT_BLANK_PATTERN = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
@@ -47,6 +50,11 @@ def _decimal_pattern(field: serializers.DecimalField) -> str:
     return f"^{sign}{integer}{fraction}$"
 
 
+def _number(value) -> int | float:
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 class AutoSchema(openapi.AutoSchema):
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
@@ -58,6 +66,12 @@ class AutoSchema(openapi.AutoSchema):
             return schema
         if isinstance(field, serializers.DecimalField) and schema.get("format") == "decimal":
             schema["pattern"] = _decimal_pattern(field)
+            # The range, as the number the string must stand for: JSON Schema applies
+            # minimum and maximum to numbers only, so validators pass over them on a string,
+            # but the documentation and a client's generator read them.
+            for bound, keyword in ((field.min_value, "minimum"), (field.max_value, "maximum")):
+                if bound is not None:
+                    schema[keyword] = _number(bound)
         elif isinstance(field, serializers.DateField) and not isinstance(
             field, serializers.DateTimeField
         ):

@@ -15,16 +15,48 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache as DjangoDatabaseCache
+from django.core.cache.backends.locmem import LocMemCache as DjangoLocMemCache
 from django.db import connections, router
 from django.utils.connection import ConnectionProxy
 from django.utils.timezone import now as tz_now
+from django_prometheus.cache.metrics import (
+    django_cache_get_total,
+    django_cache_hits_total,
+    django_cache_misses_total,
+)
 
 # Results keyed by version stamps (settings.CACHES["results"]); like django.core.cache.cache,
 # a proxy, so a settings override in tests reaches it.
 results = ConnectionProxy(caches, "results")
 
 
-class DatabaseCache(DjangoDatabaseCache):
+_MISSING = object()
+
+
+class CountedGets:
+    """Counts reads, hits and misses in django-prometheus's cache metrics (its own backends
+    exist for Redis, which settings use, but its LocMemCache returns the default for any
+    falsy cached value, such as an empty series)."""
+
+    metrics_label = ""
+
+    def get(self, key, default=None, version=None):
+        django_cache_get_total.labels(backend=self.metrics_label).inc()
+        value = super().get(key, _MISSING, version=version)
+        if value is _MISSING:
+            django_cache_misses_total.labels(backend=self.metrics_label).inc()
+            return default
+        django_cache_hits_total.labels(backend=self.metrics_label).inc()
+        return value
+
+
+class LocMemCache(CountedGets, DjangoLocMemCache):
+    metrics_label = "locmem"
+
+
+class DatabaseCache(CountedGets, DjangoDatabaseCache):
+    metrics_label = "database"
+
     def _expiry(self, connection, timeout):
         timeout = self.get_backend_timeout(timeout)
         if timeout is None:

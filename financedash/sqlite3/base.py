@@ -14,6 +14,7 @@ from __future__ import annotations
 import decimal
 
 from django.db.backends.sqlite3 import base, operations
+from django_prometheus.db.common import DatabaseWrapperMixin
 
 _LOOSE = decimal.Context(prec=15)
 
@@ -31,5 +32,9 @@ class DatabaseOperations(operations.DatabaseOperations):
         return converter
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(DatabaseWrapperMixin, base.DatabaseWrapper):
+    """Also counts connections, queries and their duration for /metrics (django-prometheus's
+    own SQLite engine would drop the converter above)."""
+
     ops_class = DatabaseOperations
+    CURSOR_CLASS = base.SQLiteCursorWrapper

@@ -110,6 +110,10 @@ class ProviderUnavailable(MarketDataError):
         self.partial = dict(partial or {})
 
 
+class ProviderTimeout(ProviderUnavailable):
+    """The provider did not answer before the call's deadline (providers.deadline)."""
+
+
 class MissingExchangeRate(MarketDataError):
     status_code = 400
     error_code = "missing_exchange_rate"

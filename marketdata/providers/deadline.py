@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from django.conf import settings
 
-from marketdata.providers.base import ProviderUnavailable
+from marketdata.providers.base import ProviderTimeout, ProviderUnavailable
 
 T = TypeVar("T")
 
@@ -104,6 +104,6 @@ def bounded(name: str, func: Callable[..., T], *args, **kwargs) -> T:
         if not state["abandoned"]:
             # It finished while we gave up: take its answer after all.
             return future.result()
-        raise ProviderUnavailable(
+        raise ProviderTimeout(
             f"{name} did not answer within {seconds:g} s; serving stored prices meanwhile."
         ) from None

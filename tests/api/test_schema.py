@@ -117,3 +117,53 @@ def test_request_bodies_are_json_only(api):
     }
     response = api.post("/api/v1/portfolios", {"name": "Form"}, format="multipart")
     assert_error(response, 415, "unsupported_media_type")
+
+
+def test_the_date_pattern_matches_exactly_the_real_dates_of_1900_to_2099():
+    """Every year-month-day string of the two centuries (days 1-31 of each month): the
+    pattern matches it if and only if it is a real date, so February 29 only in leap years
+    (1900 is none, a century; 2000 is one, divisible by 400)."""
+    import calendar
+    import re
+
+    from financedash.lib.api_schema import DATE_PATTERN
+
+    pattern = re.compile(DATE_PATTERN)
+    for year in range(1900, 2100):
+        for month in range(1, 13):
+            last = calendar.monthrange(year, month)[1]
+            for day in range(1, 32):
+                text = f"{year}-{month:02}-{day:02}"
+                assert bool(pattern.match(text)) == (day <= last), text
+    for text in ("1900-02-29", "2023-02-29", "2100-02-28", "1899-12-31", "2024-2-29"):
+        assert not pattern.match(text), text
+    for text in ("1904-02-29", "2000-02-29", "2024-02-29", "2096-02-29"):
+        assert pattern.match(text), text
+
+
+def test_february_29_is_taken_in_a_leap_year_and_refused_otherwise(api, owner):
+    from tests.factories import PensionAccountFactory
+
+    account = PensionAccountFactory(user=owner)
+    url = f"/api/v1/pension/accounts/{account.pk}/values"
+    response = api.post(url, {"date": "2024-02-29", "value": "100.50"}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["date"] == "2024-02-29"
+    error = assert_error(api.post(url, {"date": "2023-02-29", "value": "1"}, format="json"), 400)
+    assert list(error["details"]) == ["date"]
+    assert account.values.count() == 1
+
+
+def test_decimal_fields_state_their_range():
+    schema = _schema()
+    components = schema["components"]["schemas"]
+    value = components["PensionValueRequest"]["properties"]["value"]
+    # A string (the exact decimal) with its range: 0 or more, at most 13 whole digits.
+    assert value["type"] == "string"
+    assert value["minimum"] == 0
+    assert "maximum" not in value
+    used_credit = components["UsedCreditRequest"]["properties"]["used_credit"]
+    assert used_credit["minimum"] == 0
+    # A rate may be negative (no minimum); nothing is invented where the field has none.
+    rate = components["RatePointRequest"]["properties"]["rate"]
+    assert "minimum" not in rate and "maximum" not in rate

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from financedash.asgi import application
 from portfolios import live
-from portfolios.models import ImportBatch, Transaction
+from portfolios.models import ImportBatch, ImportJob, Transaction
 from tests.factories import PensionAccountFactory, PensionValueEntryFactory
 from tests.views.test_access import _object_urls
 
@@ -40,6 +40,7 @@ API_OBJECTS = [
     (r"^api/v1/transactions/portfolio/<int:pk>", {"pk": "portfolio"}),
     (r"^api/v1/transactions/<int:pk>", {"pk": "txn"}),
     (r"^api/v1/holdings/<int:pk>", {"pk": "holding"}),
+    (r"^api/v1/imports/jobs/<int:pk>", {"pk": "job"}),
     (r"^api/v1/imports/<int:pk>", {"pk": "batch"}),
     (
         r"^api/v1/pension/accounts/<int:pk>/values/<int:value_id>",
@@ -95,6 +96,9 @@ def objects(owner, buy):
         "batch": batch,
         "account": account,
         "entry": PensionValueEntryFactory(account=account),
+        "job": ImportJob.objects.create(
+            user=owner, portfolio=buy.portfolio, file_name="a.csv", format="generic"
+        ),
     }
 
 

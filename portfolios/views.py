@@ -23,7 +23,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from financedash.lib import charts
+from financedash.lib import charts, privacy
 from financedash.lib.profiles import profile_for
 from marketdata import history, quotes
 from portfolios import backfill, export, ledger, services, splits, valuation
@@ -602,7 +602,7 @@ def cash_add(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         CashForm,
         "portfolios/cash_form.html",
-        lambda txn: f"{txn.total_amount.normalize():f} {txn.portfolio.currency}",
+        lambda txn: privacy.masked(f"{txn.total_amount.normalize():f} {txn.portfolio.currency}"),
     )
 
 

@@ -158,6 +158,7 @@ def test_privacy_mode_hides_every_amount_on_every_page(client, owner, household)
         f"/portfolios/{buy.portfolio.pk}/chart/ htmx=True",
         f"/portfolios/{buy.portfolio.pk}/transactions/ htmx=False",
         f"/portfolios/{buy.portfolio.pk}/cash/ htmx=True",
+        f"/portfolios/{buy.portfolio.pk}/dividends/ htmx=True",
         f"/holdings/{buy.holding.pk}/ htmx=False",
         f"/holdings/{buy.holding.pk}/chart/ htmx=True",
         f"/pensions/{account.pk}/ htmx=False",

@@ -174,3 +174,33 @@ def test_without_dividends_the_section_says_so(owner_client, owner):
     record(portfolio, priced_instrument("EQNR.OL", "300"), quantity="10", price="250")
     body = owner_client.get(reverse("portfolios:detail", args=[portfolio.pk])).content.decode()
     assert "No dividends in the last 12 months" in body
+
+
+@pytest.mark.django_db
+def test_the_api_answers_the_forecast(owner, api):
+    portfolio = PortfolioFactory(user=owner, currency="NOK")
+    equinor = priced_instrument("EQNR.OL", "300")
+    today = dt.date.today()
+    record(portfolio, equinor, quantity="10", price="250", date=today - dt.timedelta(days=60))
+    # 10 x 4.125 = 41.25 received; forecast the same (same quantity, no split, no tax).
+    record(
+        portfolio,
+        equinor,
+        "DIVIDEND",
+        quantity="10",
+        price="4.125",
+        date=today - dt.timedelta(days=20),
+    )
+    response = api.get(f"/api/v1/portfolios/{portfolio.pk}/dividends")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["currency"], body["received"], body["forecast"]) == ("NOK", "41.25", "41.25")
+    assert len(body["months"]) == 12
+    paid = (today - dt.timedelta(days=20)).replace(day=1)
+    month = next(m for m in body["months"] if m["received_month"] == paid.isoformat())
+    assert month["forecast_month"] == paid.replace(year=paid.year + 1).isoformat()
+    assert (month["received"], month["forecast"]) == ("41.25", "41.25")
+    # 41.25 / (2500 - 41.25 = 2458.75, the cost basis less the dividend) x 100 = 1.6776...
+    [holding] = body["holdings"]
+    assert (holding["symbol"], holding["yield_on_cost"]) == ("EQNR.OL", "1.68")
+    assert body["missing"] == []

@@ -49,8 +49,13 @@ UVICORN := .venv/bin/uvicorn financedash.asgi:application --host $(HOST) --port 
 	--reload-dir portfolios --reload-dir pensions --reload-dir templates \
 	--reload-include '*.html'
 
+# DEBUG stays off unless asked for (`make run DEBUG=true` or `DEBUG=true make run`): an
+# error shows the friendly 500 page, never Django's debug page with settings and source.
+# Static files come from their source folders (STATIC_FROM_SOURCE): no collectstatic needed.
+RUN_ENV = DEBUG=$${DEBUG:-false} STATIC_FROM_SOURCE=true
+
 run: migrate
-	DEBUG=$${DEBUG:-true} $(UVICORN)
+	$(RUN_ENV) $(UVICORN)
 
 # The demo has a database of its own (and no Redis): its generated prices never reach the
 # one `make run` uses, and its demo user never stands in for the owner there.
@@ -59,7 +64,7 @@ DEMO_ENV := DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 REDIS_URL= MARKETDATA_
 demo: install
 	$(DEMO_ENV) $(MANAGE) migrate --noinput
 	$(DEMO_ENV) $(MANAGE) load_demo
-	$(DEMO_ENV) DEBUG=$${DEBUG:-true} $(UVICORN)
+	$(DEMO_ENV) $(RUN_ENV) $(UVICORN)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -14,7 +14,7 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from financedash.lib import logs
+from financedash.lib import logs, privacy
 from financedash.lib.errors import BUSY_MESSAGE, BUSY_RETRY_AFTER, error_json, is_database_busy
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,24 @@ def reject_nul_characters(get_response):
                 return error_json(400, message, {name: [message] for name in bad})
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return get_response(request)
+
+    return middleware
+
+
+# The browser's privacy switch (financedash.views.privacy_toggle flips it): a cookie, so the
+# server renders the masked page itself and it works without JavaScript.
+PRIVACY_COOKIE = "privacy"
+
+
+def privacy_mode(get_response):
+    """Hides every amount this request renders while the browser's privacy cookie is on
+    (financedash.lib.privacy); `request.amounts_hidden` tells the templates the state."""
+
+    def middleware(request):
+        on = request.COOKIES.get(PRIVACY_COOKIE) == "1"
+        request.amounts_hidden = on
+        with privacy.hiding(on):
+            return get_response(request)
 
     return middleware
 

@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "financedash.middleware.LoginRequiredMiddleware",
+    # Privacy mode: amounts masked for this request when the browser's cookie says so.
+    "financedash.middleware.privacy_mode",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -233,12 +235,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# `make run` and `make demo` serve static files straight from their source folders
+# (WhiteNoise's finders, rescanned per request so an edited stylesheet shows at once): no
+# collectstatic step, and nothing to go stale, with or without DEBUG. A deployment collects
+# them once (the Dockerfile does) and serves the hashed, compressed copies.
+STATIC_FROM_SOURCE = envbool("STATIC_FROM_SOURCE", DEBUG)
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = STATIC_FROM_SOURCE
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if STATIC_FROM_SOURCE
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
 

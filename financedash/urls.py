@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("portfolios.urls")),
     path("health", views.health, name="health"),
     path("metrics", metrics_view, name="metrics"),
+    path("privacy/", views.privacy_toggle, name="privacy_toggle"),
     path("setup/", views.register, name="register"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
@@ -13,11 +14,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from financedash.accounts import create_account, real_users, registration_open
 from financedash.lib.errors import error_json, is_database_busy
-from financedash.middleware import busy_response
+from financedash.middleware import PRIVACY_COOKIE, busy_response
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,31 @@ def register(request: HttpRequest) -> HttpResponse:
         )
         return redirect("home")
     return render(request, "registration/register.html", {"form": form, "first_run": first_run})
+
+
+@require_POST
+def privacy_toggle(request: HttpRequest) -> HttpResponse:
+    """Privacy mode on or off for this browser, then back to the page the button was on
+    (a form post: it works without JavaScript; the page is rendered masked by the server)."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = redirect(target)
+    if getattr(request, "amounts_hidden", False):
+        response.delete_cookie(PRIVACY_COOKIE, samesite="Lax")
+    else:
+        # A year: the choice belongs to the browser (a shared screen), not to the login.
+        response.set_cookie(
+            PRIVACY_COOKIE,
+            "1",
+            max_age=365 * 24 * 3600,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
 
 
 @login_not_required

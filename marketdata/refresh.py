@@ -8,11 +8,12 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
+from django.core.cache import cache
 from django.utils import timezone
 
-from marketdata import history, resilience
+from marketdata import history, providers, resilience
 from marketdata.models import Instrument
-from marketdata.providers.base import MarketDataError, Provider
+from marketdata.providers.base import MarketDataError, Provider, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,63 @@ def _sync_history(firsts, pairs, provider: Provider | None) -> dict:
         except MarketDataError as exc:
             logger.warning("Rates %s->%s not synced: %s", base, target, exc)
             summary["errors"].append(f"{base}->{target}: {exc}")
+    tickers = Instrument.objects.filter(pk__in=firsts).values_list("ticker", flat=True)
+    summary["names"] = fill_missing_names(tickers, provider=provider)
     return summary
+
+
+# A symbol whose name the provider did not give is asked again a day later, not on every
+# refresh: the refreshes run every few minutes and share the provider's rate limit.
+NAME_RETRY_SECONDS = 24 * 3600
+# At most this many provider calls per refresh (a large import by hand lacks many names):
+# the rest are named by the next refreshes.
+NAMES_PER_REFRESH = 10
+
+
+def _name_tried_key(provider: Provider, ticker: str) -> str:
+    return f"name-tried:{provider.name}:{ticker}"
+
+
+def fill_missing_names(tickers, *, provider: Provider | None = None) -> int:
+    """Give the instruments among `tickers` that lack a company name (created by hand, or
+    while the provider was down) the provider's name, and its exchange and ISIN where they
+    are blank too; the currency is never changed. Called by the background refreshes, never
+    by a page. Returns how many were named; a failure leaves the rest for a later refresh."""
+    provider = provider or providers.get_provider()
+    if provider.stored_only:
+        return 0
+    unnamed = list(
+        Instrument.objects.filter(ticker__in=list(tickers), company_name="").order_by("ticker")
+    )
+    if not unnamed:
+        return 0
+    tried = cache.get_many([_name_tried_key(provider, i.ticker) for i in unnamed])
+    named = 0
+    for instrument in [i for i in unnamed if _name_tried_key(provider, i.ticker) not in tried][
+        :NAMES_PER_REFRESH
+    ]:
+        try:
+            info = resilience.call(provider, "get_info", instrument.ticker)
+        except ProviderUnavailable as exc:
+            logger.info("Names not refreshed (%s): %s", instrument.ticker, exc)
+            break  # the provider is down or over its limit: the next refresh tries again
+        except MarketDataError as exc:
+            logger.info("No name for %s: %s", instrument.ticker, exc)
+            cache.set(_name_tried_key(provider, instrument.ticker), True, NAME_RETRY_SECONDS)
+            continue
+        name = (info.name or "").strip()
+        if not name or name.upper() == instrument.ticker:
+            # Yahoo answers the symbol itself when it has no name.
+            cache.set(_name_tried_key(provider, instrument.ticker), True, NAME_RETRY_SECONDS)
+            continue
+        changes = {"company_name": name[:200]}
+        if not instrument.exchange and info.exchange:
+            changes["exchange"] = info.exchange[:64]
+        if not instrument.isin and info.isin:
+            changes["isin"] = info.isin
+        # An update of the blank row only: a name typed in the admin meanwhile stands.
+        named += Instrument.objects.filter(pk=instrument.pk, company_name="").update(**changes)
+    return named
 
 
 RECENT_RATES = timedelta(days=14)

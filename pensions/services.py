@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from financedash.lib import privacy
 from financedash.lib.dates import check_entry_date
 from financedash.lib.money import ENTERED_MONEY, ZERO, fits, format_amount
 from financedash.lib.profiles import profile_for
@@ -63,7 +64,8 @@ def _duplicate(account: PensionAccount, entry: PensionValueEntry) -> ValidationE
 def _taken(account: PensionAccount, entry: PensionValueEntry) -> str:
     return (
         f"{account.name} already has a value on {entry.date.isoformat()} "
-        f"({format_amount(entry.value)} {account.currency}): delete or edit that one instead."
+        f"({privacy.masked(f'{format_amount(entry.value)} {account.currency}')}): "
+        "delete or edit that one instead."
     )
 
 

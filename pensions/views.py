@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from financedash.lib import charts
+from financedash.lib import charts, privacy
 from financedash.lib.money import ZERO, format_amount
 from financedash.lib.profiles import profile_for
 from pensions import planning, projection, services, stats, ynab
@@ -188,7 +188,8 @@ def sync_ynab(request: HttpRequest) -> HttpResponse:
         for entry in result.synced:
             messages.success(
                 request,
-                f"{entry.account.name}: {format_amount(entry.value)} {entry.account.currency} "
+                f"{entry.account.name}: "
+                f"{privacy.masked(f'{format_amount(entry.value)} {entry.account.currency}')} "
                 f"on {entry.date.isoformat()}.",
             )
         for error in result.errors:

@@ -23,7 +23,7 @@ from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from financedash.lib.responses import cached_body, money_text
 from marketdata.history import resolve_instrument
 from marketdata.providers.base import UnknownSymbol
-from portfolios import backfill, jobs, services, valuation
+from portfolios import backfill, dividends_data, jobs, services, valuation
 from portfolios.forms import TransactionFilterForm
 from portfolios.importers import AUTO, FORMAT_CHOICES
 from portfolios.imports import MAX_IMPORT_BYTES, STATUSES, import_transactions
@@ -691,6 +691,70 @@ def performance(request, pk):
         performance_body(portfolio, span["start"], span["end"]),
         content_type="application/json",
     )
+
+
+# A yield on a cost basis of a few øre can be any size: unbounded, never an error.
+UNBOUNDED_PERCENT = {"max_digits": None, "decimal_places": 2}
+
+
+class DividendMonthSerializer(serializers.Serializer):
+    received_month = serializers.DateField(help_text="The first day of a month of the last 12.")
+    received = _decimal(MONEY_OUT, help_text="Dividends received that month, net of tax.")
+    forecast_month = serializers.DateField(help_text="The same month a year on.")
+    forecast = _decimal(
+        MONEY_OUT,
+        help_text="Each payment of received_month again: per share (adjusted for later "
+        "splits) × today's quantity × today's exchange rate × (1 − withheld / gross).",
+    )
+
+
+class HoldingDividendsSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The holding.")
+    symbol = serializers.CharField()
+    received = _decimal(MONEY_OUT, help_text="Dividends of the last 12 months, net of tax.")
+    forecast = _decimal(
+        MONEY_OUT,
+        allow_null=True,
+        help_text="The next 12 months; null when no rate into the portfolio's currency is "
+        "stored (see missing).",
+    )
+    yield_on_cost = _decimal(
+        UNBOUNDED_PERCENT,
+        allow_null=True,
+        help_text="received / the cost basis × 100; null for a holding sold out.",
+    )
+
+
+class DividendForecastSerializer(serializers.Serializer):
+    currency = serializers.CharField(help_text="The portfolio's: every amount is in it.")
+    received = _decimal(MONEY_OUT, help_text="The last 12 months (this month so far).")
+    forecast = _decimal(MONEY_OUT, help_text="The next 12 months.")
+    months = DividendMonthSerializer(many=True)
+    holdings = HoldingDividendsSerializer(
+        many=True, help_text="The holdings that paid in the last 12 months."
+    )
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="Holdings left out of the forecast, and why."
+    )
+
+
+@extend_schema(responses=DividendForecastSerializer)
+@api_view(["GET"])
+def dividend_forecast(request, pk):
+    """Dividends by month: the last 12 months (the current one and the 11 before it) and
+    the forecast for the same months a year on, with each paying holding's yield on cost
+    (portfolios.dividends)."""
+    portfolio = _portfolio_for(request, pk)
+    result = dividends_data.portfolio_dividends(portfolio)
+    body = {
+        "currency": portfolio.currency,
+        "received": result.received,
+        "forecast": result.forecast,
+        "months": result.months,
+        "holdings": result.holdings,
+        "missing": result.missing,
+    }
+    return Response(DividendForecastSerializer(body).data)
 
 
 class ImportRequestSerializer(serializers.Serializer):

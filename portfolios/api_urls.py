@@ -10,6 +10,7 @@ urlpatterns = [
     path("portfolios/<int:pk>/used-credit", api.used_credit, name="api-used-credit"),
     path("portfolios/<int:pk>/holdings", api.portfolio_holdings, name="api-holdings"),
     path("portfolios/<int:pk>/performance", api.performance, name="api-performance"),
+    path("portfolios/<int:pk>/dividends", api.dividend_forecast, name="api-dividend-forecast"),
     path("transactions", api.TransactionCreate.as_view(), name="api-transactions"),
     path("transactions/import-csv", api.import_csv, name="api-import-csv"),
     path("imports", api.ImportBatchList.as_view(), name="api-imports"),

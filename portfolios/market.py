@@ -28,8 +28,12 @@ def refresh_held_quotes(*, provider: Provider | None = None) -> quotes.QuoteBatc
     """One provider call for every held instrument, bypassing (and refilling) the cache.
     Open sockets (portfolios.live) get the quotes that changed and their portfolios' new
     figures (through Redis: a cron run or the Celery worker is another process)."""
-    batch = quotes.quote_batch(held_symbols(), provider=provider, refresh=True)
+    symbols = held_symbols()
+    batch = quotes.quote_batch(symbols, provider=provider, refresh=True)
     push.publish_quotes(batch.quotes)
+    # Instruments added by hand get the provider's name once it knows them (after the
+    # quotes: a page never waits for this).
+    refresh.fill_missing_names(symbols, provider=provider)
     return batch
 
 

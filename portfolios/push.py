@@ -27,6 +27,7 @@ from django.db import transaction
 from financedash.lib import versions
 from marketdata import quotes
 from marketdata.providers.base import Quote
+from marketdata.refresh import fill_missing_names
 from portfolios.models import Holding
 
 logger = logging.getLogger(__name__)
@@ -162,4 +163,7 @@ def refresh(symbols: Iterable[str], portfolio_ids: Iterable[int]) -> list[str]:
     if not wanted:
         return []
     batch = quotes.quote_batch(sorted(wanted), refresh=True)
-    return publish_quotes(batch.quotes)
+    changed = publish_quotes(batch.quotes)
+    # As market.refresh_held_quotes: hand-made instruments get the provider's name.
+    fill_missing_names(wanted)
+    return changed

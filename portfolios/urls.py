@@ -21,6 +21,7 @@ urlpatterns = [
     path("portfolios/<int:pk>/transactions/new/", views.transaction_add, name="transaction_add"),
     path("portfolios/<int:pk>/cash/new/", views.cash_add, name="cash_add"),
     path("portfolios/<int:pk>/cash/", views.cash_list, name="cash_list"),
+    path("portfolios/<int:pk>/dividends/", views.dividends, name="dividends"),
     path("holdings/<int:pk>/", views.holding_detail, name="holding"),
     path("holdings/<int:pk>/chart/", views.holding_chart, name="holding_chart"),
     path(

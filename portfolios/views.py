@@ -23,10 +23,10 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from financedash.lib import charts
+from financedash.lib import charts, privacy
 from financedash.lib.profiles import profile_for
 from marketdata import history, quotes
-from portfolios import backfill, export, jobs, ledger, services, splits, valuation
+from portfolios import backfill, dividends_data, export, jobs, ledger, services, splits, valuation
 from portfolios.forms import (
     FORMAT_LABELS,
     CashForm,
@@ -328,9 +328,20 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context["cash_form"] = CashForm(portfolio=portfolio)
         context["cash_txns"] = _recent_cash(portfolio)
     context["ranges"] = RANGE_LABELS
+    context["dividends"] = dividends_data.portfolio_dividends(portfolio)
     if "range" in request.GET:
         context.update(_chart_context(request, portfolio))
     return render(request, "portfolios/detail.html", context)
+
+
+@require_GET
+def dividends(request: HttpRequest, pk: int) -> HttpResponse:
+    """The portfolio page's dividends section (refreshed on every ledger change)."""
+    portfolio = _portfolio_for(request, pk)
+    if not request.htmx:
+        return redirect(reverse("portfolios:detail", args=[pk]) + "#dividends")
+    context = {"portfolio": portfolio, "dividends": dividends_data.portfolio_dividends(portfolio)}
+    return render(request, "portfolios/_dividends.html", context)
 
 
 # How many of the latest cash transactions the portfolio page lists (the full list, with
@@ -612,7 +623,7 @@ def cash_add(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         CashForm,
         "portfolios/cash_form.html",
-        lambda txn: f"{txn.total_amount.normalize():f} {txn.portfolio.currency}",
+        lambda txn: privacy.masked(f"{txn.total_amount.normalize():f} {txn.portfolio.currency}"),
     )
 
 

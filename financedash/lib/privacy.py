@@ -21,6 +21,12 @@ def hidden() -> bool:
     return _hidden.get()
 
 
+def masked(text: str) -> str:
+    """An amount formatted outside the money filters (a message naming what was saved):
+    the mask while hidden."""
+    return MASK if hidden() else text
+
+
 @contextmanager
 def hiding(on: bool = True):
     token = _hidden.set(on)

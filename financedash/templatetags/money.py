@@ -7,6 +7,8 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
 from django import template
 
+from financedash.lib.privacy import MASK, hidden
+
 register = template.Library()
 
 CENT = Decimal("0.01")
@@ -31,6 +33,8 @@ def _group(amount: Decimal, places: int) -> str:
 
 
 def format_money(value, currency: str = "", *, signed: bool = False, places: int = 2) -> str:
+    if hidden():
+        return MASK
     if value is None or value == "":
         return "—"
     amount = _quantized(value, places)
@@ -92,6 +96,8 @@ _COMPACT = ((Decimal("1e9"), "bn"), (Decimal("1e6"), "M"), (Decimal("1e3"), "k")
 @register.filter
 def compact_money(value, currency: str = "") -> str:
     """Short amounts for chart axes: 1.25 M, 850 k, 12.5 (currency after, when given)."""
+    if hidden():
+        return MASK
     if value is None or value == "":
         return "—"
     try:

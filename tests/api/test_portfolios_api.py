@@ -413,6 +413,7 @@ class TestTransactions:
             ("put", "/api/v1/transactions/{txn}"),
             ("delete", "/api/v1/transactions/{txn}"),
             ("get", "/api/v1/transactions/portfolio/{portfolio}"),
+            ("get", "/api/v1/portfolios/{portfolio}/dividends"),
             ("get", "/api/v1/holdings/{holding}/transactions"),
             ("delete", "/api/v1/holdings/{holding}"),
             ("delete", "/api/v1/imports/{batch}"),

@@ -36,8 +36,9 @@ ROUTES = sorted(set(_api_routes()) - PUBLIC)
 def test_every_route_is_listed():
     # issue 8 added GET /api/v1/performance; issue 10 the pension, projection and YNAB routes;
     # issue 11 /api/v1/imports and /api/v1/imports/{id}, transactions/export and backup;
-    # issue 13: the schema and its docs page need a login too; /api/v1/imports/jobs/{id}
-    assert len(ROUTES) == 38
+    # issue 13: the schema and its docs page need a login too; /api/v1/imports/jobs/{id};
+    # issue 15 the dividend forecast
+    assert len(ROUTES) == 39
 
 
 @pytest.mark.django_db

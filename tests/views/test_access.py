@@ -61,6 +61,7 @@ def _object_urls(portfolio, holding, txn, account, entry, batch=None):
         ("get", reverse("portfolios:cash_add", args=[portfolio.pk])),
         ("post", reverse("portfolios:cash_add", args=[portfolio.pk])),
         ("get", reverse("portfolios:cash_list", args=[portfolio.pk])),
+        ("get", reverse("portfolios:dividends", args=[portfolio.pk])),
         ("get", f"{reverse('portfolios:transaction_export')}?portfolio={portfolio.pk}"),
         ("get", reverse("portfolios:holding", args=[holding.pk])),
         ("get", reverse("portfolios:holding_chart", args=[holding.pk])),
@@ -126,7 +127,7 @@ def test_every_page_renders_whole_for_its_owner(owner_client, owner, buy):
         if method == "get" and "chart" not in url
     ]
     for url in urls:
-        if url.endswith(("/holdings/", "/cash/")) or (
+        if url.endswith(("/holdings/", "/cash/", "/dividends/")) or (
             url.startswith("/holdings/") and url.endswith("/transactions/")
         ):
             continue  # partial endpoints: without htmx they redirect to their page

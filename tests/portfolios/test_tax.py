@@ -1,6 +1,8 @@
 """The Norwegian tax engine (portfolios.tax, ARCHITECTURE 5d): hand-worked cases and
 properties. Amounts are NOK unless a case says otherwise."""
 
+from __future__ import annotations
+
 from datetime import date
 from decimal import Decimal as D
 

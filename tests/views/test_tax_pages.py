@@ -1,0 +1,87 @@
+"""The tax report page, its CSV and the year picker (ARCHITECTURE 5d)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+
+from tests.factories import (
+    HistoricalStockPriceFactory,
+    InstrumentFactory,
+    PortfolioFactory,
+    record,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_portfolios(owner):
+    eqnr = InstrumentFactory(ticker="EQNR.OL")
+    a = PortfolioFactory(user=owner, name="A")
+    b = PortfolioFactory(user=owner, name="B")
+    record(a, eqnr, quantity="10", price="100", date=dt.date(2023, 1, 10))
+    record(b, eqnr, quantity="10", price="200", date=dt.date(2023, 2, 10))
+    record(b, eqnr, "SELL", quantity="5", price="250", date=dt.date(2023, 3, 10))
+    HistoricalStockPriceFactory(instrument=eqnr, date=dt.date(2023, 12, 29), close=Decimal(300))
+    return a, b
+
+
+def test_the_year_page(owner_client, two_portfolios):
+    response = owner_client.get("/tax/2023/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="tax-sales"' in html and "EQNR.OL" in html
+    assert "750.00" in html  # the FIFO gain
+    assert "250.00" in html  # the average-cost gain beside it
+    assert "RF-1159" in html
+    assert 'id="tax-estimate"' in html and "283.80" in html  # 750 x 37.84 %
+    assert '<option value="2023" selected>' in html
+
+
+def test_the_picker_and_a_bad_year(owner_client, two_portfolios):
+    response = owner_client.get("/tax/?year=2023")
+    assert response.status_code == 302 and response["Location"] == "/tax/2023/"
+    assert owner_client.get("/tax/1800/").status_code == 404
+    assert owner_client.get("/tax/?year=x").status_code == 302
+
+
+def test_the_csv(owner_client, two_portfolios):
+    response = owner_client.get("/tax/2023/export.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    sale = next(r for r in rows if r[0] == "sale")
+    assert sale[1:] == [
+        "EQNR.OL",
+        "2023-03-10",
+        "5",
+        "1250.00",
+        "500.00",
+        "750.00",
+        "0.00",
+        "750.00",
+        "250.00",
+    ]
+    holding = next(r for r in rows if r[0] == "holding")
+    assert holding[4:8] == ["4500.00", "2500.00", "80.00", "80.00"]
+    total = next(r for r in rows if r[0] == "total")
+    assert total[-1] == "283.80"
+
+
+def test_another_user_sees_only_their_own(outsider_client, two_portfolios):
+    html = outsider_client.get("/tax/2023/").content.decode()
+    assert "EQNR.OL" not in html
+    rows = list(
+        csv.reader(io.StringIO(outsider_client.get("/tax/2023/export.csv").content.decode()))
+    )
+    assert not [r for r in rows if r[0] in ("sale", "holding", "dividend", "ask_account")]
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get("/tax/2023/")
+    assert response.status_code == 302 and "/login/" in response["Location"]

@@ -4,8 +4,10 @@ write). The report covers the requesting user's portfolios only."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
@@ -151,6 +153,18 @@ def report_data(built: tax_data.Report) -> dict:
     }
 
 
+YEAR_PARAMETER = OpenApiParameter(
+    "year",
+    {
+        "type": "integer",
+        "minimum": services.FIRST_TAX_YEAR,
+        "maximum": services.LAST_TAX_YEAR,
+    },
+    OpenApiParameter.PATH,
+    description="The income year.",
+)
+
+
 def check_year(year: int) -> int:
     if not services.FIRST_TAX_YEAR <= year <= services.LAST_TAX_YEAR:
         raise exceptions.ValidationError(
@@ -159,7 +173,11 @@ def check_year(year: int) -> int:
     return year
 
 
-@extend_schema(responses=TaxReportSerializer, summary="The Norwegian year-end tax report")
+@extend_schema(
+    parameters=[YEAR_PARAMETER],
+    responses=TaxReportSerializer,
+    summary="The Norwegian year-end tax report",
+)
 @api_view(["GET"])
 def tax_report(request, year):
     built = tax_data.year_report(request.user, check_year(year))
@@ -172,6 +190,8 @@ class TaxRateSerializer(serializers.Serializer):
         max_digits=7,
         decimal_places=5,
         allow_null=True,
+        min_value=Decimal(0),
+        max_value=Decimal(1),
         error_messages=DECIMAL_ERRORS,
         help_text="Skjermingsrente as a fraction (0.032 for 3.2 %); null: missing.",
     )
@@ -179,6 +199,9 @@ class TaxRateSerializer(serializers.Serializer):
         max_digits=5,
         decimal_places=3,
         allow_null=True,
+        # Above 0: the smallest step of its 3 decimals.
+        min_value=Decimal("0.001"),
+        max_value=Decimal(10),
         error_messages=DECIMAL_ERRORS,
         help_text="Oppjusteringsfaktor (1.72); null: missing.",
     )
@@ -186,10 +209,14 @@ class TaxRateSerializer(serializers.Serializer):
 
 
 @extend_schema(
-    methods=["GET"], responses=TaxRateSerializer, summary="One year's shielding rate and factor"
+    methods=["GET"],
+    parameters=[YEAR_PARAMETER],
+    responses=TaxRateSerializer,
+    summary="One year's shielding rate and factor",
 )
 @extend_schema(
     methods=["PUT"],
+    parameters=[YEAR_PARAMETER],
     request=TaxRateSerializer,
     responses=TaxRateSerializer,
     summary="Set one year's rates (staff only: they are shared by every user)",

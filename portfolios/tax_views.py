@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from portfolios import services, tax_api, tax_data
-from portfolios.models import Transaction
+from portfolios import services, tax, tax_api, tax_data, views
+from portfolios.models import Portfolio, Transaction
 
 
 def _years(user) -> list[int]:
@@ -191,3 +191,38 @@ def tax_export(request: HttpRequest, year: int) -> HttpResponse:
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="tax-{year}.csv"'
     return response
+
+
+@require_GET
+def holding_lots(request: HttpRequest, pk: int) -> HttpResponse:
+    """The open FIFO lots of a holding's share (ARCHITECTURE 5d), beside the average-cost
+    figures of the holding page: for an ordinary portfolio, the lots of every ordinary
+    portfolio of the user (FIFO pools them); for an ASK, that account's own."""
+    holding = views._holding_for(request, pk)
+    if not request.htmx:
+        return redirect("portfolios:holding", pk)
+    portfolio = holding.portfolio
+    wrapper = (
+        tax.ask_wrapper(portfolio.pk) if portfolio.kind == Portfolio.Kind.ASK else tax.ORDINARY
+    )
+    lots, warnings = tax_data.open_lots(request.user, holding.instrument.ticker)
+    lots = [lot for lot in lots if lot.wrapper == wrapper]
+    names = dict(Portfolio.objects.owned_by(request.user).values_list("pk", "name"))
+    rows = [
+        {
+            "lot": lot,
+            "portfolio": names.get(lot.portfolio_id, ""),
+            "per_share": lot.cost / lot.quantity if lot.quantity else None,
+        }
+        for lot in lots
+    ]
+    context = {
+        "holding": holding,
+        "rows": rows,
+        "warnings": warnings,
+        "pooled": wrapper == tax.ORDINARY,
+        "total_quantity": sum((lot.quantity for lot in lots), tax.ZERO),
+        "total_cost": sum((lot.cost for lot in lots), tax.ZERO),
+        "nok": "NOK",
+    }
+    return render(request, "portfolios/tax_lots.html", context)

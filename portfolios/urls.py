@@ -36,6 +36,7 @@ urlpatterns = [
     path("import/", views.import_page, name="import"),
     path("imports/", views.import_list, name="imports"),
     path("imports/<int:pk>/undo/", views.import_undo, name="import_undo"),
+    path("holdings/<int:pk>/lots/", tax_views.holding_lots, name="holding_lots"),
     path("tax/", tax_views.tax_index, name="tax"),
     path("tax/<int:year>/", tax_views.tax_year, name="tax_year"),
     path("tax/<int:year>/export.csv", tax_views.tax_export, name="tax_export"),

@@ -61,6 +61,7 @@ def _object_urls(portfolio, holding, txn, account, entry, batch=None):
         ("get", reverse("portfolios:holding", args=[holding.pk])),
         ("get", reverse("portfolios:holding_chart", args=[holding.pk])),
         ("get", reverse("portfolios:holding_transactions", args=[holding.pk])),
+        ("get", reverse("portfolios:holding_lots", args=[holding.pk])),
         ("get", reverse("portfolios:holding_delete", args=[holding.pk])),
         ("post", reverse("portfolios:holding_delete", args=[holding.pk])),
         ("post", reverse("portfolios:holding_record_split", args=[holding.pk])),
@@ -123,7 +124,7 @@ def test_every_page_renders_whole_for_its_owner(owner_client, owner, buy):
     ]
     for url in urls:
         if url.endswith(("/holdings/", "/cash/")) or (
-            url.startswith("/holdings/") and url.endswith("/transactions/")
+            url.startswith("/holdings/") and url.endswith(("/transactions/", "/lots/"))
         ):
             continue  # partial endpoints: without htmx they redirect to their page
         if "/export/" in url or url.endswith("/backup/"):

@@ -85,3 +85,16 @@ def test_another_user_sees_only_their_own(outsider_client, two_portfolios):
 def test_anonymous_is_sent_to_login(client):
     response = client.get("/tax/2023/")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_the_lots_of_a_holding_pool_the_ordinary_portfolios(owner_client, two_portfolios):
+    a, b = two_portfolios
+    holding = b.holdings.get()
+    url = f"/holdings/{holding.pk}/lots/"
+    assert owner_client.get(url).status_code == 302  # a partial: the page without htmx
+    html = owner_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    # B sold 5 from A's lot (FIFO): left 5 bought in A at 100 and B's 10 at 200.
+    assert "2023-01-10" in html and ">A<" in html and ">B<" in html
+    assert "500.00 NOK" in html and "2\u202f000.00 NOK" in html and "2\u202f500.00 NOK" in html
+    page = owner_client.get(f"/holdings/{holding.pk}/").content.decode()
+    assert 'id="tax-lots"' in page and url in page

@@ -648,20 +648,39 @@ def year_report(
 
 
 def tax_if_sold(
-    lots: Iterable[Lot], prices: Mapping[str, Decimal | None], rates: Rates | None
+    lots: Iterable[Lot],
+    prices: Mapping[str, Decimal | None],
+    rates: Rates | None,
+    quantities: Mapping[str, Decimal] | None = None,
 ) -> Decimal | None:
-    """The tax a sale of these ordinary lots at `prices` would cost now: each lot's gain
-    less its unused shielding (never below zero for a gain), losses offsetting gains.
-    None when a price or the multiplier is missing."""
+    """The tax a sale now at `prices` (NOK per share) would cost: of `quantities` shares
+    per symbol taken from the oldest lots first ([SKATTELOVEN] § 10-32), or of every lot
+    when None. Each lot's gain is reduced by its unused shielding, never below zero
+    (§ 10-12); losses offset gains; a net loss costs no tax (0). None when a needed price
+    or the multiplier is missing."""
     rate = tax_rate(rates)
     if rate is None:
         return None
     with localcontext(_CONTEXT):
-        net = ZERO
+        by_symbol: dict[str, list[Lot]] = defaultdict(list)
         for lot in lots:
-            price = prices.get(lot.symbol)
+            by_symbol[lot.symbol].append(lot)
+        net = ZERO
+        for symbol, own in by_symbol.items():
+            left = None if quantities is None else quantities.get(symbol, ZERO)
+            if left is not None and left <= 0:
+                continue
+            price = prices.get(symbol)
             if price is None:
                 return None
-            gain = lot.quantity * price - lot.cost
-            net += gain - min(lot.unused_shielding, gain) if gain > 0 else gain
+            for lot in sorted(own, key=lambda lot: (lot.date, lot.buy_id)):
+                take = lot.quantity if left is None else min(left, lot.quantity)
+                if not take:
+                    break
+                share = take / lot.quantity
+                gain = take * price - lot.cost * share
+                unused = lot.unused_shielding * share
+                net += gain - min(unused, gain) if gain > 0 else gain
+                if left is not None:
+                    left -= take
         return max(net, ZERO) * rate

@@ -223,3 +223,66 @@ def open_lots(user, symbol: str | None = None) -> tuple[list[tax.Lot], list[str]
     result = tax.run(inputs.events, inputs.cash, inputs.rates, today, asks=list(inputs.asks))
     lots = [lot for lot in result.lots if symbol is None or lot.symbol == symbol]
     return lots, inputs.warnings
+
+
+@dataclass
+class SoldToday:
+    """What selling everything today would cost in tax (estimates, NOK)."""
+
+    portfolios: list[tuple[Portfolio, Decimal | None]]  # each alone
+    household: Decimal | None  # everything at once
+    year: int | None  # whose multiplier was used
+    warnings: list[str]
+
+
+def _multiplier_year(known: dict[int, tax.Rates], today: date) -> int | None:
+    """This year's multiplier, else the latest known before it (the report says which)."""
+    years = [y for y, r in known.items() if r.tax_multiplier is not None and y <= today.year]
+    return max(years) if years else None
+
+
+def tax_if_sold_today(user, summaries) -> SoldToday:
+    """Each portfolio sold alone (an ordinary one takes the oldest lots of the pool, as
+    FIFO does, so the rows do not add up to the household's), and the whole household;
+    an ASK counts its deferred tax. `summaries`: valuation.summarize of the user's
+    portfolios (today's prices)."""
+    inputs = load(user)
+    today = timezone.localdate()
+    result = tax.run(inputs.events, inputs.cash, inputs.rates, today, asks=list(inputs.asks))
+    year = _multiplier_year(inputs.rates, today)
+    rates = inputs.rates.get(year) if year else None
+    warnings = list(inputs.warnings)
+    prices: dict[str, Decimal | None] = {}
+    for summary in summaries:
+        currency = summary.portfolio.currency
+        if not inputs.nok.has(currency):
+            continue
+        to_nok = inputs.nok.on(currency, today)[0]
+        for row in summary.holdings:
+            if row.current_value is not None and row.quantity:
+                prices[row.symbol] = row.current_value / row.quantity * to_nok
+            else:
+                prices.setdefault(row.symbol, None)
+    rate = tax.tax_rate(rates)
+    ordinary = [lot for lot in result.lots if lot.wrapper == tax.ORDINARY]
+    rows = []
+    household = tax.tax_if_sold(ordinary, prices, rates)
+    for summary in summaries:
+        portfolio = summary.portfolio
+        if not inputs.nok.has(portfolio.currency):
+            rows.append((portfolio, None))
+            household = None
+            continue
+        if portfolio.kind == Portfolio.Kind.ASK:
+            deferred = None
+            if rate is not None and not summary.missing_prices and not summary.errors:
+                value = summary.total_value * inputs.nok.on(portfolio.currency, today)[0]
+                base = value - result.ask_deposits.get(portfolio.pk, tax.ZERO)
+                base -= result.ask_unused_shielding.get(portfolio.pk, tax.ZERO)
+                deferred = max(tax.ZERO, base) * rate
+            rows.append((portfolio, deferred))
+            household = None if household is None or deferred is None else household + deferred
+        else:
+            quantities = {row.symbol: row.quantity for row in summary.holdings}
+            rows.append((portfolio, tax.tax_if_sold(ordinary, prices, rates, quantities)))
+    return SoldToday(rows, household, year, warnings)

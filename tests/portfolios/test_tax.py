@@ -316,3 +316,21 @@ def test_fifo_gains_equal_average_cost_gains_once_all_sold(steps):
     )
     assert fifo == ledgers
     assert result.lots == []
+
+
+def test_tax_if_sold_today_takes_the_oldest_lots():
+    rates = Rates(D("0.01"), D("1.72"))
+    lots = [
+        tax.Lot(ORDINARY, "EQNR.OL", date(2022, 1, 1), 1, D(10), D(1000), D(30), buy_id=1),
+        tax.Lot(ORDINARY, "EQNR.OL", date(2023, 1, 1), 2, D(10), D(2000), D(0), buy_id=2),
+    ]
+    prices = {"EQNR.OL": D(250)}
+    # Selling 5 (portfolio 2's count) takes 5 of the 2022 lot: 1,250 - 500 = 750 gain,
+    # less half its 30 unused shielding = 735 x 37.84 % = 278.124.
+    assert tax.tax_if_sold(lots, prices, rates, {"EQNR.OL": D(5)}) == D("278.12400")
+    # Everything: (2,500 - 1,000 - 30) + (2,500 - 2,000) = 1,970 x 37.84 % = 745.448.
+    assert tax.tax_if_sold(lots, prices, rates) == D("745.4480")
+    # At a loss overall: no tax, not a negative one.
+    assert tax.tax_if_sold(lots, {"EQNR.OL": D(50)}, rates) == 0
+    assert tax.tax_if_sold(lots, {}, rates) is None
+    assert tax.tax_if_sold(lots, prices, Rates(D("0.01"))) is None

@@ -28,11 +28,13 @@ Sources (each rule below names the one it follows):
 Simplifications the report states: a dividend is spread over the lots open on its date by
 quantity; the dividends of lots sold later in the year stay fully taxable (they get no
 shielding for that year); a SPLIT is applied once per wrapper and instrument even when
-several portfolios record it (split entries of the same factor within a week are one event).
+several portfolios record it (entries of the same factor within a week in different
+portfolios are one event).
 
-Precision: a 60-digit context, nothing rounded inside (round at the edge); the part of a lot
-a sale consumes is computed by one division and the rest by subtraction, so the costs of a
-lot's pieces add up exactly to its cost.
+Precision: a 60-digit context, rounded only at the edge, except that the part of a lot a
+sale consumes is computed by one division quantized to 1e-12 (QUANTUM) and the rest by
+subtraction, so the costs of a lot's pieces add up exactly to its cost and every sum of
+them is exact.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ ORDINARY_INCOME_RATE = Decimal("0.22")
 # Split entries of one factor this close are one corporate action recorded by two portfolios.
 SPLIT_WINDOW_DAYS = 7
 _CONTEXT = Context(prec=60)
+# The one division per piece is quantized to this (as the ledger's removed cost), so that
+# every later sum is exact and a lot's pieces add up to its cost to the last digit.
+QUANTUM = Decimal("1e-12")
 
 
 def ask_wrapper(portfolio_id: int) -> str:
@@ -267,7 +272,7 @@ class _Run:
         self.pools: dict[tuple[int, str], _Pool] = defaultdict(_Pool)
         self.dividends: dict[tuple[str, str], DividendYear] = {}
         self.asks: dict[int, _Ask] = {}
-        self.splits: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
+        self.splits: dict[tuple[str, str], list[tuple[date, Decimal, set[int]]]] = defaultdict(list)
 
     def go(self, events: Iterable[Event], cash: Iterable[CashEvent]) -> Result:
         through = self.result.through
@@ -315,13 +320,18 @@ class _Run:
         elif e.type == SPLIT:
             pool = self.pools[(e.portfolio_id, e.symbol)]
             pool.quantity *= e.quantity
-            # One corporate action, however many portfolios record it.
-            seen = self.splits[key]
-            if any(
-                f == e.quantity and abs((d - e.date).days) <= SPLIT_WINDOW_DAYS for d, f in seen
-            ):
-                return
-            seen.append((e.date, e.quantity))
+            # One corporate action, however many portfolios record it: a split of the same
+            # factor near one another portfolio recorded is that one; a second split in
+            # the same portfolio is a second split.
+            for day, factor, portfolios in reversed(self.splits[key]):
+                if (
+                    factor == e.quantity
+                    and abs((day - e.date).days) <= SPLIT_WINDOW_DAYS
+                    and e.portfolio_id not in portfolios
+                ):
+                    portfolios.add(e.portfolio_id)
+                    return
+            self.splits[key].append((e.date, e.quantity, {e.portfolio_id}))
             # [SKJERMING]: a split changes the number of shares, not their cost or their
             # shielding base; each new share inherits its part of the old one's.
             for lot in self.lots[key]:
@@ -343,7 +353,7 @@ class _Run:
         if take_avg and take_avg == pool.quantity:
             avg_cost = pool.cost
         elif pool.quantity:
-            avg_cost = pool.cost * take_avg / pool.quantity
+            avg_cost = min((pool.cost * take_avg / pool.quantity).quantize(QUANTUM), pool.cost)
         else:
             avg_cost = ZERO
         pool.quantity -= take_avg
@@ -360,9 +370,12 @@ class _Run:
                 part_cost, part_unused = lot.cost, lot.unused_shielding
                 lots.pop(0)
             else:
-                part_cost = lot.cost * take / lot.quantity
-                part_unused = lot.unused_shielding * take / lot.quantity
-                lot.dividends -= lot.dividends * take / lot.quantity
+                part_cost = min((lot.cost * take / lot.quantity).quantize(QUANTUM), lot.cost)
+                part_unused = min(
+                    (lot.unused_shielding * take / lot.quantity).quantize(QUANTUM),
+                    lot.unused_shielding,
+                )
+                lot.dividends -= (lot.dividends * take / lot.quantity).quantize(QUANTUM)
                 lot.quantity -= take
                 lot.cost -= part_cost
                 lot.unused_shielding -= part_unused
@@ -405,7 +418,9 @@ class _Run:
         # Spread over the lots open on its date by quantity (a simplification, module doc).
         left = e.amount
         for n, lot in enumerate(lots):
-            part = left if n == len(lots) - 1 else e.amount * lot.quantity / held
+            part = (
+                left if n == len(lots) - 1 else (e.amount * lot.quantity / held).quantize(QUANTUM)
+            )
             lot.dividends += part
             left -= part
 

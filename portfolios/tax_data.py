@@ -149,6 +149,17 @@ def load(user) -> Inputs:
             )
         elif ask and kind in (tax.DEPOSIT, tax.WITHDRAWAL):
             inputs.cash.append(tax.CashEvent(portfolio_id, kind, day, total * nok_rate, pk))
+    deposited = {c.portfolio_id for c in inputs.cash if c.type == tax.DEPOSIT}
+    for pk, portfolio in inputs.asks.items():
+        if pk not in deposited:
+            inputs.warnings.append(
+                _(
+                    "The aksjesparekonto %(portfolio)s has no deposits recorded: its tax-free "
+                    "amount counts as 0 and its deferred tax is overstated. Record its "
+                    "deposits (innskudd) as cash transactions."
+                )
+                % {"portfolio": portfolio.name}
+            )
     for code in sorted(approximated):
         inputs.warnings.append(
             _(

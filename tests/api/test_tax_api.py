@@ -135,3 +135,4 @@ def test_the_kind_of_a_portfolio_decides_the_wrapper(api, owner):
     body = api.get("/api/v1/tax/2023").json()
     assert body["sales"] == []  # inside the ASK: not taxed
     assert body["ask"][0]["deposits"] == "0.00"
+    assert any("no deposits recorded" in w for w in body["warnings"])

@@ -67,7 +67,9 @@ def test_the_csv(owner_client, two_portfolios):
         "750.00",
         "250.00",
     ]
+    assert rows.count(sale) == 1
     holding = next(r for r in rows if r[0] == "holding")
+    assert holding[3] == "15"  # not 1.5E+1
     assert holding[4:8] == ["4500.00", "2500.00", "80.00", "80.00"]
     total = next(r for r in rows if r[0] == "total")
     assert total[-1] == "283.80"

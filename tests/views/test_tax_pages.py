@@ -122,3 +122,19 @@ def test_tax_if_sold_today_on_the_dashboard(owner_client, owner):
     assert '<dd id="tax-household">189.20 NOK</dd>' in html
     assert "2\u202f810.80" in html
     assert "estimate" in html.lower()
+
+
+def test_the_tax_pages_carry_no_inline_script_or_style(owner_client, two_portfolios):
+    import re
+
+    a, b = two_portfolios
+    pages = [
+        owner_client.get("/tax/2023/").content.decode(),
+        owner_client.get(
+            f"/holdings/{b.holdings.get().pk}/lots/", HTTP_HX_REQUEST="true"
+        ).content.decode(),
+        owner_client.get("/dashboard/tax/", HTTP_HX_REQUEST="true").content.decode(),
+    ]
+    for html in pages:
+        assert " style=" not in html
+        assert not [t for t in re.findall(r"<script\b[^>]*>", html) if "src=" not in t]

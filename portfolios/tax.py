@@ -21,6 +21,11 @@ Sources (each rule below names the one it follows):
   inside the account are not taxed; withdrawals up to the deposits (innskudd) are tax
   free; what is withdrawn beyond them is taxed as share income after the account's
   shielding; the shielding base is the year's lowest deposits plus unused shielding.
+  Dividends paid into the account are deferred too from 2019 on (aksjenorge.no,
+  "Skattemeldingen gjør Aksjesparekonto mer interessant", 2019: "Utbytte får du utsatt
+  skatt på først på ASK-utbytter utbetalt i 2019"); the engine defers them in every year,
+  so an ASK dividend paid before 2019 is not in the report (the report's scope starts
+  with 2019 for ASKs).
 - [FIFO-FX] the cost and the proceeds are each converted to NOK at the rate of their own
   trade date (skatteetaten.no, "Aksjer i utenlandske selskaper": gain = sale price in NOK
   at the sale date - cost in NOK at the purchase date).

@@ -171,14 +171,14 @@ def load(user) -> Inputs:
     return inputs
 
 
-def prices_nok(symbols, on: date, nok: NokRates) -> tuple[dict[str, Decimal | None], list]:
+def prices_nok(symbols, on: date) -> tuple[dict[str, Decimal | None], list]:
     """NOK per share at the last close on or before `on` (its currency at that day's NOK
     rate); None, with a warning, where no close or no rate is stored."""
     closes = HistoricalStockPrice.objects.latest_closes(set(symbols), on)
     needed = {currency for _day, _close, currency in closes.values()}
     needed = {"GBP" if c == "GBp" else c for c in needed}
-    if any(not nok.has(c) for c in needed):
-        nok = NokRates(needed)
+    # One date: marketdata.fx's lookup (one query), not every currency's whole series.
+    table = fx.rates_on([(c, NOK) for c in needed], on)
     prices: dict[str, Decimal | None] = {}
     warnings = []
     for symbol in sorted(set(symbols)):
@@ -193,14 +193,15 @@ def prices_nok(symbols, on: date, nok: NokRates) -> tuple[dict[str, Decimal | No
         _day, close, currency = found
         if currency == "GBp":  # London quotes in pence
             close, currency = close / HUNDRED, "GBP"
-        if not nok.has(currency):
+        rate = table.get((currency, NOK))
+        if rate is None:
             prices[symbol] = None
             warnings.append(
                 _("No %(currency)s to NOK rate: the value of %(symbol)s is not shown.")
                 % {"currency": currency, "symbol": symbol}
             )
             continue
-        prices[symbol] = close * nok.on(currency, on)[0]
+        prices[symbol] = close * rate
     return prices, warnings
 
 
@@ -217,7 +218,7 @@ def year_report(user, year: int) -> Report:
     end = date(year, 12, 31)
     result = tax.run(inputs.events, inputs.cash, inputs.rates, end, asks=list(inputs.asks))
     symbols = {lot.symbol for lot in result.lots}
-    prices, warnings = prices_nok(symbols, end, inputs.nok)
+    prices, warnings = prices_nok(symbols, end)
     ask_cash = {}
     for pk, portfolio in inputs.asks.items():
         if portfolio.track_cash:

@@ -17,8 +17,11 @@ from tests.factories import (
     PortfolioFactory,
     record,
 )
+from tests.tax_rates import published_rates  # noqa: F401
 
 D = Decimal
+
+pytestmark = pytest.mark.usefixtures("published_rates")
 
 
 @pytest.fixture

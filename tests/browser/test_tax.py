@@ -13,8 +13,9 @@ from marketdata import history
 from marketdata.history import resolve_instrument
 from tests.browser.conftest import log_in, screenshot
 from tests.factories import PortfolioFactory, record
+from tests.tax_rates import published_rates  # noqa: F401
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("published_rates")]
 
 
 def test_the_tax_report_and_the_estimates(page, user):

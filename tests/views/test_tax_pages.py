@@ -15,8 +15,9 @@ from tests.factories import (
     PortfolioFactory,
     record,
 )
+from tests.tax_rates import published_rates  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("published_rates")]
 
 
 @pytest.fixture

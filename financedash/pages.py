@@ -17,8 +17,10 @@ from financedash import backup, overview
 from financedash.forms import ProfileForm, RestoreForm
 from financedash.lib import charts
 from financedash.lib.profiles import profile_for
+from marketdata import fx
+from marketdata.providers.base import MissingExchangeRate
 from pensions import planning
-from portfolios import backfill
+from portfolios import backfill, tax_data
 from portfolios.models import Portfolio
 from portfolios.performance import DEFINITIONS
 from portfolios.views import (
@@ -90,6 +92,34 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if "range" in request.GET and not summary.empty:
         context.update(_chart_context(request, profile.base_currency))
     return render(request, "dashboard.html", context)
+
+
+@require_GET
+def dashboard_tax(request: HttpRequest) -> HttpResponse:
+    """ "Tax if sold today", loaded after the page (it replays every transaction): per
+    portfolio and for the household, with the net worth after it (estimates)."""
+    if not request.htmx:
+        return redirect("home")
+    profile = profile_for(request.user)
+    summary = overview.build(request.user, base_currency=profile.base_currency)
+    sold = tax_data.tax_if_sold_today(request.user, [card.summary for card in summary.cards])
+    after_tax = None
+    if sold.household is not None:
+        try:
+            to_base = fx.latest_rates([("NOK", profile.base_currency)])[
+                ("NOK", profile.base_currency)
+            ]
+        except MissingExchangeRate:
+            to_base = None
+        if to_base is not None:
+            after_tax = summary.net_worth - sold.household * to_base
+    context = {
+        "sold": sold,
+        "after_tax": after_tax,
+        "cur": profile.base_currency,
+        "nok": "NOK",
+    }
+    return render(request, "dashboard.html#tax_today", context)
 
 
 @require_GET

@@ -12,12 +12,14 @@ from financedash.pages import (
     backup_restore,
     dashboard,
     dashboard_chart,
+    dashboard_tax,
     settings_page,
 )
 
 urlpatterns = [
     path("", dashboard, name="home"),
     path("dashboard/chart/", dashboard_chart, name="dashboard_chart"),
+    path("dashboard/tax/", dashboard_tax, name="dashboard_tax"),
     path("settings/", settings_page, name="settings"),
     path("settings/backup/", backup_download, name="backup_download"),
     path("settings/restore/", backup_restore, name="backup_restore"),

@@ -24,7 +24,7 @@ from financedash.lib.admin import (
 from financedash.lib.money import ADMIN_DECIMALS, DecimalInput
 from marketdata.models import Instrument
 from portfolios import services
-from portfolios.models import CASH_TYPES, Holding, ImportBatch, Portfolio, Transaction
+from portfolios.models import CASH_TYPES, Holding, ImportBatch, Portfolio, TaxRate, Transaction
 
 DERIVED_HOLDING_FIELDS = (
     "quantity",
@@ -364,3 +364,39 @@ class ImportBatchAdmin(admin.ModelAdmin):
                 self.message_user(
                     request, f"{batch}: undone, {count} transaction(s) removed.", messages.SUCCESS
                 )
+
+
+class TaxRateAdminForm(forms.ModelForm):
+    class Meta:
+        model = TaxRate
+        fields = ("year", "shielding_rate", "tax_multiplier", "source")
+
+    def clean(self):
+        data = super().clean()
+        try:
+            services.check_tax_rate(
+                data.get("year"), data.get("shielding_rate"), data.get("tax_multiplier")
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                self.add_error(field, errors)
+        return data
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):
+    """The yearly Norwegian figures (ARCHITECTURE 5d), shared by every user: staff correct
+    them here, through the same service as the API."""
+
+    form = TaxRateAdminForm
+    list_display = ("year", "shielding_rate", "tax_multiplier", "updated_at")
+    formfield_overrides = ADMIN_DECIMALS
+
+    def save_model(self, request, obj, form, change):
+        saved = services.save_tax_rate(
+            obj.year,
+            shielding_rate=obj.shielding_rate,
+            tax_multiplier=obj.tax_multiplier,
+            source=obj.source,
+        )
+        obj.pk = saved.pk

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portfolios import api
+from portfolios import api, tax_api
 
 urlpatterns = [
     path("portfolios", api.PortfolioList.as_view(), name="api-portfolios"),
@@ -29,4 +29,6 @@ urlpatterns = [
         api.HoldingTransactions.as_view(),
         name="api-holding-transactions",
     ),
+    path("tax/rates/<int:year>", tax_api.tax_rate, name="api-tax-rate"),
+    path("tax/<int:year>", tax_api.tax_report, name="api-tax-report"),
 ]

@@ -354,3 +354,37 @@ class Transaction(models.Model):
         if self.type == self.Type.SPLIT and self.quantity:
             return f"Split {split_label(self.quantity)}"
         return self.get_type_display()
+
+
+class TaxRate(models.Model):
+    """One income year's published Norwegian figures (ARCHITECTURE 5d): the shielding rate
+    after tax (skjermingsrente) and the factor share income is multiplied by
+    (oppjusteringsfaktor). Either may be empty: a year without a citable figure is shown as
+    missing, never guessed. Shared by the installation; only staff change it."""
+
+    year = models.PositiveSmallIntegerField(unique=True)
+    # 0.032 for 3.2 %.
+    shielding_rate = models.DecimalField(
+        max_digits=7, decimal_places=5, null=True, blank=True, validators=non_negative()
+    )
+    tax_multiplier = models.DecimalField(
+        max_digits=5, decimal_places=3, null=True, blank=True, validators=non_negative()
+    )
+    source = models.TextField(blank=True, help_text="Where each figure was published.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["year"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shielding_rate__gte=0) | Q(shielding_rate__isnull=True),
+                name="taxrate_shielding_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_multiplier__gt=0) | Q(tax_multiplier__isnull=True),
+                name="taxrate_multiplier_gt_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.year)

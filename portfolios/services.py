@@ -41,7 +41,14 @@ from marketdata import fx, history
 from marketdata.models import Instrument
 from marketdata.providers.base import MarketDataError, MissingExchangeRate
 from portfolios import backfill, cash, ledger
-from portfolios.models import CASH_TYPES, Holding, ImportBatch, Portfolio, Transaction
+from portfolios.models import (
+    CASH_TYPES,
+    Holding,
+    ImportBatch,
+    Portfolio,
+    TaxRate,
+    Transaction,
+)
 
 # Fields a caller may set on a transaction; the rest is derived.
 EDITABLE_FIELDS = ("type", "date", "quantity", "price", "fees", "exchange_rate", "notes")
@@ -1407,3 +1414,45 @@ def undo_import(batch: ImportBatch) -> int:
         batch.undone_at = timezone.now()
         batch.save(update_fields=["undone_at"])
     return count
+
+
+# The years a tax rate may be entered for: the shareholder model began in 2006, and a
+# year far ahead is a typo.
+FIRST_TAX_YEAR = 2006
+LAST_TAX_YEAR = 2100
+
+
+@transaction.atomic
+def save_tax_rate(
+    year: int,
+    *,
+    shielding_rate: Decimal | None,
+    tax_multiplier: Decimal | None,
+    source: str | None = None,
+) -> TaxRate:
+    """Create or change one year's Norwegian tax figures (ARCHITECTURE 5d): the admin and
+    PUT /api/v1/tax/rates/{year} come here. A rate is a fraction (0.032 for 3.2 %), at most
+    1; the factor is above 0 and at most 10; either may be None (missing). Errors name the
+    field; nothing is saved then."""
+    check_tax_rate(year, shielding_rate, tax_multiplier)
+    rate = TaxRate.objects.select_for_update().filter(year=year).first() or TaxRate(year=year)
+    rate.shielding_rate = shielding_rate
+    rate.tax_multiplier = tax_multiplier
+    if source is not None:
+        rate.source = source
+    rate.full_clean()
+    rate.save()
+    return rate
+
+
+def check_tax_rate(year, shielding_rate: Decimal | None, tax_multiplier: Decimal | None) -> None:
+    """The rules of save_tax_rate, for forms to show beside their other errors."""
+    errors = {}
+    if year is None or not FIRST_TAX_YEAR <= year <= LAST_TAX_YEAR:
+        errors["year"] = f"Enter a year from {FIRST_TAX_YEAR} to {LAST_TAX_YEAR}."
+    if shielding_rate is not None and not Decimal(0) <= shielding_rate <= 1:
+        errors["shielding_rate"] = "Enter the rate as a fraction from 0 to 1 (0.032 for 3.2 %)."
+    if tax_multiplier is not None and not Decimal(0) < tax_multiplier <= 10:
+        errors["tax_multiplier"] = "Enter a factor above 0 and at most 10 (e.g. 1.72)."
+    if errors:
+        raise ValidationError(errors)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portfolios import views
+from portfolios import tax_views, views
 
 app_name = "portfolios"
 
@@ -38,4 +38,8 @@ urlpatterns = [
     path("imports/", views.import_list, name="imports"),
     path("imports/jobs/<int:pk>/", views.import_job, name="import_job"),
     path("imports/<int:pk>/undo/", views.import_undo, name="import_undo"),
+    path("holdings/<int:pk>/lots/", tax_views.holding_lots, name="holding_lots"),
+    path("tax/", tax_views.tax_index, name="tax"),
+    path("tax/<int:year>/", tax_views.tax_year, name="tax_year"),
+    path("tax/<int:year>/export.csv", tax_views.tax_export, name="tax_export"),
 ]

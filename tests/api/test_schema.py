@@ -37,8 +37,8 @@ def test_every_route_is_listed():
     # issue 8 added GET /api/v1/performance; issue 10 the pension, projection and YNAB routes;
     # issue 11 /api/v1/imports and /api/v1/imports/{id}, transactions/export and backup;
     # issue 13: the schema and its docs page need a login too; /api/v1/imports/jobs/{id};
-    # issue 15 the dividend forecast
-    assert len(ROUTES) == 39
+    # issue 15 the dividend forecast; issue 14 tax/{year} and tax/rates/{year}
+    assert len(ROUTES) == 41
 
 
 @pytest.mark.django_db
@@ -50,6 +50,7 @@ def test_every_endpoint_refuses_anonymous_requests(anon_api, route, method):
         ("<int:pk>", "1"),
         ("<str:symbol>", "EQNR.OL"),
         ("<int:value_id>", "1"),
+        ("<int:year>", "2023"),
         ("<str:account_id>", "0b6f8e2a-5c1d-4c2e-9a57-3f0e7d1c2b4a"),
     ]:
         path = path.replace(name, value)

@@ -12,6 +12,8 @@ from tests.factories import PensionAccountFactory, PensionValueEntryFactory
 PAGES = [
     "home",
     "dashboard_chart",
+    "dashboard_tax",
+    "portfolios:tax",
     "settings",
     "portfolios:list",
     "portfolios:create",
@@ -66,6 +68,7 @@ def _object_urls(portfolio, holding, txn, account, entry, batch=None):
         ("get", reverse("portfolios:holding", args=[holding.pk])),
         ("get", reverse("portfolios:holding_chart", args=[holding.pk])),
         ("get", reverse("portfolios:holding_transactions", args=[holding.pk])),
+        ("get", reverse("portfolios:holding_lots", args=[holding.pk])),
         ("get", reverse("portfolios:holding_delete", args=[holding.pk])),
         ("post", reverse("portfolios:holding_delete", args=[holding.pk])),
         ("post", reverse("portfolios:holding_record_split", args=[holding.pk])),
@@ -120,7 +123,10 @@ def test_server_error_page_renders_without_a_request_context(rf):
 def test_every_page_renders_whole_for_its_owner(owner_client, owner, buy):
     account = PensionAccountFactory(user=owner)
     PensionValueEntryFactory(account=account)
-    urls = [reverse(name) for name in PAGES if name != "dashboard_chart"]
+    # The partials redirect to their page without htmx, the year picker to a year.
+    partials = ("dashboard_chart", "dashboard_tax", "portfolios:tax")
+    urls = [reverse(name) for name in PAGES if name not in partials]
+    urls.append(reverse("portfolios:tax_year", args=[2025]))
     urls += [
         url
         for method, url in _object_urls(buy.portfolio, buy.holding, buy, account, None)
@@ -128,7 +134,7 @@ def test_every_page_renders_whole_for_its_owner(owner_client, owner, buy):
     ]
     for url in urls:
         if url.endswith(("/holdings/", "/cash/", "/dividends/")) or (
-            url.startswith("/holdings/") and url.endswith("/transactions/")
+            url.startswith("/holdings/") and url.endswith(("/transactions/", "/lots/"))
         ):
             continue  # partial endpoints: without htmx they redirect to their page
         if "/export/" in url or url.endswith("/backup/"):

@@ -1,0 +1,300 @@
+"""The inputs of the Norwegian tax report (portfolios.tax), read from the database in a
+few queries: a user's transactions turned into NOK at each trade date's stored FX, the
+yearly rates, and the prices at 31 December. The arithmetic is portfolios.tax's.
+
+FX: a transaction's `exchange_rate` gives the portfolio currency; the portfolio currency
+becomes NOK at the stored rate of the trade date (the last on or before it, the opposite
+pair inverted when only that one is stored: marketdata.fx's rule). A date before the first
+stored rate takes the first one after it and the report says so; a currency with no NOK
+rate at all leaves that portfolio out of the report, which says so too: never a silent 1.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from marketdata import fx
+from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
+from portfolios import cash, tax
+from portfolios.models import Portfolio, TaxRate, Transaction
+
+NOK = "NOK"
+HUNDRED = Decimal(100)
+TRADES = ("BUY", "SELL", "DIVIDEND", "SPLIT")
+
+
+def rates() -> dict[int, tax.Rates]:
+    return {
+        year: tax.Rates(shielding, multiplier)
+        for year, shielding, multiplier in TaxRate.objects.values_list(
+            "year", "shielding_rate", "tax_multiplier"
+        )
+    }
+
+
+class NokRates:
+    """Currency -> NOK on any date, from the stored daily rates of every currency asked
+    for, loaded once."""
+
+    def __init__(self, currencies):
+        wanted = {c.upper() for c in currencies} - {NOK}
+        self.series: dict[str, tuple[list[date], list[Decimal]]] = {}
+        if not wanted:
+            return
+        rows = defaultdict(list)
+        pairs = {(c, NOK) for c in wanted} | {(NOK, c) for c in wanted}
+        for base, target, day, rate in (
+            HistoricalExchangeRate.objects.for_pairs(pairs)
+            .order_by("date")
+            .values_list("base_currency", "target_currency", "date", "rate")
+        ):
+            rows[(base, target)].append((day, rate))
+        for code in wanted:
+            merged = fx.pair_series(rows[(code, NOK)], rows[(NOK, code)], exact=True)
+            if merged:
+                self.series[code] = ([d for d, _ in merged], [r for _, r in merged])
+
+    def has(self, currency: str) -> bool:
+        return currency.upper() == NOK or currency.upper() in self.series
+
+    def on(self, currency: str, day: date) -> tuple[Decimal, bool]:
+        """(rate, exact): exact is False when the date is before the first stored rate."""
+        code = currency.upper()
+        if code == NOK:
+            return Decimal(1), True
+        dates, values = self.series[code]
+        index = bisect_right(dates, day) - 1
+        if index < 0:
+            return values[0], False
+        return values[index], True
+
+
+@dataclass
+class Inputs:
+    events: list[tax.Event] = field(default_factory=list)
+    cash: list[tax.CashEvent] = field(default_factory=list)
+    asks: dict[int, Portfolio] = field(default_factory=dict)
+    portfolios: dict[int, Portfolio] = field(default_factory=dict)
+    rates: dict[int, tax.Rates] = field(default_factory=dict)
+    nok: NokRates | None = None
+    movements: dict[int, list[cash.Movement]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load(user) -> Inputs:
+    """Everything the tax engine needs for one user: three queries plus one for FX."""
+    inputs = Inputs(rates=rates())
+    portfolios = {p.pk: p for p in Portfolio.objects.owned_by(user)}
+    inputs.portfolios = portfolios
+    inputs.nok = nok = NokRates(p.currency for p in portfolios.values())
+    for portfolio in portfolios.values():
+        if not nok.has(portfolio.currency):
+            inputs.warnings.append(
+                _(
+                    "No %(currency)s to NOK exchange rate is stored: portfolio "
+                    "%(portfolio)s is left out of this report."
+                )
+                % {"currency": portfolio.currency, "portfolio": portfolio.name}
+            )
+        elif portfolio.kind == Portfolio.Kind.ASK:
+            inputs.asks[portfolio.pk] = portfolio
+    approximated: set[str] = set()
+    rows = (
+        Transaction.objects.filter(portfolio__in=list(portfolios))
+        .order_by("date", "id")
+        .values_list(
+            "id",
+            "portfolio_id",
+            "type",
+            "date",
+            "quantity",
+            "price",
+            "fees",
+            "exchange_rate",
+            "total_amount",
+            "holding__instrument__ticker",
+        )
+    )
+    for pk, portfolio_id, kind, day, quantity, price, fees, rate, total, symbol in rows:
+        portfolio = portfolios[portfolio_id]
+        if not nok.has(portfolio.currency):
+            continue
+        inputs.movements.setdefault(portfolio_id, []).append(cash.Movement(kind, day, total, pk))
+        nok_rate, exact = nok.on(portfolio.currency, day)
+        if not exact:
+            approximated.add(portfolio.currency)
+        ask = portfolio.kind == Portfolio.Kind.ASK
+        if kind in TRADES:
+            inputs.events.append(
+                tax.trade_event(
+                    wrapper=tax.ask_wrapper(portfolio_id) if ask else tax.ORDINARY,
+                    portfolio_id=portfolio_id,
+                    symbol=symbol,
+                    type=kind,
+                    date=day,
+                    quantity=quantity,
+                    price=price,
+                    fees=fees,
+                    exchange_rate=rate,
+                    nok_rate=nok_rate,
+                    id=pk,
+                )
+            )
+        elif ask and kind in (tax.DEPOSIT, tax.WITHDRAWAL):
+            inputs.cash.append(tax.CashEvent(portfolio_id, kind, day, total * nok_rate, pk))
+    deposited = {c.portfolio_id for c in inputs.cash if c.type == tax.DEPOSIT}
+    for pk, portfolio in inputs.asks.items():
+        if pk not in deposited:
+            inputs.warnings.append(
+                _(
+                    "The aksjesparekonto %(portfolio)s has no deposits recorded: its tax-free "
+                    "amount counts as 0 and its deferred tax is overstated. Record its "
+                    "deposits (innskudd) as cash transactions."
+                )
+                % {"portfolio": portfolio.name}
+            )
+    for code in sorted(approximated):
+        inputs.warnings.append(
+            _(
+                "Some %(currency)s transactions are older than the first stored "
+                "%(currency)s/NOK rate: they use that first rate."
+            )
+            % {"currency": code}
+        )
+    return inputs
+
+
+def prices_nok(symbols, on: date) -> tuple[dict[str, Decimal | None], list]:
+    """NOK per share at the last close on or before `on` (its currency at that day's NOK
+    rate); None, with a warning, where no close or no rate is stored."""
+    closes = HistoricalStockPrice.objects.latest_closes(set(symbols), on)
+    needed = {currency for _day, _close, currency in closes.values()}
+    needed = {"GBP" if c == "GBp" else c for c in needed}
+    # One date: marketdata.fx's lookup (one query), not every currency's whole series.
+    table = fx.rates_on([(c, NOK) for c in needed], on)
+    prices: dict[str, Decimal | None] = {}
+    warnings = []
+    for symbol in sorted(set(symbols)):
+        found = closes.get(symbol)
+        if found is None:
+            prices[symbol] = None
+            warnings.append(
+                _("No price of %(symbol)s on or before %(date)s: its value is not shown.")
+                % {"symbol": symbol, "date": on.isoformat()}
+            )
+            continue
+        _day, close, currency = found
+        if currency == "GBp":  # London quotes in pence
+            close, currency = close / HUNDRED, "GBP"
+        rate = table.get((currency, NOK))
+        if rate is None:
+            prices[symbol] = None
+            warnings.append(
+                _("No %(currency)s to NOK rate: the value of %(symbol)s is not shown.")
+                % {"currency": currency, "symbol": symbol}
+            )
+            continue
+        prices[symbol] = close * rate
+    return prices, warnings
+
+
+@dataclass
+class Report:
+    report: tax.YearReport
+    result: tax.Result
+    portfolios: dict[int, Portfolio]
+    warnings: list[str]
+
+
+def year_report(user, year: int) -> Report:
+    inputs = load(user)
+    end = date(year, 12, 31)
+    result = tax.run(inputs.events, inputs.cash, inputs.rates, end, asks=list(inputs.asks))
+    symbols = {lot.symbol for lot in result.lots}
+    prices, warnings = prices_nok(symbols, end)
+    ask_cash = {}
+    for pk, portfolio in inputs.asks.items():
+        if portfolio.track_cash:
+            balance = cash.balance(m for m in inputs.movements.get(pk, []) if m.date <= end)
+            ask_cash[pk] = balance * inputs.nok.on(portfolio.currency, end)[0]
+    report = tax.year_report(result, year, inputs.rates, prices, ask_cash)
+    return Report(report, result, inputs.portfolios, [*inputs.warnings, *warnings])
+
+
+def open_lots(user, symbol: str | None = None) -> tuple[list[tax.Lot], list[str]]:
+    """The lots open today (optionally of one symbol), with the shielding carried to now."""
+    inputs = load(user)
+    today = timezone.localdate()
+    result = tax.run(inputs.events, inputs.cash, inputs.rates, today, asks=list(inputs.asks))
+    lots = [lot for lot in result.lots if symbol is None or lot.symbol == symbol]
+    return lots, inputs.warnings
+
+
+@dataclass
+class SoldToday:
+    """What selling everything today would cost in tax (estimates, NOK)."""
+
+    portfolios: list[tuple[Portfolio, Decimal | None]]  # each alone
+    household: Decimal | None  # everything at once
+    year: int | None  # whose multiplier was used
+    warnings: list[str]
+
+
+def _multiplier_year(known: dict[int, tax.Rates], today: date) -> int | None:
+    """This year's multiplier, else the latest known before it (the report says which)."""
+    years = [y for y, r in known.items() if r.tax_multiplier is not None and y <= today.year]
+    return max(years) if years else None
+
+
+def tax_if_sold_today(user, summaries) -> SoldToday:
+    """Each portfolio sold alone (an ordinary one takes the oldest lots of the pool, as
+    FIFO does, so the rows do not add up to the household's), and the whole household;
+    an ASK counts its deferred tax. `summaries`: valuation.summarize of the user's
+    portfolios (today's prices)."""
+    inputs = load(user)
+    today = timezone.localdate()
+    result = tax.run(inputs.events, inputs.cash, inputs.rates, today, asks=list(inputs.asks))
+    year = _multiplier_year(inputs.rates, today)
+    rates = inputs.rates.get(year) if year else None
+    warnings = list(inputs.warnings)
+    prices: dict[str, Decimal | None] = {}
+    for summary in summaries:
+        currency = summary.portfolio.currency
+        if not inputs.nok.has(currency):
+            continue
+        to_nok = inputs.nok.on(currency, today)[0]
+        for row in summary.holdings:
+            if row.current_value is not None and row.quantity:
+                prices[row.symbol] = row.current_value / row.quantity * to_nok
+            else:
+                prices.setdefault(row.symbol, None)
+    rate = tax.tax_rate(rates)
+    ordinary = [lot for lot in result.lots if lot.wrapper == tax.ORDINARY]
+    rows = []
+    household = tax.tax_if_sold(ordinary, prices, rates)
+    for summary in summaries:
+        portfolio = summary.portfolio
+        if not inputs.nok.has(portfolio.currency):
+            rows.append((portfolio, None))
+            household = None
+            continue
+        if portfolio.kind == Portfolio.Kind.ASK:
+            deferred = None
+            if rate is not None and not summary.missing_prices and not summary.errors:
+                value = summary.total_value * inputs.nok.on(portfolio.currency, today)[0]
+                base = value - result.ask_deposits.get(portfolio.pk, tax.ZERO)
+                base -= result.ask_unused_shielding.get(portfolio.pk, tax.ZERO)
+                deferred = max(tax.ZERO, base) * rate
+            rows.append((portfolio, deferred))
+            household = None if household is None or deferred is None else household + deferred
+        else:
+            quantities = {row.symbol: row.quantity for row in summary.holdings}
+            rows.append((portfolio, tax.tax_if_sold(ordinary, prices, rates, quantities)))
+    return SoldToday(rows, household, year, warnings)

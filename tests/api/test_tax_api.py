@@ -1,0 +1,141 @@
+"""The Norwegian tax report and the yearly rates through the JSON API (sections 5d, 7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from portfolios import services
+from portfolios.models import Portfolio, TaxRate
+from tests.api.conftest import assert_error
+from tests.factories import (
+    HistoricalExchangeRateFactory,
+    HistoricalStockPriceFactory,
+    InstrumentFactory,
+    PortfolioFactory,
+    record,
+)
+from tests.tax_rates import published_rates  # noqa: F401
+
+D = Decimal
+
+pytestmark = pytest.mark.usefixtures("published_rates")
+
+
+@pytest.fixture
+def household(owner):
+    """Two ordinary portfolios and one ASK of the owner, in 2023 (rates from the
+    shipped table: 2023 shielding 3.2 %, factor 1.72)."""
+    eqnr = InstrumentFactory(ticker="EQNR.OL")
+    a = PortfolioFactory(user=owner, name="A")
+    b = PortfolioFactory(user=owner, name="B")
+    record(a, eqnr, quantity="10", price="100", date=dt.date(2023, 1, 10))
+    record(b, eqnr, quantity="10", price="200", date=dt.date(2023, 2, 10))
+    record(b, eqnr, "SELL", quantity="5", price="250", date=dt.date(2023, 3, 10))
+    HistoricalStockPriceFactory(instrument=eqnr, date=dt.date(2023, 12, 29), close=D("300"))
+    ask = PortfolioFactory(user=owner, name="ASK", kind="ask", track_cash=True)
+    services.record_transaction(
+        portfolio=ask, type="DEPOSIT", date=dt.date(2023, 1, 2), amount=D("5000")
+    )
+    record(ask, eqnr, quantity="10", price="100", date=dt.date(2023, 1, 3))
+    return a, b, ask
+
+
+def test_the_year_report(api, household):
+    a, b, ask = household
+    response = api.get("/api/v1/tax/2023")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["year"] == 2023 and body["currency"] == "NOK"
+    assert {"holdings", "sales", "dividends", "ask", "totals"} <= set(body)
+    # FIFO: B's sale takes A's oldest shares: cost 500, gain 750 (B's average cost: 250).
+    (sale,) = body["sales"]
+    assert (sale["cost"], sale["gain"], sale["average_cost_gain"]) == ("500.00", "750.00", "250.00")
+    assert sale["portfolio"] == b.pk
+    # Held at 31.12: 15 shares (5 of A's lot at 100, B's 10 at 200) = cost 2,500, value
+    # 15 x 300 = 4,500; shielding 2,500 x 3.2 % = 80, all unused.
+    (holding,) = body["holdings"]
+    assert holding["symbol"] == "EQNR.OL" and holding["quantity"] == "15.00000000"
+    assert (holding["cost"], holding["value"]) == ("2500.00", "4500.00")
+    assert (holding["shielding"], holding["shielding_unused"]) == ("80.00", "80.00")
+    # The ASK: deposits 5,000, value 10 x 300 + cash 4,000 = 7,000; shielding 5,000 x
+    # 3.2 % = 160; deferred (7,000 - 5,000 - 160) x 37.84 % = 696.256.
+    (account,) = body["ask"]
+    assert account["portfolio"] == ask.pk and account["name"] == "ASK"
+    assert (account["deposits"], account["value"]) == ("5000.00", "7000.00")
+    assert account["tax_deferred_estimate"] == "696.26"
+    # 750 x 37.84 % = 283.80.
+    assert body["totals"]["taxable_gain"] == "750.00"
+    assert body["totals"]["tax_estimate"] == "283.80"
+    assert body["tax_multiplier"] == "1.720" and body["shielding_rate"] == "0.03200"
+    assert "RF-1159" in body["notes"]["prefilled"]
+
+
+def test_another_users_data_never_in_the_report(outsider_api, household):
+    body = outsider_api.get("/api/v1/tax/2023").json()
+    assert body["holdings"] == [] and body["sales"] == [] and body["ask"] == []
+    assert body["totals"]["taxable_gain"] == "0.00"
+
+
+def test_usd_portfolio_at_trade_date_fx(api, owner):
+    aapl = InstrumentFactory(ticker="AAPL", currency="USD", exchange="NMS")
+    usd = PortfolioFactory(user=owner, name="US", currency="USD")
+    HistoricalExchangeRateFactory(
+        base_currency="USD", target_currency="NOK", date=dt.date(2023, 1, 2), rate=D("10")
+    )
+    HistoricalExchangeRateFactory(
+        base_currency="USD", target_currency="NOK", date=dt.date(2023, 6, 1), rate=D("11")
+    )
+    record(usd, aapl, quantity="10", price="100", date=dt.date(2023, 1, 3))  # 1,000 USD
+    record(usd, aapl, "SELL", quantity="10", price="100", date=dt.date(2023, 6, 2))
+    (sale,) = api.get("/api/v1/tax/2023").json()["sales"]
+    # Cost 1,000 USD x 10 (the rate of 2 Jan, the last on or before 3 Jan) = 10,000 NOK;
+    # proceeds 1,000 USD x 11 = 11,000 NOK: a gain of 1,000 NOK from the currency alone.
+    assert (sale["cost"], sale["proceeds"], sale["gain"]) == ("10000.00", "11000.00", "1000.00")
+
+
+def test_bad_year_names_the_field(api):
+    assert "year" in assert_error(api.get("/api/v1/tax/1800"), 400)["details"]
+
+
+def test_rates_get_shows_shipped_and_missing(api):
+    body = api.get("/api/v1/tax/rates/2023").json()
+    assert (body["shielding_rate"], body["tax_multiplier"]) == ("0.03200", "1.720")
+    body = api.get("/api/v1/tax/rates/2024").json()
+    assert body["shielding_rate"] is None  # no citable figure shipped
+    body = api.get("/api/v1/tax/rates/2031").json()
+    assert body == {"year": 2031, "shielding_rate": None, "tax_multiplier": None, "source": ""}
+
+
+def test_rates_put_is_staff_only(api, staff_api):
+    body = {"shielding_rate": "0.039", "tax_multiplier": "1.72", "source": "test"}
+    assert_error(api.put("/api/v1/tax/rates/2024", body, format="json"), 403)
+    assert TaxRate.objects.get(year=2024).shielding_rate is None
+    response = staff_api.put("/api/v1/tax/rates/2024", body, format="json")
+    assert response.status_code == 200, response.content
+    assert TaxRate.objects.get(year=2024).shielding_rate == D("0.039")
+
+
+def test_rates_put_bad_input_names_the_field(staff_api):
+    def put(**body):
+        body = {"shielding_rate": "0.01", "tax_multiplier": "1.72", **body}
+        return staff_api.put("/api/v1/tax/rates/2030", body, format="json")
+
+    assert "shielding_rate" in assert_error(put(shielding_rate="2"), 400)["details"]
+    assert "shielding_rate" in assert_error(put(shielding_rate="abc"), 400)["details"]
+    assert "tax_multiplier" in assert_error(put(tax_multiplier="0"), 400)["details"]
+    assert "tax_multiplier" in assert_error(put(tax_multiplier="-1"), 400)["details"]
+    assert not TaxRate.objects.filter(year=2030).exists()
+
+
+def test_the_kind_of_a_portfolio_decides_the_wrapper(api, owner):
+    eqnr = InstrumentFactory(ticker="EQNR.OL")
+    ask = PortfolioFactory(user=owner, name="ASK", kind=Portfolio.Kind.ASK)
+    record(ask, eqnr, quantity="10", price="100", date=dt.date(2023, 1, 3))
+    record(ask, eqnr, "SELL", quantity="10", price="150", date=dt.date(2023, 5, 3))
+    body = api.get("/api/v1/tax/2023").json()
+    assert body["sales"] == []  # inside the ASK: not taxed
+    assert body["ask"][0]["deposits"] == "0.00"
+    assert any("no deposits recorded" in w for w in body["warnings"])

@@ -33,6 +33,10 @@ X_LABEL_ROW = Decimal(97)
 # pixels a phone has across, and every point is bytes in the page.
 MAX_POINTS = 400
 NICE_STEPS = (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10))
+# Axis labels show this many significant digits, and never more than two decimals
+# (financedash.templatetags.money.compact_money): 36.1 k, 850 k, 1.25 M, 0.05.
+LABEL_DIGITS = 3
+MIN_RESOLUTION = Decimal("0.01")
 
 Point = tuple[date, Decimal]
 
@@ -132,15 +136,42 @@ def nice_step(span: Decimal, count: int = 4) -> Decimal:
     return NICE_STEPS[-1] * magnitude
 
 
+def label_resolution(value: Decimal) -> Decimal:
+    """The smallest difference an axis label shows near `value`: the labels (the compact
+    money format) keep LABEL_DIGITS significant digits and at most two decimals."""
+    size = abs(value)
+    if not size:
+        return MIN_RESOLUTION
+    return max(Decimal(1).scaleb(size.adjusted() - LABEL_DIGITS + 1), MIN_RESOLUTION)
+
+
+def _next_step(step: Decimal) -> Decimal:
+    """The nice step after `step` (1, 2, 2.5, 5, 10 times a power of ten)."""
+    magnitude = Decimal(1).scaleb(step.adjusted())
+    for candidate in NICE_STEPS:
+        if candidate * magnitude > step:
+            return candidate * magnitude
+    return NICE_STEPS[-1] * magnitude
+
+
 def value_range(low: Decimal, high: Decimal, count: int = 4) -> tuple[Decimal, Decimal, Decimal]:
-    """(bottom, top, step): the data range widened to whole steps."""
+    """(bottom, top, step): the data range widened to whole steps.
+
+    Every tick must read differently once shortened to its label (a nearly flat series of
+    36,000 gave "36 k" five times): the step is a whole multiple of what the largest label
+    can show, so each tick prints exactly and no two print alike. A nearly flat line then
+    gets fewer, wider-spaced ticks instead of repeated ones."""
     if low == high:
         pad = abs(low) / 10 if low else Decimal(1)
         low, high = low - pad, high + pad
     step = nice_step(high - low, count)
-    bottom = (low / step).to_integral_value(ROUND_FLOOR) * step
-    top = (high / step).to_integral_value(ROUND_CEILING) * step
-    return bottom, top, step
+    while True:
+        bottom = (low / step).to_integral_value(ROUND_FLOOR) * step
+        top = (high / step).to_integral_value(ROUND_CEILING) * step
+        resolution = label_resolution(max(abs(bottom), abs(top)))
+        if step >= resolution and not step % resolution:
+            return bottom, top, step
+        step = _next_step(step)
 
 
 def thin(points: Sequence[Point], limit: int = MAX_POINTS) -> list[Point]:

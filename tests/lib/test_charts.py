@@ -6,6 +6,9 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from financedash.lib import charts
 
 D = Decimal
@@ -123,3 +126,64 @@ def test_bars_keep_a_lone_tail_item_under_its_own_name():
 def test_bars_of_nothing_are_empty():
     assert charts.bars([]) == []
     assert charts.bars([("A", D(0))]) == []
+
+
+# Y-axis ticks read differently once shortened to their labels (issue 15) ----------------
+
+
+def _labels(low, high):
+    from financedash.templatetags.money import compact_money
+
+    bottom, top, step = charts.value_range(D(low), D(high))
+    ticks = []
+    tick = bottom
+    while tick <= top:
+        ticks.append(tick)
+        tick += step
+    return ticks, [compact_money(t) for t in ticks]
+
+
+def test_a_nearly_flat_series_gets_distinct_tick_labels():
+    # 36,000 to 36,010: the plain nice step is 2.5, five ticks that all read "36 k".
+    # The largest tick (36,010 -> 36,100 at most) shows 3 digits: 36.1 k, so the step is
+    # at least 100 and a whole multiple of it: 36,000 and 36,100.
+    ticks, labels = _labels("36000", "36010")
+    assert ticks == [D(36000), D(36100)]
+    assert labels == ["36\u00a0k", "36.1\u00a0k"]
+
+
+def test_a_flat_series_is_padded_and_its_labels_differ():
+    # 36,000 flat: padded by a tenth each side (32,400 to 39,600), step 2,000.
+    ticks, labels = _labels("36000", "36000")
+    assert ticks == [D(32000), D(34000), D(36000), D(38000), D(40000)]
+    assert len(set(labels)) == len(labels)
+
+
+def test_a_tiny_range_keeps_to_what_two_decimals_show():
+    # 0.001 to 0.003: labels show two decimals at most, so the step is 0.01.
+    ticks, labels = _labels("0.001", "0.003")
+    assert ticks == [D(0), D("0.01")]
+    assert labels == ["0", "0.01"]
+    # 12.341 to 12.349: 3 digits near 12 are tenths.
+    ticks, labels = _labels("12.341", "12.349")
+    assert ticks == [D("12.3"), D("12.4")]
+
+
+def test_a_normal_range_keeps_its_quarter_steps():
+    ticks, labels = _labels("0", "1000")
+    assert ticks == [D(0), D(250), D(500), D(750), D(1000)]
+    assert labels == ["0", "250", "500", "750", "1\u00a0k"]
+    ticks, labels = _labels("1000", "2000")
+    assert labels == ["1\u00a0k", "1.25\u00a0k", "1.5\u00a0k", "1.75\u00a0k", "2\u00a0k"]
+
+
+@given(
+    low=st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False),
+    spread=st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False),
+)
+def test_tick_labels_are_always_distinct_and_cover_the_data(low, spread):
+    bottom, top, _ = charts.value_range(low, low + spread)
+    assert bottom <= low and low + spread <= top
+    ticks, labels = _labels(low, low + spread)
+    assert 2 <= len(ticks) <= 11
+    assert len(set(labels)) == len(labels)

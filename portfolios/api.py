@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -27,6 +28,7 @@ from portfolios.forms import TransactionFilterForm
 from portfolios.importers import AUTO, FORMAT_CHOICES
 from portfolios.imports import MAX_IMPORT_BYTES, STATUSES, import_transactions
 from portfolios.models import CASH_TYPES, Holding, ImportBatch, Portfolio, Transaction
+from portfolios.benchmark import SYMBOL_HELP as BENCHMARK_HELP
 from portfolios.performance import DEFINITIONS
 from portfolios.performance_data import performance_for, response_key
 from portfolios.views import csv_download
@@ -54,6 +56,13 @@ class OwnedPortfolioField(serializers.PrimaryKeyRelatedField):
 class PortfolioWriteSerializer(serializers.ModelSerializer):
     used_credit = _decimal(ENTERED_MONEY, min_value=0, required=False)
     currency = serializers.CharField(max_length=3, min_length=3, required=False, default="NOK")
+    benchmark = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text=BENCHMARK_HELP + " Empty also clears it.",
+    )
 
     class Meta:
         model = Portfolio
@@ -67,8 +76,15 @@ class PortfolioWriteSerializer(serializers.ModelSerializer):
             "dividends_reduce_cost_basis",
             "kind",
             "track_cash",
+            "benchmark",
         )
         read_only_fields = ("id",)
+
+    def validate_benchmark(self, value: str | None):
+        try:
+            return services.benchmark_instrument(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["benchmark"]) from None
 
     def validate_currency(self, value: str) -> str:
         value = value.strip().upper()
@@ -138,6 +154,11 @@ class PortfolioSummarySerializer(serializers.Serializer):
     net_value = _decimal(MONEY_OUT, help_text="total_value − used_credit.")
     prices_as_of = serializers.DateTimeField(allow_null=True)
     total_return = _decimal(MONEY_OUT, help_text=DEFINITIONS["total_return"])
+    benchmark = serializers.SerializerMethodField(help_text=BENCHMARK_HELP)
+
+    def get_benchmark(self, obj) -> str | None:
+        portfolio = obj.portfolio
+        return portfolio.benchmark.ticker if portfolio.benchmark_id else None
 
 
 class PortfolioDetailSerializer(PortfolioSummarySerializer):

@@ -35,7 +35,6 @@ from decimal import Decimal, localcontext
 from portfolios.ledger import ZERO
 from portfolios.performance import _CONTEXT, ONE, Point, annualized
 
-
 # The words the API schema and the pages use (as DEFINITIONS in portfolios.performance).
 SYMBOL_HELP = (
     "Ticker of the index or instrument the performance chart compares with, e.g. ^OSEBX "

@@ -1328,8 +1328,10 @@ def benchmark_instrument(symbol: str | None, field: str = "benchmark") -> Instru
         raise ValidationError({field: exc.messages}) from None
     except MarketDataError as exc:
         raise ValidationError(
-            {field: gettext("%(symbol)s cannot be used as a benchmark: %(reason)s")
-             % {"symbol": symbol.upper(), "reason": exc}}
+            {
+                field: gettext("%(symbol)s cannot be used as a benchmark: %(reason)s")
+                % {"symbol": symbol.upper(), "reason": exc}
+            }
         ) from None
 
 

@@ -824,7 +824,7 @@ def benchmark_for(instrument: Instrument | None, result: Performance) -> Benchma
     and no values, never an error."""
     if instrument is None or result.error or not result.series:
         return None
-    symbol, name = instrument.ticker, instrument.name or instrument.ticker
+    symbol, name = instrument.ticker, instrument.company_name or instrument.ticker
     opening, count = result.series[0].date, len(result.series)
     status = backfill.ensure_benchmark(instrument, opening, result.end, result.currency)
     if not status.complete:

@@ -178,7 +178,7 @@ def test_a_normal_range_keeps_its_quarter_steps():
 
 
 @given(
-    low=st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False),
+    low=st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False),
     spread=st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False),
 )
 def test_tick_labels_are_always_distinct_and_cover_the_data(low, spread):

@@ -32,9 +32,7 @@ def test_deposits_bought_at_each_days_close():
     #   day 2: 10 units x 110                         -> 1,100
     #   day 3: 10 x 121 = 1,210, and 500 buys 500/121 -> 1,710
     # TWR: the index's own moves while money was in it, 110/100 x 121/110 - 1 = 0.21.
-    line = simulate(
-        _series(0, [1000, 0, 500]), [D(100), D(100), D(110), D(121)], days=2
-    )
+    line = simulate(_series(0, [1000, 0, 500]), [D(100), D(100), D(110), D(121)], days=2)
     assert line.values == [D(0), D(1000), D(1100), D(1710)]
     assert line.twr == D("0.21")
     assert line.twr_annualized is None  # under a year

@@ -91,6 +91,17 @@ class DrawnMarker:
 
 
 @dataclass(frozen=True)
+class HoverPoint:
+    """What pointing at a day of the chart shows: the day, each series' value on it (None
+    before a series starts) and where that value sits, in percent of the outer box."""
+
+    x: Decimal
+    day: date
+    values: tuple[Decimal | None, ...]
+    ys: tuple[Decimal | None, ...]
+
+
+@dataclass(frozen=True)
 class LineChart:
     series: list[DrawnSeries] = field(default_factory=list)
     y_ticks: list[Tick] = field(default_factory=list)
@@ -105,6 +116,8 @@ class LineChart:
     plot_top: Decimal = PLOT_TOP
     plot_height: Decimal = PLOT_HEIGHT
     x_label_row: Decimal = X_LABEL_ROW
+    # One per drawn day (thinned like the lines), for the hover and touch read-out.
+    hover: list[HoverPoint] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -226,6 +239,7 @@ def line_chart(
         return (top - value) / (top - bottom)
 
     drawn = []
+    shown_by_series = []
     for item in drawn_input:
         points = sorted(thin(sorted(item.points)), key=lambda p: p[0])
         if len(points) == 1:
@@ -240,6 +254,7 @@ def line_chart(
         elif item.area:
             area = f"{line} L{coords[-1][0]},{VIEWBOX} L{coords[0][0]},{VIEWBOX} Z"
         shown = sorted(item.values) if item.values else points
+        shown_by_series.append((sorted(item.values or item.points), sorted(item.points)))
         drawn.append(
             DrawnSeries(
                 label=item.label,
@@ -278,7 +293,9 @@ def line_chart(
         )
         for m in marker_list
     ]
+    hover = _hover_points(shown_by_series, start, end, x_of, y_of)
     return LineChart(
+        hover=hover,
         series=drawn,
         y_ticks=y_ticks,
         x_ticks=x_ticks,
@@ -289,6 +306,32 @@ def line_chart(
         high=top,
         date_format=_date_format(start, end),
     )
+
+
+def _latest(points: Sequence[Point], day: date, index: int) -> tuple[Decimal | None, int]:
+    """The value of the last point on or before `day` (points sorted; `index` the search
+    start, days asked in order), and where the next search starts."""
+    while index < len(points) and points[index][0] <= day:
+        index += 1
+    return (points[index - 1][1] if index else None), index
+
+
+def _hover_points(shown_by_series, start: date, end: date, x_of, y_of) -> list[HoverPoint]:
+    """Each drawn day inside the date axis with every series' value on it: the shown value
+    (a band's own amount) and the drawn one's position."""
+    days = sorted({d for _, drawn in shown_by_series for d, _ in drawn if start <= d <= end})
+    days = [d for d, _ in thin([(d, ZERO) for d in days])]
+    cursors = [[0, 0] for _ in shown_by_series]
+    points = []
+    for day in days:
+        values, ys = [], []
+        for (shown, drawn), cursor in zip(shown_by_series, cursors, strict=True):
+            value, cursor[0] = _latest(shown, day, cursor[0])
+            top, cursor[1] = _latest(drawn, day, cursor[1])
+            values.append(value)
+            ys.append(None if top is None else _coord(PLOT_TOP + y_of(top) * PLOT_HEIGHT))
+        points.append(HoverPoint(_coord(x_of(day) * HUNDRED), day, tuple(values), tuple(ys)))
+    return points
 
 
 def bars(items: Iterable[tuple[str, Decimal]], *, limit: int = 8, other_label: str = "Other"):

@@ -187,3 +187,43 @@ def test_tick_labels_are_always_distinct_and_cover_the_data(low, spread):
     ticks, labels = _labels(low, low + spread)
     assert 2 <= len(ticks) <= 11
     assert len(set(labels)) == len(labels)
+
+
+# The hover read-out ----------------------------------------------------------------------
+
+
+def test_hover_points_carry_every_series_value_on_each_day():
+    days = [date(2024, 1, 1) + timedelta(days=k) for k in range(3)]
+    value = charts.Series("Market value", list(zip(days, [D(100), D(150), D(200)], strict=True)))
+    deposits = charts.Series("Net deposits", [(days[1], D(120)), (days[2], D(120))])
+    chart = charts.line_chart([value, deposits])
+    assert [p.day for p in chart.hover] == days
+    assert [p.x for p in chart.hover] == [D("0.0"), D("50.0"), D("100.0")]
+    # Net deposits start on day 2: nothing to read before.
+    assert [p.values for p in chart.hover] == [
+        (D(100), None),
+        (D(150), D(120)),
+        (D(200), D(120)),
+    ]
+    # Positions like the markers': 100 is the bottom of the plot (PLOT_TOP + HEIGHT), 200
+    # its top.
+    assert chart.hover[0].ys[0] == charts.PLOT_TOP + charts.PLOT_HEIGHT
+    assert chart.hover[2].ys[0] == charts.PLOT_TOP
+    assert chart.hover[0].ys[1] is None
+
+
+def test_hover_points_are_thinned_like_the_lines():
+    start = date(2014, 1, 1)
+    points = [(start + timedelta(days=k), D(k)) for k in range(3650)]
+    chart = charts.line_chart([charts.Series("v", points)])
+    assert len(chart.hover) <= charts.MAX_POINTS + 1
+    assert chart.hover[-1].day == points[-1][0] and chart.hover[-1].values == (D(3649),)
+
+
+def test_a_band_reads_its_own_amount_not_the_stacked_top():
+    day = date(2024, 1, 1)
+    band = charts.Series(
+        "B", [(day, D(300))], area=True, below=[(day, D(100))], values=[(day, D(200))]
+    )
+    chart = charts.line_chart([band])
+    assert chart.hover[0].values == (D(200),)

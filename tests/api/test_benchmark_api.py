@@ -185,3 +185,14 @@ def test_the_portfolio_form_sets_the_benchmark(owner_client, portfolio, osebx):
     assert response.status_code == 422
     portfolio.refresh_from_db()
     assert portfolio.benchmark == osebx
+
+
+def test_the_dashboard_chart_draws_the_households_benchmark(owner_client, owner, deposits, osebx):
+    profile = profile_for(owner)
+    profile.benchmark = osebx
+    profile.save()
+    response = owner_client.get("/dashboard/chart/?range=1y", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "chart-benchmark" in html and 'id="benchmark-return"' in html
+    assert "data-hover=" in html

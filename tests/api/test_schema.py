@@ -117,3 +117,18 @@ def test_request_bodies_are_json_only(api):
     }
     response = api.post("/api/v1/portfolios", {"name": "Form"}, format="multipart")
     assert_error(response, 415, "unsupported_media_type")
+
+
+def test_the_schema_documents_the_benchmark(tmp_path):
+    import yaml
+
+    path = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(path))
+    schemas = yaml.safe_load(path.read_text())["components"]["schemas"]
+    benchmark = schemas["Benchmark"]["properties"]
+    assert set(benchmark) == {"symbol", "name", "twr", "twr_annualized", "note", "series"}
+    assert "benchmark" in schemas["Performance"]["properties"]
+    assert "benchmark" in schemas["HouseholdPerformance"]["properties"]
+    assert "benchmark" in schemas["PortfolioWriteRequest"]["properties"]
+    assert "benchmark" in schemas["PatchedPortfolioWriteRequest"]["properties"]
+    assert "benchmark" in schemas["PortfolioDetail"]["properties"]

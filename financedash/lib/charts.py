@@ -199,11 +199,15 @@ def thin(points: Sequence[Point], limit: int = MAX_POINTS) -> list[Point]:
     return kept
 
 
-def _date_format(start: date, end: date) -> str:
+def _date_format(start: date, end: date, ticks: Sequence[date] = ()) -> str:
+    """Years, months or days, by the span; coarser labels only where the ticks are far
+    enough apart to read differently (two days 31 apart are never in the same month, 366
+    apart never in the same year): a four-month axis must not say "Oct" twice."""
     days = (end - start).days
-    if days > 3 * 365:
+    gap = min(((b - a).days for a, b in zip(ticks, ticks[1:])), default=days)
+    if days > 3 * 365 and gap >= 366:
         return "Y"
-    if days > 120:
+    if days > 120 and gap >= 31:
         return "M Y"
     return "j M"
 
@@ -277,9 +281,12 @@ def line_chart(
 
     x_ticks = []
     count = max(2, x_tick_count)
-    for i in range(count):
-        day = start + timedelta(days=int((end - start).days * i / (count - 1)))
-        anchor = "start" if i == 0 else ("end" if i == count - 1 else "middle")
+    # A span of fewer days than ticks would repeat a day: each day once.
+    tick_days = sorted(
+        {start + timedelta(days=int((end - start).days * i / (count - 1))) for i in range(count)}
+    )
+    for i, day in enumerate(tick_days):
+        anchor = "start" if i == 0 else ("end" if i == len(tick_days) - 1 else "middle")
         x_ticks.append(Tick(position=_coord(x_of(day) * HUNDRED), value=day, anchor=anchor))
 
     drawn_markers = [
@@ -304,7 +311,7 @@ def line_chart(
         end=end,
         low=bottom,
         high=top,
-        date_format=_date_format(start, end),
+        date_format=_date_format(start, end, tick_days),
     )
 
 

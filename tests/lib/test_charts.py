@@ -227,3 +227,24 @@ def test_a_band_reads_its_own_amount_not_the_stacked_top():
     )
     chart = charts.line_chart([band])
     assert chart.hover[0].values == (D(200),)
+
+
+def test_x_labels_never_repeat_a_month_or_a_day():
+    # Four months (2 Aug to 1 Dec): ticks 30 days apart would read "Oct" twice (1 and
+    # 31 Oct), so the days are shown.
+    start = date(2026, 8, 2)
+    chart = charts.line_chart([charts.Series("v", [(start, D(1)), (date(2026, 12, 1), D(2))])])
+    assert chart.date_format == "j M"
+    # Five months: 37 days apart, months differ.
+    chart = charts.line_chart([charts.Series("v", [(start, D(1)), (date(2027, 1, 1), D(2))])])
+    assert chart.date_format == "M Y"
+    # Two days, five ticks asked for: each day once.
+    chart = charts.line_chart(
+        [charts.Series("v", [(date(2024, 1, 1), D(1)), (date(2024, 1, 3), D(2))])]
+    )
+    assert [t.value for t in chart.x_ticks] == [
+        date(2024, 1, 1),
+        date(2024, 1, 2),
+        date(2024, 1, 3),
+    ]
+    assert [t.anchor for t in chart.x_ticks] == ["start", "middle", "end"]

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from itertools import pairwise
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -204,7 +205,7 @@ def _date_format(start: date, end: date, ticks: Sequence[date] = ()) -> str:
     enough apart to read differently (two days 31 apart are never in the same month, 366
     apart never in the same year): a four-month axis must not say "Oct" twice."""
     days = (end - start).days
-    gap = min(((b - a).days for a, b in zip(ticks, ticks[1:])), default=days)
+    gap = min(((b - a).days for a, b in pairwise(ticks)), default=days)
     if days > 3 * 365 and gap >= 366:
         return "Y"
     if days > 120 and gap >= 31:

@@ -59,6 +59,8 @@ def test_hovering_the_chart_shows_the_days_values(page, user, portfolio):
     expect(figure.locator("line.hover-line")).to_have_attribute("visibility", "visible")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     figure.screenshot(path=str(ARTIFACTS / "chart-hover-desktop.png"))
+    expect(page.locator("#benchmark-return")).to_contain_text("^OSEBX")
+    page.locator("#value-chart").screenshot(path=str(ARTIFACTS / "chart-benchmark-desktop.png"))
     middle = tip.locator(".chart-tip-date").text_content()
     # Further right is a later day.
     svg.hover(position={"x": box["width"] - 2, "y": box["height"] / 2})

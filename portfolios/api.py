@@ -22,7 +22,7 @@ from financedash.lib.api_params import PERIOD_PARAMETERS, PeriodSerializer, peri
 from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from financedash.lib.responses import cached_body, money_text
 from marketdata.history import resolve_instrument
-from marketdata.providers.base import UnknownSymbol
+from marketdata.providers.base import SYMBOL_PATTERN, UnknownSymbol
 from portfolios import backfill, services, valuation
 from portfolios.benchmark import SYMBOL_HELP as BENCHMARK_HELP
 from portfolios.benchmark import TWR_HELP as BENCHMARK_TWR
@@ -58,7 +58,8 @@ class OwnedPortfolioField(serializers.PrimaryKeyRelatedField):
 class PortfolioWriteSerializer(serializers.ModelSerializer):
     used_credit = _decimal(ENTERED_MONEY, min_value=0, required=False)
     currency = serializers.CharField(max_length=3, min_length=3, required=False, default="NOK")
-    benchmark = serializers.CharField(
+    benchmark = serializers.RegexField(
+        SYMBOL_PATTERN,
         max_length=32,
         required=False,
         allow_blank=True,

@@ -74,6 +74,8 @@ def test_the_benchmark_is_set_by_symbol_and_cleared(api, portfolio, osebx):
 def test_an_unknown_benchmark_is_an_error_on_the_field(api, portfolio):
     url = f"/api/v1/portfolios/{portfolio.pk}"
     error = assert_error(api.patch(url, {"benchmark": "NOPE.XX"}, format="json"), 400)
+    assert "Unknown symbol" in str(error["details"]["benchmark"])
+    error = assert_error(api.patch(url, {"benchmark": "no spaces!"}, format="json"), 400)
     assert "benchmark" in error["details"]
     portfolio.refresh_from_db()
     assert portfolio.benchmark is None

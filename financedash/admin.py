@@ -45,3 +45,5 @@ class ProfileAdmin(QuickRows, admin.ModelAdmin):
     list_filter = ("base_currency",)
     search_fields = ("user__username", "user__email")
     list_select_related = ("user",)
+    # A ticker box, not a select of every instrument (one query and a long list).
+    raw_id_fields = ("benchmark",)

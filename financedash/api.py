@@ -43,6 +43,7 @@ from portfolios.api import (
     performance_data,
 )
 from portfolios.models import Portfolio
+from portfolios.performance_data import benchmark_for
 
 User = get_user_model()
 
@@ -215,18 +216,21 @@ def household_body(user, start, end) -> bytes:
     """The household's performance as the API answers it, from the shared cache when none
     of its inputs changed (the stamps in overview's key: transactions, prices and rates,
     pension values, live quotes); not kept while history is still being fetched."""
-    currency = profile_for(user).base_currency
+    profile = profile_for(user)
+    currency = profile.base_currency
     history = backfill.ensure_window(
         Portfolio.objects.owned_by(user), start, end, base_currency=currency
     )
 
     def build():
         result = overview.household_performance(user, currency=currency, start=start, end=end)
-        data = performance_data(result, history, household=True)
-        return data, history.complete and not result.error
+        benchmark = benchmark_for(profile.benchmark, result)
+        data = performance_data(result, history, household=True, benchmark=benchmark)
+        kept = history.complete and not result.error
+        return data, kept and (benchmark is None or benchmark.note is None)
 
     key = overview.household_response_key(user, currency=currency, start=start, end=end)
-    return cached_body(f"api:{key}", build)
+    return cached_body(f"api:{key}:b{profile.benchmark_id or '-'}", build)
 
 
 def _uploaded_json(request):

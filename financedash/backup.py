@@ -98,6 +98,7 @@ def dump(user) -> dict:
                 "track_cash": portfolio.track_cash,
                 "used_credit": _number(portfolio.used_credit),
                 "dividends_reduce_cost_basis": portfolio.dividends_reduce_cost_basis,
+                "benchmark": _benchmark_out(portfolio),
                 "import_batches": [
                     {
                         "file_name": batch.file_name,
@@ -139,11 +140,25 @@ def dump(user) -> dict:
             "retirement_goal_year": profile.retirement_goal_year,
             "ynab_budget_id": profile.ynab_budget_id,
             "dividends_reduce_cost_basis": profile.dividends_reduce_cost_basis,
+            "benchmark": _benchmark_out(profile),
         },
         "portfolios": portfolios,
         "pension_accounts": accounts,
         "market_data": _market_data(user, profile.base_currency),
     }
+
+
+def _benchmark_out(owner) -> str | None:
+    return owner.benchmark.ticker if owner.benchmark_id else None
+
+
+def _benchmark_in(symbol: str | None):
+    """The instrument of a backed-up benchmark; one the market data cannot tell now is
+    left out (a chart preference, not worth refusing the whole restore for)."""
+    try:
+        return services.benchmark_instrument(symbol)
+    except ValidationError:
+        return None
 
 
 def _market_data(user, base_currency: str) -> dict:
@@ -214,6 +229,7 @@ class _ProfileIn(serializers.Serializer):
     retirement_goal_year = serializers.IntegerField(allow_null=True, default=None)
     ynab_budget_id = serializers.CharField(allow_null=True, allow_blank=True, default=None)
     dividends_reduce_cost_basis = serializers.BooleanField(default=True)
+    benchmark = serializers.CharField(allow_null=True, allow_blank=True, default=None)
 
 
 class _TransactionIn(serializers.Serializer):
@@ -260,6 +276,7 @@ class _PortfolioIn(serializers.Serializer):
     track_cash = serializers.BooleanField(default=False)
     used_credit = serializers.DecimalField(**_DECIMAL, default=Decimal(0))
     dividends_reduce_cost_basis = serializers.BooleanField(default=True)
+    benchmark = serializers.CharField(allow_null=True, allow_blank=True, default=None)
     import_batches = _BatchIn(many=True, default=list)
     transactions = _TransactionIn(many=True, default=list)
 
@@ -492,6 +509,8 @@ def _instruments(document: dict, trusted: bool) -> dict:
 
 def _restore_profile(user, values: dict) -> dict[str, list[str]]:
     profile = profile_for(user)
+    values = dict(values)
+    profile.benchmark = _benchmark_in(values.pop("benchmark", None))
     for name, value in values.items():
         setattr(profile, name, value)
     profile.ynab_budget_id = (profile.ynab_budget_id or "").strip() or None
@@ -519,6 +538,7 @@ def _restore_portfolio(user, entry: dict, path: str, instruments: dict, counts: 
                 "dividends_reduce_cost_basis",
             )
         },
+        benchmark=_benchmark_in(entry["benchmark"]),
     )
     try:
         services.save_portfolio(portfolio)

@@ -6,9 +6,10 @@ from financedash import backup
 from financedash.lib.money import decimal_formfield
 from financedash.models import Profile
 from pensions import ynab
+from portfolios.forms import BenchmarkMixin
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(BenchmarkMixin, forms.ModelForm):
     class Meta:
         formfield_callback = decimal_formfield
         model = Profile
@@ -40,6 +41,10 @@ class ProfileForm(forms.ModelForm):
                 attrs={"maxlength": 3, "autocapitalize": "characters", "class": "short"}
             ),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_benchmark()
 
     def clean_base_currency(self) -> str:
         return self.cleaned_data["base_currency"].strip().upper()

@@ -19,6 +19,14 @@ class Profile(models.Model):
     ynab_budget_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - spec: nullable
     # Portfolios created later start with this dividend treatment (ARCHITECTURE section 4).
     dividends_reduce_cost_basis = models.BooleanField(default=True)
+    # The household chart's benchmark line (issue 15), like a portfolio's.
+    benchmark = models.ForeignKey(
+        "marketdata.Instrument",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"

@@ -23,6 +23,7 @@ from pensions import planning
 from portfolios import backfill, tax_data
 from portfolios.models import Portfolio
 from portfolios.performance import DEFINITIONS
+from portfolios.performance_data import benchmark_for
 from portfolios.views import (
     RANGE_LABELS,
     first_transaction_day,
@@ -32,7 +33,7 @@ from portfolios.views import (
 )
 
 
-def _chart_context(request: HttpRequest, base_currency: str) -> dict:
+def _chart_context(request: HttpRequest, base_currency: str, profile=None) -> dict:
     portfolios = list(Portfolio.objects.owned_by(request.user))
     first = first_transaction_day(portfolios)
     key, start, end = period(request, first)
@@ -56,10 +57,13 @@ def _chart_context(request: HttpRequest, base_currency: str) -> dict:
         request.user, currency=base_currency, start=start, end=end
     )
     pensions = household.pensions if any(household.pensions) else None
-    chart = charts.LineChart() if household.error else value_chart(household, pensions)
+    profile = profile or profile_for(request.user)
+    benchmark = benchmark_for(profile.benchmark, household)
+    chart = charts.LineChart() if household.error else value_chart(household, pensions, benchmark)
     return {
         **context,
         **performance_context(household),
+        "benchmark": benchmark,
         "chart": chart,
         "chart_missing": household.missing,
         "performance": household,
@@ -90,7 +94,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         ],
     }
     if "range" in request.GET and not summary.empty:
-        context.update(_chart_context(request, profile.base_currency))
+        context.update(_chart_context(request, profile.base_currency, profile))
     return render(request, "dashboard.html", context)
 
 
@@ -129,7 +133,9 @@ def dashboard_chart(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('home')}?range={request.GET.get('range', '')}")
     profile = profile_for(request.user)
     return render(
-        request, "dashboard.html#value_chart", _chart_context(request, profile.base_currency)
+        request,
+        "dashboard.html#value_chart",
+        _chart_context(request, profile.base_currency, profile),
     )
 
 

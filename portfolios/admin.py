@@ -61,6 +61,8 @@ class PortfolioAdmin(QuickRows, admin.ModelAdmin):
     )
     search_fields = ("name", "brokerage_firm", "user__username")
     list_select_related = ("user",)
+    # A ticker box, not a select of every instrument (one query and a long list).
+    raw_id_fields = ("benchmark",)
     readonly_fields = (
         "cash_balance",
         "all_holdings",

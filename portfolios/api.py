@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -22,8 +23,11 @@ from financedash.lib.api_params import PERIOD_PARAMETERS, PeriodSerializer, peri
 from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from financedash.lib.responses import cached_body, money_text
 from marketdata.history import resolve_instrument
-from marketdata.providers.base import UnknownSymbol
+from marketdata.providers.base import SYMBOL_PATTERN, UnknownSymbol
 from portfolios import backfill, dividends_data, jobs, services, valuation
+from portfolios.benchmark import SYMBOL_HELP as BENCHMARK_HELP
+from portfolios.benchmark import TWR_HELP as BENCHMARK_TWR
+from portfolios.benchmark import VALUE_HELP as BENCHMARK_VALUE
 from portfolios.forms import TransactionFilterForm
 from portfolios.importers import AUTO, FORMAT_CHOICES
 from portfolios.imports import MAX_IMPORT_BYTES, STATUSES, import_transactions
@@ -36,7 +40,7 @@ from portfolios.models import (
     Transaction,
 )
 from portfolios.performance import DEFINITIONS
-from portfolios.performance_data import performance_for, response_key
+from portfolios.performance_data import benchmark_for, performance_for, response_key
 from portfolios.views import csv_download
 
 PERCENT_OUT = {"max_digits": 12, "decimal_places": 2}
@@ -62,6 +66,14 @@ class OwnedPortfolioField(serializers.PrimaryKeyRelatedField):
 class PortfolioWriteSerializer(serializers.ModelSerializer):
     used_credit = _decimal(ENTERED_MONEY, min_value=0, required=False)
     currency = serializers.CharField(max_length=3, min_length=3, required=False, default="NOK")
+    benchmark = serializers.RegexField(
+        SYMBOL_PATTERN,
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text=BENCHMARK_HELP + " Empty also clears it.",
+    )
 
     class Meta:
         model = Portfolio
@@ -75,8 +87,15 @@ class PortfolioWriteSerializer(serializers.ModelSerializer):
             "dividends_reduce_cost_basis",
             "kind",
             "track_cash",
+            "benchmark",
         )
         read_only_fields = ("id",)
+
+    def validate_benchmark(self, value: str | None):
+        try:
+            return services.benchmark_instrument(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["benchmark"]) from None
 
     def validate_currency(self, value: str) -> str:
         value = value.strip().upper()
@@ -146,6 +165,11 @@ class PortfolioSummarySerializer(serializers.Serializer):
     net_value = _decimal(MONEY_OUT, help_text="total_value − used_credit.")
     prices_as_of = serializers.DateTimeField(allow_null=True)
     total_return = _decimal(MONEY_OUT, help_text=DEFINITIONS["total_return"])
+    benchmark = serializers.SerializerMethodField(help_text=BENCHMARK_HELP)
+
+    def get_benchmark(self, obj) -> str | None:
+        portfolio = obj.portfolio
+        return portfolio.benchmark.ticker if portfolio.benchmark_id else None
 
 
 class PortfolioDetailSerializer(PortfolioSummarySerializer):
@@ -541,6 +565,33 @@ class PerformancePointSerializer(serializers.Serializer):
     flow = _money("flow")
 
 
+class BenchmarkPointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    value = _decimal(MONEY_OUT, help_text=BENCHMARK_VALUE)
+
+
+class BenchmarkSerializer(serializers.Serializer):
+    symbol = serializers.CharField(help_text=BENCHMARK_HELP)
+    name = serializers.CharField()
+    twr = _decimal(RATIO, allow_null=True, help_text=BENCHMARK_TWR)
+    twr_annualized = _decimal(
+        RATIO,
+        allow_null=True,
+        help_text="The benchmark's time-weighted return per year; null for periods under 365 days.",
+    )
+    note = serializers.CharField(
+        allow_null=True,
+        help_text="Why the line is left out (no closes stored for the period, no exchange "
+        "rate, history still being fetched); null when it is there. The performance itself "
+        "is unaffected.",
+    )
+    series = BenchmarkPointSerializer(
+        many=True,
+        help_text="One point per series day (the opening point first), the dates of "
+        "`series`; empty when `note` says why.",
+    )
+
+
 class PerformanceSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
@@ -576,6 +627,11 @@ class PerformanceSerializer(serializers.Serializer):
         child=serializers.CharField(), help_text=DEFINITIONS["unvalued_currencies"]
     )
     series = PerformancePointSerializer(many=True, help_text=DEFINITIONS["series"])
+    benchmark = BenchmarkSerializer(
+        allow_null=True,
+        help_text="The chosen benchmark beside the performance (the portfolio's `benchmark`; "
+        "for the household, the settings' one); null when none is chosen.",
+    )
 
     history_complete = serializers.SerializerMethodField(
         help_text="True when every close and exchange rate the period is valued with is "
@@ -621,15 +677,41 @@ class PerformancePeriodSerializer(PeriodSerializer):
 
 class _PerformanceFigures(PerformanceSerializer):
     series = None  # written by performance_data (the same, without DRF per point)
+    benchmark = None  # not part of the Performance: performance_data adds it
 
 
 class _HouseholdFigures(HouseholdPerformanceSerializer):
     series = None
+    benchmark = None
 
 
-def performance_data(result, history, *, household: bool = False) -> dict:
+def benchmark_data(benchmark, result) -> dict | None:
+    """The `benchmark` object of a performance answer (BenchmarkSerializer), from a
+    performance_data.BenchmarkLine, its series dated like the performance's."""
+    if benchmark is None:
+        return None
+    twr = None if benchmark.twr is None else _RATIO_FIELD.to_representation(benchmark.twr)
+    yearly = benchmark.twr_annualized
+    return {
+        "symbol": benchmark.symbol,
+        "name": benchmark.name,
+        "twr": twr,
+        "twr_annualized": None if yearly is None else _RATIO_FIELD.to_representation(yearly),
+        "note": benchmark.note,
+        "series": [
+            {"date": p.date.isoformat(), "value": money_text(value)}
+            for p, value in zip(result.series, benchmark.values, strict=False)
+        ],
+    }
+
+
+_RATIO_FIELD = _decimal(RATIO)
+
+
+def performance_data(result, history, *, household: bool = False, benchmark=None) -> dict:
     """What PerformanceSerializer (HouseholdPerformanceSerializer) answers for `result`,
-    field for field, the series written directly: DRF spent ~30 µs a point on it."""
+    field for field, the series written directly: DRF spent ~30 µs a point on it.
+    `benchmark` is the performance_data.BenchmarkLine beside it, or None."""
     full, figures = (
         (HouseholdPerformanceSerializer, _HouseholdFigures)
         if household
@@ -657,7 +739,8 @@ def performance_data(result, history, *, household: bool = False) -> dict:
             }
             for p in result.series
         ]
-    return {name: series if name == "series" else answered[name] for name in _order(full)}
+    extra = {"series": series, "benchmark": benchmark_data(benchmark, result)}
+    return {name: extra[name] if name in extra else answered[name] for name in _order(full)}
 
 
 _ORDERS: dict[type, list[str]] = {}
@@ -677,9 +760,15 @@ def performance_body(portfolio: Portfolio, start, end) -> bytes:
 
     def build():
         result = performance_for(portfolio, start, end)
-        return performance_data(result, history), history.complete and not result.error
+        benchmark = benchmark_for(portfolio.benchmark, result)
+        data = performance_data(result, history, benchmark=benchmark)
+        kept = history.complete and not result.error
+        return data, kept and (benchmark is None or benchmark.note is None)
 
-    return cached_body(f"api:{response_key(portfolio, start, end)}", build)
+    # The benchmark chosen is in the key: choosing one bumps the portfolio's stamp too, but
+    # the instrument's closes are market data (their stamp is in the key already).
+    key = f"api:{response_key(portfolio, start, end)}:b{portfolio.benchmark_id or '-'}"
+    return cached_body(key, build)
 
 
 @extend_schema(parameters=PERIOD_PARAMETERS, responses=PerformanceSerializer)

@@ -15,7 +15,7 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -137,6 +137,22 @@ def ensure_prices(instrument: Instrument, start: date, end: date) -> HistoryStat
     """The instrument's closes in the window (a holding's price chart), fetched as above."""
     wanted = backfill.Wanted(end=end)
     wanted.add_prices(instrument.ticker, start)
+    left = backfill.fetch(wanted, budget=settings.HISTORY_FETCH_BUDGET)
+    return HistoryStatus(tuple(left.labels()))
+
+
+def ensure_benchmark(
+    instrument: Instrument, start: date, end: date, currency: str
+) -> HistoryStatus:
+    """A benchmark's closes over the window and its currency's rate into the chart's,
+    from a week before the opening day (a close on or before it must be there), fetched
+    as above."""
+    if providers.get_provider().stored_only:
+        return COMPLETE
+    since = start - timedelta(days=8)
+    wanted = backfill.Wanted(end=end)
+    wanted.add_prices(instrument.ticker, since)
+    wanted.add_pair(instrument.currency, currency, since)
     left = backfill.fetch(wanted, budget=settings.HISTORY_FETCH_BUDGET)
     return HistoryStatus(tuple(left.labels()))
 

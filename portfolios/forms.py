@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from financedash.lib.dates import check_entry_date
 from financedash.lib.money import (
@@ -58,7 +59,37 @@ def _currency(value: str) -> str:
     return (value or "").strip().upper()
 
 
-class PortfolioForm(forms.ModelForm):
+class BenchmarkMixin:
+    """A `benchmark` symbol field for a model form whose instance has a `benchmark`
+    (a portfolio, the profile): shown as the ticker, resolved through
+    services.benchmark_instrument, blank for none."""
+
+    def _init_benchmark(self) -> None:
+        self.fields["benchmark"] = forms.CharField(
+            label=_("Benchmark"),
+            required=False,
+            max_length=32,
+            help_text=_(
+                "An index or any instrument to compare the performance chart with, e.g. "
+                "^OSEBX (Oslo Børs) or ^GSPC (S&P 500): the line shows what the same "
+                "deposits and withdrawals would have become in it. Empty for none."
+            ),
+            widget=forms.TextInput(attrs={"autocapitalize": "characters", "class": "short"}),
+        )
+        current = self.instance.benchmark if self.instance.benchmark_id else None
+        if current is not None:
+            self.initial.setdefault("benchmark", current.ticker)
+
+    def clean_benchmark(self):
+        try:
+            instrument = services.benchmark_instrument(self.cleaned_data.get("benchmark"))
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["benchmark"]) from None
+        self.instance.benchmark = instrument
+        return instrument.ticker if instrument else ""
+
+
+class PortfolioForm(BenchmarkMixin, forms.ModelForm):
     class Meta:
         formfield_callback = decimal_formfield
         model = Portfolio
@@ -99,6 +130,7 @@ class PortfolioForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["kind"].required = False
+        self._init_benchmark()
         if self.instance.pk and self.instance.transactions.exists():
             # Every stored exchange rate converts into the portfolio's currency: changing it
             # would silently misstate all of them.

@@ -55,6 +55,16 @@ class Portfolio(models.Model):
         help_text="On: dividends lower the cost basis (the original design). "
         "Off: dividends are income only.",
     )
+    # The index (or any instrument) the performance chart compares with (issue 15): what
+    # the same deposits and withdrawals would have become in it (portfolios.benchmark).
+    benchmark = models.ForeignKey(
+        Instrument,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Index or instrument the performance chart compares with, e.g. ^OSEBX.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

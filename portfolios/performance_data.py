@@ -43,13 +43,16 @@ from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 from django.dispatch import Signal
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from financedash.lib import versions
 from financedash.lib.cache import results
 from marketdata import fx, history, quotes
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice, Instrument
 from marketdata.providers.base import MarketDataError
-from portfolios import valuation
+from portfolios import backfill, valuation
+from portfolios.benchmark import simulate
 from portfolios.models import Holding, Portfolio, Transaction
 from portfolios.performance import (
     EARLIEST,
@@ -796,3 +799,72 @@ def household_performance(
             missing=missing,
             error=_failed(exc),
         )
+
+
+# The benchmark line (issue 15) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchmarkLine:
+    """An index beside a performance (portfolios.benchmark): a value per series point, or
+    none and a `note` saying why the line is left out."""
+
+    symbol: str
+    name: str
+    values: list[Decimal] = field(default_factory=list)
+    twr: Decimal | None = None
+    twr_annualized: Decimal | None = None
+    note: str | None = None
+
+
+def benchmark_for(instrument: Instrument | None, result: Performance) -> BenchmarkLine | None:
+    """The benchmark line of `result` (a portfolio's or the household's performance) in
+    its currency, its closes fetched first when missing. None without a benchmark or
+    without figures; a benchmark whose closes or rate are missing comes back with a note
+    and no values, never an error."""
+    if instrument is None or result.error or not result.series:
+        return None
+    symbol, name = instrument.ticker, instrument.company_name or instrument.ticker
+    opening, count = result.series[0].date, len(result.series)
+    status = backfill.ensure_benchmark(instrument, opening, result.end, result.currency)
+    if not status.complete:
+        return BenchmarkLine(
+            symbol,
+            name,
+            note=gettext("The history of %(symbol)s is still being fetched: its line follows.")
+            % {"symbol": symbol},
+        )
+    try:
+        known = _window(closes_for([instrument.pk])[instrument.pk], opening, result.end)
+        closes = carried_forward(known, opening, count)
+        if instrument.currency != result.currency:
+            rates = Rates(result.start, result.end).load(
+                result.currency, [instrument.currency], lenient=True
+            )[instrument.currency]
+            if not rates:
+                return BenchmarkLine(
+                    symbol,
+                    name,
+                    note=gettext(
+                        "No %(base)s→%(target)s exchange rate is stored: the benchmark "
+                        "line is left out."
+                    )
+                    % {"base": instrument.currency, "target": result.currency},
+                )
+            daily = carried_forward(rates, opening, count, before=EARLIEST)
+            closes = [c * r if c is not None else None for c, r in zip(closes, daily, strict=True)]
+        line = simulate(result.series, closes, days=result.days)
+    except (ArithmeticError, ValueError, TypeError) as exc:
+        logger.exception("Benchmark %s failed", symbol)
+        return BenchmarkLine(symbol, name, note=_failed(exc))
+    if line.missing_from is not None:
+        return BenchmarkLine(
+            symbol,
+            name,
+            note=gettext(
+                "No close of %(symbol)s is stored on or before %(date)s: the benchmark line "
+                "is left out."
+            )
+            % {"symbol": symbol, "date": date_format(line.missing_from)},
+        )
+    return BenchmarkLine(symbol, name, line.values, line.twr, line.twr_annualized)

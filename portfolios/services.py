@@ -24,6 +24,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from financedash.lib import versions
 from financedash.lib.dates import check_entry_date
@@ -1325,6 +1326,26 @@ def save_portfolio(portfolio: Portfolio) -> Portfolio:
         # cash transactions stay, and count again when it is switched back on).
         _store_cash(portfolio)
     return portfolio
+
+
+def benchmark_instrument(symbol: str | None, field: str = "benchmark") -> Instrument | None:
+    """The instrument a benchmark symbol names (a portfolio's or the household's; the
+    forms and the API call this before saving), None for a blank one. A symbol the
+    provider does not know, or cannot be asked about now, is an error on `field`."""
+    symbol = (symbol or "").strip()
+    if not symbol:
+        return None
+    try:
+        return history.resolve_instrument(symbol)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
+    except MarketDataError as exc:
+        raise ValidationError(
+            {
+                field: gettext("%(symbol)s cannot be used as a benchmark: %(reason)s")
+                % {"symbol": symbol.upper(), "reason": exc}
+            }
+        ) from None
 
 
 def check_portfolio_name(user_id: int, name: str, pk: int | None = None) -> None:

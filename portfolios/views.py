@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
@@ -27,6 +28,8 @@ from financedash.lib import charts, privacy
 from financedash.lib.profiles import profile_for
 from marketdata import history, quotes
 from portfolios import backfill, dividends_data, export, jobs, ledger, services, splits, valuation
+from portfolios.benchmark import TWR_HELP as BENCHMARK_TWR
+from portfolios.benchmark import VALUE_HELP as BENCHMARK_VALUE
 from portfolios.forms import (
     FORMAT_LABELS,
     CashForm,
@@ -40,7 +43,7 @@ from portfolios.importers import FORMAT_CHOICES, FORMATS
 from portfolios.imports import import_transactions
 from portfolios.models import Holding, ImportBatch, ImportJob, Portfolio, Transaction
 from portfolios.performance import DEFINITIONS
-from portfolios.performance_data import performance_for
+from portfolios.performance_data import benchmark_for, performance_for
 
 # The event every write sends, so that the live parts of whatever page is open (holdings
 # table and totals, a holding's figures, open transaction lists) fetch themselves again.
@@ -138,10 +141,11 @@ def period(request: HttpRequest, first_day: date | None) -> tuple[str, date, dat
     return key, min(start, end), end
 
 
-def value_chart(performance, pensions=None) -> charts.LineChart:
+def value_chart(performance, pensions=None, benchmark=None) -> charts.LineChart:
     """Market value and net deposits from the opening point (the close of the day before
     the period) on, so the chart's last point minus its first is the period's change; the
-    household's pensions as a line of their own."""
+    household's pensions as a line of their own; the benchmark (performance_data.
+    BenchmarkLine) when it has values."""
     series = performance.series
     lines = [
         charts.Series("Market value", [(p.date, p.value) for p in series], area=True),
@@ -155,6 +159,10 @@ def value_chart(performance, pensions=None) -> charts.LineChart:
     if pensions:
         points = list(zip((p.date for p in series), pensions, strict=True))
         lines.append(charts.Series("Pensions", points, style="tertiary"))
+    if benchmark is not None and benchmark.values:
+        points = list(zip((p.date for p in series), benchmark.values, strict=True))
+        label = gettext("Benchmark %(symbol)s") % {"symbol": benchmark.symbol}
+        lines.append(charts.Series(label, points, style="benchmark"))
     return charts.line_chart(lines)
 
 
@@ -169,7 +177,12 @@ def performance_context(performance) -> dict:
             if key.startswith(f"{year:04d}-")
         ]
         years.append((year, {"total": total, "months": [(d.strftime("%b"), a) for d, a in months]}))
-    return {"definitions": DEFINITIONS, "dividend_years": years}
+    definitions = {
+        **DEFINITIONS,
+        "benchmark_value": BENCHMARK_VALUE,
+        "benchmark_twr": BENCHMARK_TWR,
+    }
+    return {"definitions": definitions, "dividend_years": years}
 
 
 def first_transaction_day(portfolios) -> date | None:
@@ -405,12 +418,14 @@ def _chart_context(request: HttpRequest, portfolio: Portfolio) -> dict:
         # Closes not stored yet would be drawn at the trade price: a flat, false line.
         return {**context, "performance": None}
     performance = performance_for(portfolio, start, end)
-    chart = charts.LineChart() if performance.error else value_chart(performance)
+    benchmark = benchmark_for(portfolio.benchmark, performance)
+    chart = charts.LineChart() if performance.error else value_chart(performance, None, benchmark)
     return {
         **context,
         **performance_context(performance),
         "chart": chart,
         "performance": performance,
+        "benchmark": benchmark,
     }
 
 

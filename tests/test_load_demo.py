@@ -44,3 +44,6 @@ def test_load_demo_creates_a_household_once(settings):
     assert HistoricalStockPrice.objects.filter(instrument__ticker="EQNR.OL").count() > 700
     foreign = Transaction.objects.filter(holding__instrument__ticker="VOLV-B.ST").first()
     assert foreign.exchange_rate != 1
+    # Issue 15: every demo chart has a benchmark line to read against.
+    assert {p.benchmark.ticker for p in portfolios} == {"^OSEBX"}
+    assert portfolios[0].user.profile.benchmark.ticker == "^OSEBX"

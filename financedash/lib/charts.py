@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from itertools import pairwise
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -33,6 +34,10 @@ X_LABEL_ROW = Decimal(97)
 # pixels a phone has across, and every point is bytes in the page.
 MAX_POINTS = 400
 NICE_STEPS = (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10))
+# Axis labels show this many significant digits, and never more than two decimals
+# (financedash.templatetags.money.compact_money): 36.1 k, 850 k, 1.25 M, 0.05.
+LABEL_DIGITS = 3
+MIN_RESOLUTION = Decimal("0.01")
 
 Point = tuple[date, Decimal]
 
@@ -87,6 +92,17 @@ class DrawnMarker:
 
 
 @dataclass(frozen=True)
+class HoverPoint:
+    """What pointing at a day of the chart shows: the day, each series' value on it (None
+    before a series starts) and where that value sits, in percent of the outer box."""
+
+    x: Decimal
+    day: date
+    values: tuple[Decimal | None, ...]
+    ys: tuple[Decimal | None, ...]
+
+
+@dataclass(frozen=True)
 class LineChart:
     series: list[DrawnSeries] = field(default_factory=list)
     y_ticks: list[Tick] = field(default_factory=list)
@@ -101,6 +117,8 @@ class LineChart:
     plot_top: Decimal = PLOT_TOP
     plot_height: Decimal = PLOT_HEIGHT
     x_label_row: Decimal = X_LABEL_ROW
+    # One per drawn day (thinned like the lines), for the hover and touch read-out.
+    hover: list[HoverPoint] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -132,15 +150,42 @@ def nice_step(span: Decimal, count: int = 4) -> Decimal:
     return NICE_STEPS[-1] * magnitude
 
 
+def label_resolution(value: Decimal) -> Decimal:
+    """The smallest difference an axis label shows near `value`: the labels (the compact
+    money format) keep LABEL_DIGITS significant digits and at most two decimals."""
+    size = abs(value)
+    if not size:
+        return MIN_RESOLUTION
+    return max(Decimal(1).scaleb(size.adjusted() - LABEL_DIGITS + 1), MIN_RESOLUTION)
+
+
+def _next_step(step: Decimal) -> Decimal:
+    """The nice step after `step` (1, 2, 2.5, 5, 10 times a power of ten)."""
+    magnitude = Decimal(1).scaleb(step.adjusted())
+    for candidate in NICE_STEPS:
+        if candidate * magnitude > step:
+            return candidate * magnitude
+    return NICE_STEPS[-1] * magnitude
+
+
 def value_range(low: Decimal, high: Decimal, count: int = 4) -> tuple[Decimal, Decimal, Decimal]:
-    """(bottom, top, step): the data range widened to whole steps."""
+    """(bottom, top, step): the data range widened to whole steps.
+
+    Every tick must read differently once shortened to its label (a nearly flat series of
+    36,000 gave "36 k" five times): the step is a whole multiple of what the largest label
+    can show, so each tick prints exactly and no two print alike. A nearly flat line then
+    gets fewer, wider-spaced ticks instead of repeated ones."""
     if low == high:
         pad = abs(low) / 10 if low else Decimal(1)
         low, high = low - pad, high + pad
     step = nice_step(high - low, count)
-    bottom = (low / step).to_integral_value(ROUND_FLOOR) * step
-    top = (high / step).to_integral_value(ROUND_CEILING) * step
-    return bottom, top, step
+    while True:
+        bottom = (low / step).to_integral_value(ROUND_FLOOR) * step
+        top = (high / step).to_integral_value(ROUND_CEILING) * step
+        resolution = label_resolution(max(abs(bottom), abs(top)))
+        if step >= resolution and not step % resolution:
+            return bottom, top, step
+        step = _next_step(step)
 
 
 def thin(points: Sequence[Point], limit: int = MAX_POINTS) -> list[Point]:
@@ -155,11 +200,15 @@ def thin(points: Sequence[Point], limit: int = MAX_POINTS) -> list[Point]:
     return kept
 
 
-def _date_format(start: date, end: date) -> str:
+def _date_format(start: date, end: date, ticks: Sequence[date] = ()) -> str:
+    """Years, months or days, by the span; coarser labels only where the ticks are far
+    enough apart to read differently (two days 31 apart are never in the same month, 366
+    apart never in the same year): a four-month axis must not say "Oct" twice."""
     days = (end - start).days
-    if days > 3 * 365:
+    gap = min(((b - a).days for a, b in pairwise(ticks)), default=days)
+    if days > 3 * 365 and gap >= 366:
         return "Y"
-    if days > 120:
+    if days > 120 and gap >= 31:
         return "M Y"
     return "j M"
 
@@ -195,6 +244,7 @@ def line_chart(
         return (top - value) / (top - bottom)
 
     drawn = []
+    shown_by_series = []
     for item in drawn_input:
         points = sorted(thin(sorted(item.points)), key=lambda p: p[0])
         if len(points) == 1:
@@ -209,6 +259,7 @@ def line_chart(
         elif item.area:
             area = f"{line} L{coords[-1][0]},{VIEWBOX} L{coords[0][0]},{VIEWBOX} Z"
         shown = sorted(item.values) if item.values else points
+        shown_by_series.append((sorted(item.values or item.points), sorted(item.points)))
         drawn.append(
             DrawnSeries(
                 label=item.label,
@@ -231,9 +282,12 @@ def line_chart(
 
     x_ticks = []
     count = max(2, x_tick_count)
-    for i in range(count):
-        day = start + timedelta(days=int((end - start).days * i / (count - 1)))
-        anchor = "start" if i == 0 else ("end" if i == count - 1 else "middle")
+    # A span of fewer days than ticks would repeat a day: each day once.
+    tick_days = sorted(
+        {start + timedelta(days=int((end - start).days * i / (count - 1))) for i in range(count)}
+    )
+    for i, day in enumerate(tick_days):
+        anchor = "start" if i == 0 else ("end" if i == len(tick_days) - 1 else "middle")
         x_ticks.append(Tick(position=_coord(x_of(day) * HUNDRED), value=day, anchor=anchor))
 
     drawn_markers = [
@@ -247,7 +301,9 @@ def line_chart(
         )
         for m in marker_list
     ]
+    hover = _hover_points(shown_by_series, start, end, x_of, y_of)
     return LineChart(
+        hover=hover,
         series=drawn,
         y_ticks=y_ticks,
         x_ticks=x_ticks,
@@ -256,8 +312,34 @@ def line_chart(
         end=end,
         low=bottom,
         high=top,
-        date_format=_date_format(start, end),
+        date_format=_date_format(start, end, tick_days),
     )
+
+
+def _latest(points: Sequence[Point], day: date, index: int) -> tuple[Decimal | None, int]:
+    """The value of the last point on or before `day` (points sorted; `index` the search
+    start, days asked in order), and where the next search starts."""
+    while index < len(points) and points[index][0] <= day:
+        index += 1
+    return (points[index - 1][1] if index else None), index
+
+
+def _hover_points(shown_by_series, start: date, end: date, x_of, y_of) -> list[HoverPoint]:
+    """Each drawn day inside the date axis with every series' value on it: the shown value
+    (a band's own amount) and the drawn one's position."""
+    days = sorted({d for _, drawn in shown_by_series for d, _ in drawn if start <= d <= end})
+    days = [d for d, _ in thin([(d, ZERO) for d in days])]
+    cursors = [[0, 0] for _ in shown_by_series]
+    points = []
+    for day in days:
+        values, ys = [], []
+        for (shown, drawn), cursor in zip(shown_by_series, cursors, strict=True):
+            value, cursor[0] = _latest(shown, day, cursor[0])
+            top, cursor[1] = _latest(drawn, day, cursor[1])
+            values.append(value)
+            ys.append(None if top is None else _coord(PLOT_TOP + y_of(top) * PLOT_HEIGHT))
+        points.append(HoverPoint(_coord(x_of(day) * HUNDRED), day, tuple(values), tuple(ys)))
+    return points
 
 
 def bars(items: Iterable[tuple[str, Decimal]], *, limit: int = 8, other_label: str = "Other"):

@@ -112,7 +112,13 @@ def _parse(table: str) -> tuple[DemoInstrument, ...]:
 
 
 CATALOG = _parse(_TABLE)
-BY_SYMBOL = {item.symbol: item for item in CATALOG}
+# Indices, for a portfolio's benchmark line (issue 15): no ISIN, no dividends (a price
+# index). Kept out of CATALOG, which the demo household buys from.
+INDICES = (
+    DemoInstrument("^OSEBX", "Oslo Børs Benchmark Index", "OSL", "NOK", "", 1400, 0.08, 0.2, 0, 0),
+    DemoInstrument("^GSPC", "S&P 500", "SNP", "USD", "", 5900, 0.09, 0.17, 0, 0),
+)
+BY_SYMBOL = {item.symbol: item for item in (*CATALOG, *INDICES)}
 
 # US dollars per unit near ANCHOR; rates between any two are their ratio, so the generated
 # cross rates are consistent (USD->NOK->SEK equals USD->SEK).
@@ -238,7 +244,7 @@ def _session(item: DemoInstrument, today: date, price: float) -> dict:
 
 
 def _info(item: DemoInstrument) -> InstrumentInfo:
-    return InstrumentInfo(item.symbol, item.name, item.exchange, item.currency, item.isin)
+    return InstrumentInfo(item.symbol, item.name, item.exchange, item.currency, item.isin or None)
 
 
 class DemoProvider(Provider):
@@ -317,8 +323,8 @@ class DemoProvider(Provider):
             return []
         return [
             _info(item)
-            for item in CATALOG
+            for item in (*CATALOG, *INDICES)
             if item.symbol.startswith(needle)
             or needle in item.name.upper()
-            or item.isin.startswith(needle)
+            or (item.isin and item.isin.startswith(needle))
         ][:10]

@@ -188,6 +188,7 @@ def test_backup_holds_what_was_entered(api, household, ledger):
         "retirement_goal_year": 2050,
         "ynab_budget_id": None,
         "dividends_reduce_cost_basis": True,
+        "benchmark": None,
     }
     (portfolio,) = body["portfolios"]
     assert {k: v for k, v in portfolio.items() if k not in ("transactions", "import_batches")} == {
@@ -199,6 +200,7 @@ def test_backup_holds_what_was_entered(api, household, ledger):
         "track_cash": False,
         "used_credit": "2500.5",
         "dividends_reduce_cost_basis": True,
+        "benchmark": None,
     }
     assert portfolio["import_batches"][0]["file_name"] == "nordnet.csv"
     assert portfolio["transactions"][1] == {
@@ -473,3 +475,22 @@ def test_a_repeated_import_key_is_named(owner, household):
     assert error["details"] == {
         "portfolios[0].transactions[3].import_key": ["The same import key as transactions[1]."]
     }
+
+
+def test_the_benchmarks_are_backed_up_and_restored(api, owner, household):
+    osebx = InstrumentFactory(ticker="^OSEBX")
+    household.benchmark = osebx
+    household.save()
+    profile = profile_for(owner)
+    profile.benchmark = osebx
+    profile.save()
+    document = api.get(BACKUP).json()
+    assert document["profile"]["benchmark"] == "^OSEBX"
+    assert document["portfolios"][0]["benchmark"] == "^OSEBX"
+    # One the market data does not know (any more) is left out, not a refused restore.
+    document["profile"]["benchmark"] = "GONE.XX"
+    newcomer = UserFactory(username="newcomer")
+    response = bearer(newcomer).post(BACKUP, document, format="json")
+    assert response.status_code == 201, response.content
+    assert Portfolio.objects.get(user=newcomer).benchmark == osebx
+    assert profile_for(newcomer).benchmark is None

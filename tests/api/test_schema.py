@@ -169,3 +169,18 @@ def test_decimal_fields_state_their_range():
     # A rate may be negative (no minimum); nothing is invented where the field has none.
     rate = components["RatePointRequest"]["properties"]["rate"]
     assert "minimum" not in rate and "maximum" not in rate
+
+
+def test_the_schema_documents_the_benchmark(tmp_path):
+    import yaml
+
+    path = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(path))
+    schemas = yaml.safe_load(path.read_text())["components"]["schemas"]
+    benchmark = schemas["Benchmark"]["properties"]
+    assert set(benchmark) == {"symbol", "name", "twr", "twr_annualized", "note", "series"}
+    assert "benchmark" in schemas["Performance"]["properties"]
+    assert "benchmark" in schemas["HouseholdPerformance"]["properties"]
+    assert "benchmark" in schemas["PortfolioWriteRequest"]["properties"]
+    assert "benchmark" in schemas["PatchedPortfolioWriteRequest"]["properties"]
+    assert "benchmark" in schemas["PortfolioDetail"]["properties"]

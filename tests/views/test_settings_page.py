@@ -42,3 +42,26 @@ def test_settings_errors_are_next_to_the_field(owner_client):
     form = response.context["form"]
     assert "base_currency" in form.errors and "retirement_goal_year" in form.errors
     assert b'class="field has-error"' in response.content
+
+
+def test_the_household_benchmark_is_set_in_the_settings(owner_client, owner):
+    from tests.factories import InstrumentFactory
+
+    osebx = InstrumentFactory(ticker="^OSEBX")
+    data = {"base_currency": "NOK", "benchmark": "^osebx"}
+    assert owner_client.post(reverse("settings"), data).status_code == 302
+    owner.profile.refresh_from_db()
+    assert owner.profile.benchmark == osebx
+    assert b'value="^OSEBX"' in owner_client.get(reverse("settings")).content
+    # Unknown (the offline provider knows nothing more): an error on the field, nothing saved.
+    response = owner_client.post(
+        reverse("settings"), {"base_currency": "NOK", "benchmark": "NOPE.XX"}
+    )
+    assert response.status_code == 422
+    assert "benchmark" in response.context["form"].errors
+    owner.profile.refresh_from_db()
+    assert owner.profile.benchmark == osebx
+    # Empty clears it.
+    assert owner_client.post(reverse("settings"), {"base_currency": "NOK"}).status_code == 302
+    owner.profile.refresh_from_db()
+    assert owner.profile.benchmark is None

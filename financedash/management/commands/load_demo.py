@@ -41,6 +41,8 @@ class DemoPortfolio:
     holdings: tuple[tuple[str, int], ...]  # (symbol, shares bought each time)
 
 
+DEMO_BENCHMARK = "^OSEBX"
+
 PORTFOLIOS = (
     DemoPortfolio(
         "Aksjesparekonto",
@@ -238,6 +240,11 @@ class Command(BaseCommand):
         for base, target in FX_PAIRS:
             rates += history.sync_fx(base, target, first_day, yesterday, provider=provider)
 
+        # Every performance chart of the demo compares with the Oslo index (issue 15).
+        benchmark = history.resolve_instrument(DEMO_BENCHMARK, provider=provider)
+        if profile.benchmark_id is None:
+            profile.benchmark = benchmark
+            profile.save(update_fields=["benchmark"])
         portfolios, loaded = {}, set()
         for spec in PORTFOLIOS:
             portfolio, _ = Portfolio.objects.get_or_create(
@@ -247,6 +254,7 @@ class Command(BaseCommand):
                     "brokerage_firm": spec.brokerage,
                     "currency": spec.currency,
                     "description": spec.description,
+                    "benchmark": benchmark,
                 },
             )
             portfolios[spec.name] = portfolio

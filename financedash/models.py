@@ -19,6 +19,9 @@ class Profile(models.Model):
     ynab_budget_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - spec: nullable
     # Portfolios created later start with this dividend treatment (ARCHITECTURE section 4).
     dividends_reduce_cost_basis = models.BooleanField(default=True)
+    # The pages' language; blank follows the browser (Accept-Language). Applied on every
+    # request by financedash.middleware.LanguageMiddleware.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"

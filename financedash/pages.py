@@ -11,12 +11,14 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from financedash import backup, overview
 from financedash.forms import ProfileForm, RestoreForm
 from financedash.lib import charts
 from financedash.lib.profiles import profile_for
+from financedash.middleware import remember_language, set_language_cookie
 from pensions import planning
 from portfolios import backfill
 from portfolios.models import Portfolio
@@ -117,9 +119,12 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=profile)
     if request.method == "POST":
         if form.is_valid():
-            form.save()
-            messages.success(request, "Settings saved.")
-            return redirect("settings")
+            profile = form.save()
+            remember_language(request, profile.language)
+            messages.success(request, _("Settings saved."))
+            response = redirect("settings")
+            set_language_cookie(response, profile.language)
+            return response
         return render(request, "settings.html", _settings_context(request, form=form), status=422)
     return render(request, "settings.html", _settings_context(request, form=form))
 

@@ -14,7 +14,7 @@ UV := $(or $(SYSTEM_UV),.tools/bin/uv)
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 
-.PHONY: install run demo test test-fast lint format bench migrate superuser clean help
+.PHONY: install run demo test test-fast lint format bench migrate superuser clean help messages
 
 help:
 	@echo "make run     install, migrate and serve on http://$(HOST):$(PORT)"
@@ -22,6 +22,8 @@ help:
 	@echo "             in its own database demo.sqlite3"
 	@echo "make test    the whole suite (SQLite; set DATABASE_URL/REDIS_URL for PostgreSQL+Redis)"
 	@echo "make lint    ruff check + format check + the import layers (lint-imports)"
+	@echo "make messages  collect new UI strings into locale/nb/LC_MESSAGES/django.po (needs"
+	@echo "             GNU gettext's xgettext), to be translated there"
 	@echo "make bench   timing benchmarks against the household (tests/benchmarks): table and targets"
 	@echo "             in artifacts/bench.txt and bench.json; BENCH_SCALE=small for a quick run"
 
@@ -34,7 +36,17 @@ help:
 	$(UV) sync --locked --python $(PYTHON)
 	@touch $@
 
-install: .venv/.synced
+# The compiled translations (.mo) are built, not committed: babel compiles them in pure
+# Python, so a fresh machine needs no GNU gettext (Django's compilemessages would).
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po .venv/.synced
+	.venv/bin/pybabel compile -i $< -o $@ -l $*
+
+install: .venv/.synced $(CATALOGUES)
+
+messages: install
+	$(MANAGE) makemessages -l nb --no-location --ignore=.venv --ignore=.tools --ignore=tests --ignore=staticfiles
 
 migrate: install
 	$(MANAGE) migrate --noinput

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -81,12 +80,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "profile": profile,
         # The projection page's own calculation, from today's net worth.
         "goal_plan": planning.goal_plan(request.user, profile, summary.net_worth, summary.missing),
-        "total_return_definition": DEFINITIONS["total_return"],
+        "total_return_definition": _(DEFINITIONS["total_return"]),
         "ranges": RANGE_LABELS,
         "allocation": [
-            ("By holding", charts.bars(summary.by_holding)),
-            ("By currency", charts.bars(summary.by_currency)),
-            ("By portfolio", charts.bars(summary.by_portfolio)),
+            (_("By holding"), charts.bars(summary.by_holding)),
+            (_("By currency"), charts.bars(summary.by_currency)),
+            (_("By portfolio"), charts.bars(summary.by_portfolio)),
         ],
     }
     if "range" in request.GET and not summary.empty:
@@ -147,7 +146,7 @@ def backup_restore(request: HttpRequest) -> HttpResponse:
             document = json.loads(restore_form.cleaned_data["file"].read())
             restored = backup.restore(request.user, document)
         except (ValueError, UnicodeDecodeError) as exc:
-            problems = {"file": [f"Not a JSON file: {exc}"]}
+            problems = {"file": [_("Not a JSON file: %(error)s") % {"error": exc}]}
         except backup.AccountNotEmpty as exc:
             problems = {"": [str(exc)]}
         except backup.BackupInvalid as exc:
@@ -155,10 +154,15 @@ def backup_restore(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Restored {restored.portfolios} portfolio{pluralize(restored.portfolios)} "
-                f"with {restored.transactions} transaction{pluralize(restored.transactions)} "
-                f"and {restored.pension_accounts} pension "
-                f"account{pluralize(restored.pension_accounts)}.",
+                _(
+                    "Restored portfolios: %(portfolios)d, with transactions: %(transactions)d; "
+                    "pension accounts: %(pensions)d."
+                )
+                % {
+                    "portfolios": restored.portfolios,
+                    "transactions": restored.transactions,
+                    "pensions": restored.pension_accounts,
+                },
             )
             return redirect("home")
     context = _settings_context(

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from financedash.accounts import create_account, real_users, registration_open
@@ -54,7 +55,9 @@ def register(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(
             request,
-            "Welcome! Your owner account is ready." if first_run else "Your account is ready.",
+            _("Welcome! Your owner account is ready.")
+            if first_run
+            else _("Your account is ready."),
         )
         return redirect("home")
     return render(request, "registration/register.html", {"form": form, "first_run": first_run})

@@ -16,7 +16,7 @@ from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy
 
-from financedash.lib.numbers import decimal_comma, format_input
+from financedash.lib.l10n import decimal_comma, format_input
 
 MONEY = {"max_digits": 15, "decimal_places": 4}  # derived money, full cents with headroom
 ENTERED_MONEY = {"max_digits": 15, "decimal_places": 2}  # what a person types: credit, goals

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from babel.numbers import format_decimal, get_currency_symbol, get_decimal_symbol
 from django import template
 
-from financedash.lib.numbers import babel_locale
+from financedash.lib.l10n import babel_locale
 
 register = template.Library()
 

@@ -46,7 +46,7 @@ locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po .venv/.synced
 install: .venv/.synced $(CATALOGUES)
 
 messages: install
-	$(MANAGE) makemessages -l nb --no-location --ignore=.venv --ignore=.tools --ignore=tests --ignore=staticfiles
+	$(MANAGE) makemessages -l nb --no-location --no-obsolete --ignore=.venv --ignore=.tools --ignore=tests --ignore=staticfiles
 
 migrate: install
 	$(MANAGE) migrate --noinput

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from financedash import backup, overview
@@ -154,14 +155,22 @@ def backup_restore(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _(
-                    "Restored portfolios: %(portfolios)d, with transactions: %(transactions)d; "
-                    "pension accounts: %(pensions)d."
-                )
+                _("Restored %(portfolios)s with %(transactions)s and %(pensions)s.")
                 % {
-                    "portfolios": restored.portfolios,
-                    "transactions": restored.transactions,
-                    "pensions": restored.pension_accounts,
+                    "portfolios": ngettext(
+                        "%(count)d portfolio", "%(count)d portfolios", restored.portfolios
+                    )
+                    % {"count": restored.portfolios},
+                    "transactions": ngettext(
+                        "%(count)d transaction", "%(count)d transactions", restored.transactions
+                    )
+                    % {"count": restored.transactions},
+                    "pensions": ngettext(
+                        "%(count)d pension account",
+                        "%(count)d pension accounts",
+                        restored.pension_accounts,
+                    )
+                    % {"count": restored.pension_accounts},
                 },
             )
             return redirect("home")

@@ -144,7 +144,7 @@ def value_add(request: HttpRequest, pk: int) -> HttpResponse:
             return render(request, "pensions/detail.html#entries", context, status=INVALID)
         context = _detail_context(request, account, form)
         return render(request, "pensions/detail.html", context, status=INVALID)
-    note = gettext("Recorded the value of %(day)s.") % {"day": format_day(entry.date)}
+    note = gettext("Recorded the value of %(day)s.") % {"day": format_day(entry.date, "short")}
     if not request.htmx:
         messages.success(request, note)
         return redirect("pensions:detail", pk=pk)
@@ -181,7 +181,7 @@ def value_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "pensions/detail.html#entries", _detail_context(request, account))
     messages.success(
-        request, gettext("Deleted the value of %(day)s.") % {"day": format_day(entry.date)}
+        request, gettext("Deleted the value of %(day)s.") % {"day": format_day(entry.date, "short")}
     )
     return redirect("pensions:detail", pk=account.pk)
 
@@ -201,9 +201,9 @@ def sync_ynab(request: HttpRequest) -> HttpResponse:
                 gettext("%(name)s: %(value)s %(currency)s on %(day)s.")
                 % {
                     "name": entry.account.name,
-                    "value": format_number(entry.value),
+                    "value": format_number(entry.value, grouped=True),
                     "currency": entry.account.currency,
-                    "day": format_day(entry.date),
+                    "day": format_day(entry.date, "short"),
                 },
             )
         for error in result.errors:

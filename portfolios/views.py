@@ -523,7 +523,7 @@ def holding_record_split(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 gettext("Recorded the split %(label)s on %(day)s.")
-                % {"label": ledger.split_label(ratio), "day": format_day(day)},
+                % {"label": ledger.split_label(ratio), "day": format_day(day, "short")},
             )
     return redirect("portfolios:holding", holding.pk)
 
@@ -602,7 +602,7 @@ def _add(request, pk, form_class, template, what, initial=None) -> HttpResponse:
         done = gettext("Saved: %(kind)s of %(what)s on %(day)s.") % {
             "kind": txn.get_type_display().lower(),
             "what": what(txn),
-            "day": format_day(txn.date),
+            "day": format_day(txn.date, "short"),
         }
         if not request.htmx:
             messages.success(request, done)
@@ -628,7 +628,7 @@ def cash_add(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         CashForm,
         "portfolios/cash_form.html",
-        lambda txn: f"{txn.total_amount.normalize():f} {txn.portfolio.currency}",
+        lambda txn: f"{format_number(txn.total_amount)} {txn.portfolio.currency}",
     )
 
 

@@ -51,13 +51,16 @@ def format_input(value: Decimal, language: str | None = None) -> str:
     return text
 
 
-def format_number(value: Decimal, language: str | None = None) -> str:
-    """A quantity in a sentence: every digit kept, no trailing zeros, 2,5 in Norwegian."""
+def format_number(value: Decimal, language: str | None = None, *, grouped: bool = False) -> str:
+    """A number in a sentence: every digit kept, no trailing zeros, 2,5 in Norwegian;
+    `grouped`: 250,000.5 in English, 250 000,5 in Norwegian."""
     value = value.normalize() if value.is_finite() else value
     locale = babel_locale(language)
     if locale is None:
-        return f"{value:f}"
-    return format_decimal(value, format="0.##########", locale=locale)
+        return f"{value:,f}" if grouped else f"{value:f}"
+    return format_decimal(
+        value, format="#,##0.##########" if grouped else "0.##########", locale=locale
+    )
 
 
 # style -> (English as before, in Django's date syntax; CLDR pattern for babel)

@@ -38,15 +38,16 @@ help:
 
 # The compiled translations (.mo) are built, not committed: babel compiles them in pure
 # Python, so a fresh machine needs no GNU gettext (Django's compilemessages would).
-CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
 
-locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po .venv/.synced
-	.venv/bin/pybabel compile -i $< -o $@ -l $*
+locale/nb/LC_MESSAGES/%.mo: locale/nb/LC_MESSAGES/%.po .venv/.synced
+	.venv/bin/pybabel compile -i $< -o $@ -l nb
 
 install: .venv/.synced $(CATALOGUES)
 
 messages: install
 	$(MANAGE) makemessages -l nb --no-location --no-obsolete --ignore=.venv --ignore=.tools --ignore=tests --ignore=staticfiles
+	$(MANAGE) makemessages -d djangojs -l nb --no-location --no-obsolete --ignore=.venv --ignore=.tools --ignore=staticfiles --ignore=static/vendor
 
 migrate: install
 	$(MANAGE) migrate --noinput

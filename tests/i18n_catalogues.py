@@ -11,7 +11,7 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
 
 def compile_stale_catalogues() -> None:
-    for po in LOCALE_DIR.glob("*/LC_MESSAGES/django.po"):
+    for po in LOCALE_DIR.glob("*/LC_MESSAGES/*.po"):
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue

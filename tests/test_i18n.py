@@ -14,7 +14,16 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "locale" / "nb" / "LC_MESSAGES" / "django.po"
-SOURCES = ("financedash", "marketdata", "portfolios", "pensions", "templates", "manage.py")
+SCRIPTS_CATALOGUE = CATALOGUE.with_name("djangojs.po")  # static/js, through /jsi18n/
+SOURCES = (
+    "financedash",
+    "marketdata",
+    "portfolios",
+    "pensions",
+    "templates",
+    "static",
+    "manage.py",
+)
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdrif]|%[sdrif]|\{\w*\}")
 
 
@@ -33,18 +42,20 @@ def _strings(message) -> tuple[str, ...]:
     return (message.string,)
 
 
-def test_every_string_has_a_norwegian_translation():
-    messages = _messages(CATALOGUE)
-    assert len(messages) > 400
+@pytest.mark.parametrize("catalogue", [CATALOGUE, SCRIPTS_CATALOGUE], ids=["pages", "scripts"])
+def test_every_string_has_a_norwegian_translation(catalogue):
+    messages = _messages(catalogue)
+    assert len(messages) > (400 if catalogue == CATALOGUE else 5)
     untranslated = [m.id for m in messages if not all(s.strip() for s in _strings(m))]
     fuzzy = [m.id for m in messages if m.fuzzy]
     assert untranslated == []
     assert fuzzy == []
 
 
-def test_translations_keep_the_placeholders():
+@pytest.mark.parametrize("catalogue", [CATALOGUE, SCRIPTS_CATALOGUE], ids=["pages", "scripts"])
+def test_translations_keep_the_placeholders(catalogue):
     wrong = []
-    for message in _messages(CATALOGUE):
+    for message in _messages(catalogue):
         wanted = sorted(PLACEHOLDER.findall(_ids(message)[-1]))
         for string in _strings(message):
             if sorted(PLACEHOLDER.findall(string)) != wanted and not (
@@ -66,15 +77,18 @@ def test_makemessages_finds_no_string_missing_from_the_catalogue(tmp_path):
         else:
             shutil.copy(source, tmp_path / name)
     (tmp_path / "locale").mkdir()
-    subprocess.run(
-        [sys.executable, "manage.py", "makemessages", "-l", "nb", "--no-location"],
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-    )
-    extracted = {_ids(m) for m in _messages(tmp_path / "locale/nb/LC_MESSAGES/django.po")}
-    catalogued = {_ids(m) for m in _messages(CATALOGUE)}
-    assert sorted(extracted - catalogued) == []
+    new = []
+    for domain, catalogue in (("django", CATALOGUE), ("djangojs", SCRIPTS_CATALOGUE)):
+        subprocess.run(
+            [sys.executable, "manage.py", "makemessages", "-d", domain, "-l", "nb"]
+            + ["--no-location", "--ignore=staticfiles"],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+        extracted = {_ids(m) for m in _messages(tmp_path / f"locale/nb/LC_MESSAGES/{domain}.po")}
+        new += sorted(extracted - {_ids(m) for m in _messages(catalogue)})
+    assert new == []
 
 
 # Words a template may show untranslated: names, and each language's own name.

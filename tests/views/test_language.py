@@ -139,3 +139,11 @@ def test_the_api_stays_english_and_locale_free(api, owner, holding):
     missing = api.get("/api/v1/portfolios/999999", HTTP_ACCEPT_LANGUAGE="nb")
     assert missing.status_code == 404
     assert "Not found" in missing.content.decode()
+
+
+def test_the_scripts_strings_come_in_the_page_language(client):
+    # Signed out too (the login page loads it); static/js falls back to English without it.
+    norwegian = client.get(reverse("javascript-catalog"), HTTP_ACCEPT_LANGUAGE="nb")
+    assert norwegian.status_code == 200
+    assert "Direkteoppdatering utilgjengelig" in norwegian.content.decode()
+    assert "Direkteoppdatering" not in client.get(reverse("javascript-catalog")).content.decode()

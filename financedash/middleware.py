@@ -10,7 +10,7 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
 from django.utils import translation
-from django.utils.translation import trans_real
+from django.utils.translation import gettext, trans_real
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from financedash.lib.errors import BUSY_MESSAGE, BUSY_RETRY_AFTER, error_json, is_database_busy
@@ -45,7 +45,7 @@ def busy_response(request) -> HttpResponse:
     if request.path_info.startswith("/api/"):
         response = error_json(503, BUSY_MESSAGE)
     else:
-        response = render(request, "503.html", {"message": BUSY_MESSAGE}, status=503)
+        response = render(request, "503.html", {"message": gettext(BUSY_MESSAGE)}, status=503)
     response["Retry-After"] = str(BUSY_RETRY_AFTER)
     return response
 

@@ -19,7 +19,9 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --locked --no-dev --no-install-project
 
 COPY . .
-RUN SECRET_KEY=build-only python manage.py collectstatic --noinput \
+# The translations compile in pure Python (babel): no GNU gettext in the image.
+RUN pybabel compile -d locale -D django && pybabel compile -d locale -D djangojs \
+    && SECRET_KEY=build-only python manage.py collectstatic --noinput \
     && mkdir -p /app/data && chown -R financedash /app/data
 
 USER financedash

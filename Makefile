@@ -14,7 +14,7 @@ UV := $(or $(SYSTEM_UV),.tools/bin/uv)
 PY := .venv/bin/python
 MANAGE := $(PY) manage.py
 
-.PHONY: install run demo test test-fast lint format bench screenshots migrate superuser clean help
+.PHONY: install run demo test test-fast lint format bench screenshots migrate superuser clean help messages
 
 help:
 	@echo "make run     install, migrate and serve on http://$(HOST):$(PORT)"
@@ -22,6 +22,8 @@ help:
 	@echo "             in its own database demo.sqlite3"
 	@echo "make test    the whole suite (SQLite; set DATABASE_URL/REDIS_URL for PostgreSQL+Redis)"
 	@echo "make lint    ruff check + format check + the import layers (lint-imports)"
+	@echo "make messages  collect new UI strings into locale/nb/LC_MESSAGES/django.po (needs"
+	@echo "             GNU gettext's xgettext), to be translated there"
 	@echo "make bench   timing benchmarks against the household (tests/benchmarks): table and targets"
 	@echo "             in artifacts/bench.txt and bench.json; BENCH_SCALE=small for a quick run"
 	@echo "make screenshots  retake the README's screenshots (docs/screenshots/) of the demo household"
@@ -35,7 +37,18 @@ help:
 	$(UV) sync --locked --python $(PYTHON)
 	@touch $@
 
-install: .venv/.synced
+# The compiled translations (.mo) are built, not committed: babel compiles them in pure
+# Python, so a fresh machine needs no GNU gettext (Django's compilemessages would).
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+
+locale/nb/LC_MESSAGES/%.mo: locale/nb/LC_MESSAGES/%.po .venv/.synced
+	.venv/bin/pybabel compile -i $< -o $@ -l nb
+
+install: .venv/.synced $(CATALOGUES)
+
+messages: install
+	$(MANAGE) makemessages -l nb --no-location --no-obsolete --ignore=.venv --ignore=.tools --ignore=tests --ignore=staticfiles
+	$(MANAGE) makemessages -d djangojs -l nb --no-location --no-obsolete --ignore=.venv --ignore=.tools --ignore=staticfiles --ignore=static/vendor
 
 migrate: install
 	$(MANAGE) migrate --noinput

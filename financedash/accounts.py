@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_noop
 
 from financedash.lib.errors import error_json
 
@@ -59,7 +60,7 @@ def lockout_time(request=None) -> timedelta:
     return timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
 
 
-LOCKED_MESSAGE = "Too many failed login attempts. Try again in {minutes} min."
+LOCKED_MESSAGE = gettext_noop("Too many failed login attempts. Try again in {minutes} min.")
 
 
 def locked_out(request, response=None, credentials=None):
@@ -67,7 +68,7 @@ def locked_out(request, response=None, credentials=None):
     the login page, the admin's and the API: a 429 in the API's error format, or the login
     form again with the reason."""
     seconds = settings.LOGIN_LOCKOUT_SECONDS
-    message = LOCKED_MESSAGE.format(minutes=-(-seconds // 60))
+    message = gettext(LOCKED_MESSAGE).format(minutes=-(-seconds // 60))
     if request.path_info.startswith("/api/"):
         answer = error_json(429, message, code="login_locked")
     else:

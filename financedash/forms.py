@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from financedash import backup
 from financedash.lib.money import decimal_formfield
@@ -19,22 +20,35 @@ class ProfileForm(BenchmarkMixin, forms.ModelForm):
             "retirement_goal_year",
             "ynab_budget_id",
             "dividends_reduce_cost_basis",
+            "language",
         )
         labels = {
-            "base_currency": "Base currency",
-            "retirement_goal_amount": "Retirement goal",
-            "retirement_goal_year": "Retire in (year)",
-            "ynab_budget_id": "YNAB budget id",
-            "dividends_reduce_cost_basis": "Dividends reduce the cost basis in new portfolios",
+            "base_currency": _("Base currency"),
+            "retirement_goal_amount": _("Retirement goal"),
+            "retirement_goal_year": _("Retire in (year)"),
+            "ynab_budget_id": _("YNAB budget id"),
+            "dividends_reduce_cost_basis": _("Dividends reduce the cost basis in new portfolios"),
+            "language": _("Language"),
         }
         help_texts = {
-            "base_currency": "Three-letter code, e.g. NOK. The dashboard adds everything up in it.",
-            "retirement_goal_amount": "The net worth you aim for, in the base currency. "
-            "Leave empty for no goal.",
-            "ynab_budget_id": "The budget whose accounts hold pension balances. The access "
-            "token is never stored here: it comes from the server's YNAB_ACCESS_TOKEN.",
-            "dividends_reduce_cost_basis": "Each portfolio keeps its own setting; this is "
-            "what a new one starts with. Off: dividends count as income only.",
+            "base_currency": _(
+                "Three-letter code, e.g. NOK. The dashboard adds everything up in it."
+            ),
+            "retirement_goal_amount": _(
+                "The net worth you aim for, in the base currency. Leave empty for no goal."
+            ),
+            "ynab_budget_id": _(
+                "The budget whose accounts hold pension balances. The access "
+                "token is never stored here: it comes from the server's YNAB_ACCESS_TOKEN."
+            ),
+            "dividends_reduce_cost_basis": _(
+                "Each portfolio keeps its own setting; this is "
+                "what a new one starts with. Off: dividends count as income only."
+            ),
+            "language": _(
+                "The language of the pages, and how numbers and dates are written "
+                "(1 234,50 kr in Norwegian)."
+            ),
         }
         widgets = {
             "base_currency": forms.TextInput(
@@ -45,6 +59,12 @@ class ProfileForm(BenchmarkMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._init_benchmark()
+        # Each language named in itself, and "blank" said plainly.
+        self.fields["language"].choices = [
+            ("", _("As the browser asks")),
+            ("en", "English"),
+            ("nb", "Norsk bokmål"),
+        ]
 
     def clean_base_currency(self) -> str:
         return self.cleaned_data["base_currency"].strip().upper()
@@ -65,13 +85,14 @@ class ProfileForm(BenchmarkMixin, forms.ModelForm):
 
 class RestoreForm(forms.Form):
     file = forms.FileField(
-        label="Backup file",
-        help_text="A financedash backup (.json). It is restored only into an account "
-        "without portfolios.",
+        label=_("Backup file"),
+        help_text=_(
+            "A financedash backup (.json). It is restored only into an account without portfolios."
+        ),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > backup.MAX_BYTES:
-            raise forms.ValidationError("The file is larger than 50 MB: is it a backup?")
+            raise forms.ValidationError(_("The file is larger than 50 MB: is it a backup?"))
         return upload

@@ -6,16 +6,21 @@ import time
 import uuid
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import middleware
 from django.core.handlers.asgi import ASGIRequest
 from django.core.signals import request_finished
 from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseBadRequest
+from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
+from django.utils import translation
+from django.utils.translation import gettext, trans_real
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from financedash.lib import logs, privacy
 from financedash.lib.errors import BUSY_MESSAGE, BUSY_RETRY_AFTER, error_json, is_database_busy
+from financedash.lib.profiles import profile_for
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +69,7 @@ def busy_response(request) -> HttpResponse:
     if request.path_info.startswith("/api/"):
         response = error_json(503, BUSY_MESSAGE)
     else:
-        response = render(request, "503.html", {"message": BUSY_MESSAGE}, status=503)
+        response = render(request, "503.html", {"message": gettext(BUSY_MESSAGE)}, status=503)
     response["Retry-After"] = str(BUSY_RETRY_AFTER)
     return response
 
@@ -105,6 +110,76 @@ class LoginRequiredMiddleware(middleware.LoginRequiredMiddleware):
             # form rather than swapping the form into the table.
             return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
         return response
+
+
+# The profile's language, kept in the session so that a page costs no query for it; the
+# settings page writes it there when it changes, the first request of a session reads it.
+SESSION_LANGUAGE = "financedash_language"
+# Browsers in Norway often ask for "no" (Norwegian) or "nn" (Nynorsk) rather than "nb":
+# Bokmål is the nearest the pages offer.
+_NORWEGIAN = {"no", "nn"}
+
+
+def browser_language(request) -> str:
+    """The language cookie (the footer's switch), else the browser's Accept-Language, else
+    English."""
+    language = translation.get_language_from_request(request)
+    if language == settings.LANGUAGE_CODE and not request.COOKIES.get(
+        settings.LANGUAGE_COOKIE_NAME
+    ):
+        header = request.META.get("HTTP_ACCEPT_LANGUAGE", "")
+        for code, _quality in trans_real.parse_accept_lang_header(header):
+            base = code.split("-")[0].lower()
+            if base in _NORWEGIAN or base == "nb":
+                return "nb"
+            if base == "en":
+                break
+    return language
+
+
+def remember_language(request, language: str) -> None:
+    """A profile's new language, for the rest of this request and the session's next ones."""
+    request.session[SESSION_LANGUAGE] = language
+    translation.activate(language or browser_language(request))
+    request.LANGUAGE_CODE = translation.get_language()
+
+
+def set_language_cookie(response, language: str) -> None:
+    """The choice kept in Django's language cookie as well, so the pages shown signed out
+    (the login form) speak it too; "as the browser asks" removes the cookie."""
+    if language:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            httponly=True,
+        )
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+
+
+class LanguageMiddleware(LocaleMiddleware):
+    """Each request's language: the JSON API always English (its errors and contract are
+    English, its numbers locale-free), a signed-in user's profile choice, else the browser's
+    (browser_language)."""
+
+    def process_request(self, request):
+        if request.path_info.startswith("/api/"):
+            language = settings.LANGUAGE_CODE
+        else:
+            language = self._profile_language(request) or browser_language(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+
+    @staticmethod
+    def _profile_language(request) -> str:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return ""
+        if SESSION_LANGUAGE not in request.session:
+            request.session[SESSION_LANGUAGE] = profile_for(user).language
+        return request.session[SESSION_LANGUAGE]
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):

@@ -27,6 +27,9 @@ class Profile(models.Model):
         blank=True,
         related_name="+",
     )
+    # The pages' language; blank follows the browser (Accept-Language). Applied on every
+    # request by financedash.middleware.LanguageMiddleware.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"

@@ -8,15 +8,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from financedash import backup, overview
 from financedash.forms import ProfileForm, RestoreForm
 from financedash.lib import charts
 from financedash.lib.profiles import profile_for
+from financedash.middleware import remember_language, set_language_cookie
 from marketdata import fx
 from marketdata.providers.base import MissingExchangeRate
 from pensions import planning
@@ -85,12 +87,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "profile": profile,
         # The projection page's own calculation, from today's net worth.
         "goal_plan": planning.goal_plan(request.user, profile, summary.net_worth, summary.missing),
-        "total_return_definition": DEFINITIONS["total_return"],
+        "total_return_definition": _(DEFINITIONS["total_return"]),
         "ranges": RANGE_LABELS,
         "allocation": [
-            ("By holding", charts.bars(summary.by_holding)),
-            ("By currency", charts.bars(summary.by_currency)),
-            ("By portfolio", charts.bars(summary.by_portfolio)),
+            (_("By holding"), charts.bars(summary.by_holding)),
+            (_("By currency"), charts.bars(summary.by_currency)),
+            (_("By portfolio"), charts.bars(summary.by_portfolio)),
         ],
     }
     if "range" in request.GET and not summary.empty:
@@ -153,9 +155,12 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=profile)
     if request.method == "POST":
         if form.is_valid():
-            form.save()
-            messages.success(request, "Settings saved.")
-            return redirect("settings")
+            profile = form.save()
+            remember_language(request, profile.language)
+            messages.success(request, _("Settings saved."))
+            response = redirect("settings")
+            set_language_cookie(response, profile.language)
+            return response
         return render(request, "settings.html", _settings_context(request, form=form), status=422)
     return render(request, "settings.html", _settings_context(request, form=form))
 
@@ -178,7 +183,7 @@ def backup_restore(request: HttpRequest) -> HttpResponse:
             document = json.loads(restore_form.cleaned_data["file"].read())
             restored = backup.restore(request.user, document)
         except (ValueError, UnicodeDecodeError) as exc:
-            problems = {"file": [f"Not a JSON file: {exc}"]}
+            problems = {"file": [_("Not a JSON file: %(error)s") % {"error": exc}]}
         except backup.AccountNotEmpty as exc:
             problems = {"": [str(exc)]}
         except backup.BackupInvalid as exc:
@@ -186,10 +191,23 @@ def backup_restore(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Restored {restored.portfolios} portfolio{pluralize(restored.portfolios)} "
-                f"with {restored.transactions} transaction{pluralize(restored.transactions)} "
-                f"and {restored.pension_accounts} pension "
-                f"account{pluralize(restored.pension_accounts)}.",
+                _("Restored %(portfolios)s with %(transactions)s and %(pensions)s.")
+                % {
+                    "portfolios": ngettext(
+                        "%(count)d portfolio", "%(count)d portfolios", restored.portfolios
+                    )
+                    % {"count": restored.portfolios},
+                    "transactions": ngettext(
+                        "%(count)d transaction", "%(count)d transactions", restored.transactions
+                    )
+                    % {"count": restored.transactions},
+                    "pensions": ngettext(
+                        "%(count)d pension account",
+                        "%(count)d pension accounts",
+                        restored.pension_accounts,
+                    )
+                    % {"count": restored.pension_accounts},
+                },
             )
             return redirect("home")
     context = _settings_context(

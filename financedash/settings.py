@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's LocaleMiddleware, after the login so that the profile's language can win.
+    "financedash.middleware.LanguageMiddleware",
     "financedash.middleware.LoginRequiredMiddleware",
     # Privacy mode: amounts masked for this request when the browser's cookie says so.
     "financedash.middleware.privacy_mode",
@@ -119,7 +121,11 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            "builtins": ["financedash.templatetags.money"],
+            "builtins": [
+                "django.templatetags.i18n",
+                "financedash.templatetags.money",
+                "financedash.templatetags.dates",
+            ],
         },
     },
 ]
@@ -227,7 +233,13 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 ALLOW_REGISTRATION = envbool("ALLOW_REGISTRATION", False)
 
-LANGUAGE_CODE = "en-us"
+# English for a request that states no preference (the source language); Norwegian Bokmål
+# when the browser asks for it (nb, no or nn) or the profile chooses it.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("nb", "Norsk bokmål")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Oslo")
 USE_I18N = True
 USE_TZ = True

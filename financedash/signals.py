@@ -5,11 +5,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from financedash.lib.api_params import DEFAULT_PERIOD_DAYS
+from financedash.lib.profiles import profile_for
+from financedash.middleware import SESSION_LANGUAGE
 from financedash.models import Profile
 from portfolios.models import Portfolio
 from portfolios.performance_data import history_synced
@@ -26,6 +29,13 @@ def create_profile(sender, instance, created, raw=False, **kwargs):
         )
 
 
+@receiver(user_logged_in)
+def remember_profile_language(sender, request, user, **kwargs):
+    # Read once at login into the session, so that no page spends a query on it.
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_LANGUAGE] = profile_for(user).language
+
+
 @receiver(history_synced)
 def warm_performance(sender, **kwargs):
     """After the nightly import: each user's household and portfolio performance for the
@@ -33,7 +43,6 @@ def warm_performance(sender, **kwargs):
     first requests find the serialised answers and the compact price series in the shared
     cache. A failure is logged and skipped: the import itself has succeeded."""
     from financedash import api, overview
-    from financedash.lib.profiles import profile_for
     from portfolios import api as portfolios_api
     from portfolios.views import first_transaction_day
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog, set_language
 
 from financedash import views
 from financedash.metrics import metrics_view
@@ -31,6 +33,10 @@ urlpatterns = [
     path("setup/", views.register, name="register"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The signed-out pages' language switch (the language cookie); signed in, Settings.
+    path("language/", login_not_required(set_language), name="set_language"),
+    # The scripts' strings in the page's language (static/js, domain djangojs).
+    path("jsi18n/", login_not_required(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path(
         "password/",
         auth_views.PasswordChangeView.as_view(success_url="/password/done/"),

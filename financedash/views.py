@@ -15,6 +15,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -57,7 +58,9 @@ def register(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(
             request,
-            "Welcome! Your owner account is ready." if first_run else "Your account is ready.",
+            _("Welcome! Your owner account is ready.")
+            if first_run
+            else _("Your account is ready."),
         )
         return redirect("home")
     return render(request, "registration/register.html", {"form": form, "first_run": first_run})

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from financedash.lib import versions
 from financedash.lib.money import PRICE, RATE
@@ -481,14 +482,21 @@ def resolve_instrument(
             if isinstance(exc, UnknownSymbol):
                 raise UnknownSymbol(
                     ticker,
-                    f"Unknown symbol {ticker!r}: the market data provider does not know it. "
-                    "Give its currency to add it by hand.",
+                    gettext(
+                        "Unknown symbol %(symbol)r: the market data provider does not know it. "
+                        "Give its currency to add it by hand."
+                    )
+                    % {"symbol": ticker},
                 ) from exc
             raise
         return _create(InstrumentInfo(ticker, "", "", currency))
     if not CURRENCY.match(info.currency or ""):
         if currency is None:
-            raise UnknownSymbol(ticker, f"The provider does not say what {ticker} trades in.")
+            raise UnknownSymbol(
+                ticker,
+                gettext("The provider does not say what %(symbol)s trades in.")
+                % {"symbol": ticker},
+            )
         info = InstrumentInfo(info.symbol, info.name, info.exchange, currency, info.isin)
     instrument = _create(InstrumentInfo(ticker, info.name, info.exchange, info.currency, info.isin))
     _check_currency(instrument, currency)

@@ -5,9 +5,11 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from financedash.lib.dates import check_entry_date
-from financedash.lib.money import decimal_formfield
+from financedash.lib.money import DecimalInput, decimal_formfield
 from financedash.lib.profiles import profile_for
 from pensions import paste, planning, services, ynab
 from pensions.models import PensionAccount, PensionValueEntry
@@ -17,10 +19,15 @@ class PensionAccountForm(forms.ModelForm):
     class Meta:
         model = PensionAccount
         fields = ("name", "kind", "currency", "ynab_account_id")
-        labels = {"ynab_account_id": "YNAB account id"}
+        labels = {
+            "name": _("Name"),
+            "kind": _("Kind"),
+            "currency": _("Currency"),
+            "ynab_account_id": _("YNAB account id"),
+        }
         help_texts = {
-            "currency": "Three-letter code, e.g. NOK.",
-            "ynab_account_id": "Optional: the YNAB account that tracks this pension.",
+            "currency": _("Three-letter code, e.g. NOK."),
+            "ynab_account_id": _("Optional: the YNAB account that tracks this pension."),
         }
         widgets = {
             "currency": forms.TextInput(
@@ -43,23 +50,27 @@ class PensionAccountForm(forms.ModelForm):
         if not ynab.configured() or not budget_id:
             return
         field = self.fields["ynab_account_id"]
-        help_text = "The sync stores this account's balance as today's value."
+        help_text = gettext("The sync stores this account's balance as today's value.")
         try:
             found = ynab.accounts(budget_id)
         except ynab.YnabError as exc:
             found = ynab.stored_accounts(budget_id)
-            help_text = f"{field.help_text} (YNAB could not be asked now: {exc.message})"
+            help_text = gettext("%(help)s (YNAB could not be asked now: %(reason)s)") % {
+                "help": field.help_text,
+                "reason": exc.message,
+            }
             field.help_text = help_text
             if not found:
                 return
-        choices = [("", "None")] + [
-            (a.id, f"{a.name}{' (closed)' if a.closed else ''}") for a in found
+        closed = gettext(" (closed)")
+        choices = [("", gettext("None"))] + [
+            (a.id, f"{a.name}{closed if a.closed else ''}") for a in found
         ]
         current = self.instance.ynab_account_id
         if current and current not in {a.id for a in found}:
-            choices.append((current, f"{current} (not in the budget now)"))
+            choices.append((current, gettext("%(id)s (not in the budget now)") % {"id": current}))
         field.widget = forms.Select(choices=choices)
-        field.label = "YNAB account"
+        field.label = gettext("YNAB account")
         field.help_text = help_text
 
     def clean_currency(self) -> str:
@@ -77,7 +88,9 @@ class PensionAccountForm(forms.ModelForm):
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise ValidationError(f"You already have a pension account named {name!r}.")
+            raise ValidationError(
+                gettext("You already have a pension account named %(name)r.") % {"name": name}
+            )
         return name
 
     def save(self, commit: bool = True) -> PensionAccount:
@@ -98,13 +111,16 @@ class PensionValueForm(forms.ModelForm):
         formfield_callback = decimal_formfield
         model = PensionValueEntry
         fields = ("date", "value", "contribution")
+        labels = {"date": _("Date"), "value": _("Value"), "contribution": _("Contribution")}
         widgets = {"date": forms.DateInput(attrs={"type": "date"})}
 
     def __init__(self, *args, account: PensionAccount, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
         self.fields["date"].initial = timezone.localdate
-        self.fields["value"].help_text = f"In {account.currency}, as the statement shows it."
+        self.fields["value"].help_text = gettext("In %(currency)s, as the statement shows it.") % {
+            "currency": account.currency
+        }
 
     def clean_date(self):
         day = self.cleaned_data["date"]
@@ -151,11 +167,11 @@ class PasteValuesForm(forms.Form):
     export: all saved, or none with every line's reason (`line_errors`)."""
 
     lines = forms.CharField(
-        label="Paste many values",
+        label=_("Paste many values"),
         max_length=200_000,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
-        help_text=(
+        help_text=_(
             "One value a line: a date and a value, e.g. 31.01.2024 1 234 567,89 or "
             "2024-01-31 1234567.89; columns may be separated by tabs or semicolons, and a "
             "third column is the contribution."
@@ -176,7 +192,7 @@ class PasteValuesForm(forms.Form):
         errors += services.check_values(self.account, self.rows)
         self.line_errors = sorted(errors, key=lambda e: e.line)
         if not self.rows and not errors:
-            self.add_error("lines", "Paste at least one line with a date and a value.")
+            self.add_error("lines", gettext("Paste at least one line with a date and a value."))
         elif self.line_errors:
             self.add_error("lines", _refused(self.line_errors))
         return data
@@ -191,49 +207,51 @@ class PasteValuesForm(forms.Form):
 
 
 def _refused(errors) -> str:
-    return f"Nothing was saved: {len(errors)} line(s) to fix (listed below)."
+    return ngettext(
+        "Nothing was saved: %(count)d line to fix (listed below).",
+        "Nothing was saved: %(count)d lines to fix (listed below).",
+        len(errors),
+    ) % {"count": len(errors)}
 
 
 HUNDRED = Decimal(100)
 
 
 def _percent(label: str, help_text: str, **kwargs) -> forms.DecimalField:
-    return forms.DecimalField(
-        label=label, help_text=help_text, max_digits=8, decimal_places=4, **kwargs
-    )
+    return DecimalInput(label=label, help_text=help_text, max_digits=8, decimal_places=4, **kwargs)
 
 
 class ProjectionForm(forms.Form):
     """The projection page's inputs (a GET form): rates in percent, as people say them."""
 
     return_percent = _percent(
-        "Expected return (% a year)",
-        "After costs. 5 is a common long-run guess for a mixed fund.",
+        _("Expected return (% a year)"),
+        _("After costs. 5 is a common long-run guess for a mixed fund."),
         min_value=Decimal("-99"),
         max_value=HUNDRED,
     )
-    contribution = forms.DecimalField(
-        label="Monthly contribution",
-        help_text="Saved at the end of every month, in your base currency.",
+    contribution = DecimalInput(
+        label=_("Monthly contribution"),
+        help_text=_("Saved at the end of every month, in your base currency."),
         max_digits=15,
         decimal_places=2,
         min_value=0,
     )
-    year = forms.IntegerField(label="Retire in (year)", min_value=1900, max_value=2200)
+    year = forms.IntegerField(label=_("Retire in (year)"), min_value=1900, max_value=2200)
     inflation_percent = _percent(
-        "Inflation (% a year)",
-        "For the values in today's money.",
+        _("Inflation (% a year)"),
+        _("For the values in today's money."),
         min_value=Decimal("-50"),
         max_value=HUNDRED,
     )
     volatility_percent = _percent(
-        "Volatility (% a year)",
-        "How much returns swing; 0 for no range. About 15 for a stock fund.",
+        _("Volatility (% a year)"),
+        _("How much returns swing; 0 for no range. About 15 for a stock fund."),
         min_value=0,
         max_value=200,
         required=False,
     )
-    include_portfolios = forms.BooleanField(label="Count the portfolios too", required=False)
+    include_portfolios = forms.BooleanField(label=_("Count the portfolios too"), required=False)
 
     def inputs(self) -> planning.Inputs:
         data = self.cleaned_data

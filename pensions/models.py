@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import OuterRef, Subquery
+from django.utils.translation import gettext_lazy as _
 
 from financedash.lib.money import ENTERED_MONEY, CurrencyField, non_negative
 
@@ -28,10 +29,10 @@ class PensionValueEntryQuerySet(models.QuerySet):
 
 class PensionAccount(models.Model):
     class Kind(models.TextChoices):
-        IPS = "ips", "IPS (individual pension savings)"
-        EPK = "epk", "EPK (own pension account)"
-        EMPLOYER = "employer", "Employer pension"
-        OTHER = "other", "Other"
+        IPS = "ips", _("IPS (individual pension savings)")
+        EPK = "epk", _("EPK (own pension account)")
+        EMPLOYER = "employer", _("Employer pension")
+        OTHER = "other", _("Other")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pension_accounts"

@@ -13,10 +13,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from financedash.lib import privacy
 from financedash.lib.dates import check_entry_date
-from financedash.lib.money import ENTERED_MONEY, ZERO, fits, format_amount
+from financedash.lib.l10n import format_day, format_number
+from financedash.lib.money import ENTERED_MONEY, ZERO, fits
 from financedash.lib.profiles import profile_for
 from pensions import ynab
 from pensions.models import PensionAccount, PensionValueEntry
@@ -50,10 +52,12 @@ def check_value(
 def _check_fields(day: date, value: Decimal, contribution: Decimal | None) -> None:
     check_entry_date(day)
     if value < ZERO:
-        raise ValidationError({"value": "A pension value cannot be negative."}, code="min_value")
+        raise ValidationError(
+            {"value": gettext("A pension value cannot be negative.")}, code="min_value"
+        )
     if contribution is not None and contribution < ZERO:
         raise ValidationError(
-            {"contribution": "A contribution cannot be negative."}, code="min_value"
+            {"contribution": gettext("A contribution cannot be negative.")}, code="min_value"
         )
 
 
@@ -62,11 +66,15 @@ def _duplicate(account: PensionAccount, entry: PensionValueEntry) -> ValidationE
 
 
 def _taken(account: PensionAccount, entry: PensionValueEntry) -> str:
-    return (
-        f"{account.name} already has a value on {entry.date.isoformat()} "
-        f"({privacy.masked(f'{format_amount(entry.value)} {account.currency}')}): "
-        "delete or edit that one instead."
-    )
+    return gettext(
+        "%(name)s already has a value on %(day)s (%(value)s %(currency)s): delete or edit "
+        "that one instead."
+    ) % {
+        "name": account.name,
+        "day": format_day(entry.date, "short"),
+        "value": privacy.masked(format_number(entry.value, grouped=True)),
+        "currency": account.currency,
+    }
 
 
 def record_value(
@@ -127,9 +135,15 @@ def check_values(account: PensionAccount, rows: list[Row]) -> list[LineError]:
     for row in rows:
         reason = None
         if row.date in seen:
-            reason = f"{row.date.isoformat()} is also on line {seen[row.date]}."
+            reason = gettext("%(day)s is also on line %(line)s.") % {
+                "day": format_day(row.date, "short"),
+                "line": seen[row.date],
+            }
         elif row.date in stored:
-            reason = f"{account.name} already has a value on {row.date.isoformat()}."
+            reason = gettext("%(name)s already has a value on %(day)s.") % {
+                "name": account.name,
+                "day": format_day(row.date, "short"),
+            }
         else:
             try:  # the stored dates are known already: no query per row
                 _check_fields(row.date, row.value, row.contribution)
@@ -189,7 +203,7 @@ def save_account(account: PensionAccount) -> PensionAccount:
 
 
 def _name_taken(name: str) -> ValidationError:
-    message = f"You already have a pension account named {name!r}."
+    message = gettext("You already have a pension account named %(name)r.") % {"name": name}
     # The code on the field's error (a dict's own code is dropped): the API answers 409.
     return ValidationError({"name": ValidationError(message, code="duplicate")})
 

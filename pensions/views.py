@@ -9,11 +9,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from financedash.lib import charts, privacy
-from financedash.lib.money import ZERO, format_amount
+from financedash.lib.l10n import format_day, format_number
+from financedash.lib.money import ZERO
 from financedash.lib.profiles import profile_for
 from pensions import planning, projection, services, stats, ynab
 from pensions.forms import PasteValuesForm, PensionAccountForm, PensionValueForm, ProjectionForm
@@ -65,7 +67,9 @@ def account_create(request: HttpRequest) -> HttpResponse:
                 # The new row is the confirmation; a queued message would surface later,
                 # on an unrelated page.
                 return render(request, "pensions/list.html#accounts", _list_context(request))
-            messages.success(request, f"Added the pension account {account.name}.")
+            messages.success(
+                request, gettext("Added the pension account %(name)s.") % {"name": account.name}
+            )
             return redirect("pensions:detail", pk=account.pk)
         if request.htmx:
             context = _list_context(request, form)
@@ -79,7 +83,7 @@ def _detail_context(
 ) -> dict:
     entries = list(account.values.order_by("-date"))
     chart = charts.line_chart(
-        [charts.Series("Value", [(e.date, e.value) for e in reversed(entries)], area=True)]
+        [charts.Series(gettext("Value"), [(e.date, e.value) for e in reversed(entries)], area=True)]
     )
     summary = stats.summarize(account, entries, timezone.localdate())
     return {
@@ -108,7 +112,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             form.save()
-            messages.success(request, f"Saved {account.name}.")
+            messages.success(request, gettext("Saved %(name)s.") % {"name": account.name})
             return redirect("pensions:detail", pk=pk)
         context = {"form": form, "account": account}
         return render(request, "pensions/account_form.html", context, status=INVALID)
@@ -120,7 +124,9 @@ def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account_for(request, pk)
     if request.method == "POST":
         services.delete_account(account)
-        messages.success(request, f"Deleted the pension account {account.name}.")
+        messages.success(
+            request, gettext("Deleted the pension account %(name)s.") % {"name": account.name}
+        )
         if request.htmx:
             return HttpResponseClientRedirect(reverse("pensions:list"))
         return redirect("pensions:list")
@@ -138,7 +144,7 @@ def value_add(request: HttpRequest, pk: int) -> HttpResponse:
             return render(request, "pensions/detail.html#entries", context, status=INVALID)
         context = _detail_context(request, account, form)
         return render(request, "pensions/detail.html", context, status=INVALID)
-    note = f"Recorded the value of {entry.date.isoformat()}."
+    note = gettext("Recorded the value of %(day)s.") % {"day": format_day(entry.date, "short")}
     if not request.htmx:
         messages.success(request, note)
         return redirect("pensions:detail", pk=pk)
@@ -156,7 +162,9 @@ def value_paste(request: HttpRequest, pk: int) -> HttpResponse:
         context = _detail_context(request, account, paste_form=form)
         template = "pensions/detail.html#entries" if request.htmx else "pensions/detail.html"
         return render(request, template, context, status=INVALID)
-    note = f"Recorded {len(saved)} value{'' if len(saved) == 1 else 's'}."
+    note = ngettext("Recorded %(count)d value.", "Recorded %(count)d values.", len(saved)) % {
+        "count": len(saved)
+    }
     if not request.htmx:
         messages.success(request, note)
         return redirect("pensions:detail", pk=pk)
@@ -172,7 +180,9 @@ def value_delete(request: HttpRequest, pk: int) -> HttpResponse:
     services.delete_value(entry)
     if request.htmx:
         return render(request, "pensions/detail.html#entries", _detail_context(request, account))
-    messages.success(request, f"Deleted the value of {entry.date.isoformat()}.")
+    messages.success(
+        request, gettext("Deleted the value of %(day)s.") % {"day": format_day(entry.date, "short")}
+    )
     return redirect("pensions:detail", pk=account.pk)
 
 
@@ -188,14 +198,18 @@ def sync_ynab(request: HttpRequest) -> HttpResponse:
         for entry in result.synced:
             messages.success(
                 request,
-                f"{entry.account.name}: "
-                f"{privacy.masked(f'{format_amount(entry.value)} {entry.account.currency}')} "
-                f"on {entry.date.isoformat()}.",
+                gettext("%(name)s: %(value)s %(currency)s on %(day)s.")
+                % {
+                    "name": entry.account.name,
+                    "value": privacy.masked(format_number(entry.value, grouped=True)),
+                    "currency": entry.account.currency,
+                    "day": format_day(entry.date, "short"),
+                },
             )
         for error in result.errors:
             messages.warning(request, f"{error['name']}: {error['message']}")
         if not result.synced and not result.errors:
-            messages.info(request, "No pension account is linked to a YNAB account yet.")
+            messages.info(request, gettext("No pension account is linked to a YNAB account yet."))
     if request.htmx:
         return HttpResponseClientRedirect(reverse("pensions:list"))
     return redirect("pensions:list")
@@ -247,20 +261,30 @@ def projection_chart(plan: planning.Plan) -> charts.LineChart:
     years = plan.result.years
     at = [(date(y.year, 12, 31), y) for y in years]
     series = [
-        charts.Series("Projected", [(d, y.value) for d, y in at], area=True),
+        charts.Series(gettext("Projected"), [(d, y.value) for d, y in at], area=True),
         charts.Series(
-            "In today's money", [(d, y.value_real) for d, y in at], style="secondary", dashed=True
+            gettext("In today's money"),
+            [(d, y.value_real) for d, y in at],
+            style="secondary",
+            dashed=True,
         ),
     ]
     if years and years[-1].p10 is not None:
         series += [
-            charts.Series("10th percentile", [(d, y.p10) for d, y in at], style="tertiary"),
-            charts.Series("90th percentile", [(d, y.p90) for d, y in at], style="tertiary"),
+            charts.Series(
+                gettext("10th percentile"), [(d, y.p10) for d, y in at], style="tertiary"
+            ),
+            charts.Series(
+                gettext("90th percentile"), [(d, y.p90) for d, y in at], style="tertiary"
+            ),
         ]
     if plan.result.goal is not None:
         series.append(
             charts.Series(
-                "Goal", [(d, plan.result.goal) for d, _ in at], style="tertiary", dashed=True
+                gettext("Goal"),
+                [(d, plan.result.goal) for d, _ in at],
+                style="tertiary",
+                dashed=True,
             )
         )
     return charts.line_chart(series)

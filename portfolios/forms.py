@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from financedash.lib.dates import check_entry_date
@@ -28,10 +29,10 @@ from portfolios.imports import MAX_IMPORT_BYTES
 from portfolios.models import CASH_TYPES, Portfolio, Transaction
 
 FORMAT_LABELS = {
-    AUTO: "Detect from the file",
-    "generic": "Generic CSV (date, type, symbol, quantity, price, …)",
-    "nordnet": "Nordnet transaction export (Norwegian or Swedish)",
-    "ghostfolio": "Ghostfolio export (JSON)",
+    AUTO: _("Detect from the file"),
+    "generic": _("Generic CSV (date, type, symbol, quantity, price, …)"),
+    "nordnet": _("Nordnet transaction export (Norwegian or Swedish)"),
+    "ghostfolio": _("Ghostfolio export (JSON)"),
 }
 
 
@@ -104,20 +105,32 @@ class PortfolioForm(BenchmarkMixin, forms.ModelForm):
             "track_cash",
         )
         labels = {
-            "brokerage_firm": "Brokerage",
-            "dividends_reduce_cost_basis": "Dividends reduce the cost basis",
-            "kind": "Account type",
-            "track_cash": "Track cash",
+            "name": _("Name"),
+            "brokerage_firm": _("Brokerage"),
+            "currency": _("Currency"),
+            "description": _("Description"),
+            "used_credit": _("Used credit"),
+            "dividends_reduce_cost_basis": _("Dividends reduce the cost basis"),
+            "kind": _("Account type"),
+            "track_cash": _("Track cash"),
         }
         help_texts = {
-            "currency": "Three-letter code, e.g. NOK. Every figure of the portfolio is in it.",
-            "used_credit": "Money borrowed against the portfolio; it is subtracted from the "
-            "net value. With cash tracked, a negative cash balance already counts as credit "
-            "in use: leave this at 0 then.",
-            "track_cash": "Keep a cash balance from deposits, withdrawals, trades, dividends, "
-            "interest and fees; the value then includes the cash and the returns are the "
-            "account's (deposits and withdrawals are the flows). Turning it off keeps the "
-            "cash transactions but stops counting them.",
+            "currency": _("Three-letter code, e.g. NOK. Every figure of the portfolio is in it."),
+            "used_credit": _(
+                "Money borrowed against the portfolio; it is subtracted from the "
+                "net value. With cash tracked, a negative cash balance already counts as credit "
+                "in use: leave this at 0 then."
+            ),
+            "dividends_reduce_cost_basis": _(
+                "On: dividends lower the cost basis (the original design). "
+                "Off: dividends are income only."
+            ),
+            "track_cash": _(
+                "Keep a cash balance from deposits, withdrawals, trades, dividends, "
+                "interest and fees; the value then includes the cash and the returns are the "
+                "account's (deposits and withdrawals are the flows). Turning it off keeps the "
+                "cash transactions but stops counting them."
+            ),
         }
         widgets = {
             "description": forms.Textarea(attrs={"rows": 2}),
@@ -135,9 +148,7 @@ class PortfolioForm(BenchmarkMixin, forms.ModelForm):
             # Every stored exchange rate converts into the portfolio's currency: changing it
             # would silently misstate all of them.
             self.fields["currency"].disabled = True
-            self.fields[
-                "currency"
-            ].help_text = (
+            self.fields["currency"].help_text = _(
                 "Fixed once the portfolio has transactions: their exchange rates convert into it."
             )
 
@@ -168,6 +179,7 @@ class UsedCreditForm(forms.ModelForm):
         formfield_callback = decimal_formfield
         model = Portfolio
         fields = ("used_credit",)
+        labels = {"used_credit": _("Used credit")}
 
     def save(self, commit: bool = True) -> Portfolio | None:
         try:
@@ -189,9 +201,9 @@ class TransactionForm(forms.Form):
     """
 
     symbol = forms.CharField(
-        label="Ticker",
+        label=_("Ticker"),
         max_length=32,
-        help_text="Yahoo symbol, e.g. EQNR.OL or AAPL. Type to search.",
+        help_text=_("Yahoo symbol, e.g. EQNR.OL or AAPL. Type to search."),
         widget=forms.TextInput(
             attrs={
                 "autocomplete": "off",
@@ -213,51 +225,58 @@ class TransactionForm(forms.Form):
     # factor: the choice says so where it is made.
     type = forms.ChoiceField(
         choices=[
-            (value, "Split (quantity: new shares per old share)" if value == "SPLIT" else label)
+            (value, _("Split (quantity: new shares per old share)") if value == "SPLIT" else label)
             for value, label in Transaction.Type.choices
             if value not in CASH_TYPES
         ],
         initial=Transaction.Type.BUY,
+        label=_("Type"),
     )
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     quantity = DecimalInput(
         **QUANTITY,
-        label="Quantity",
+        label=_("Quantity"),
         min_value=Decimal("0.000001"),
-        help_text="Shares (for a dividend: the shares paid on; for a split: new shares per "
-        "old share, e.g. 2 for a 2-for-1 split, 0.1 for 1-for-10).",
+        help_text=_(
+            "Shares (for a dividend: the shares paid on; for a split: new shares per "
+            "old share, e.g. 2 for a 2-for-1 split, 0.1 for 1-for-10)."
+        ),
     )
     # Not required: a split has none (services.check_split); clean() asks for it otherwise.
     price = DecimalInput(
         **PRICE,
-        label="Price",
+        label=_("Price"),
         min_value=0,
         required=False,
-        help_text="Per share, in the instrument's currency (a split: leave empty or 0).",
+        help_text=_("Per share, in the instrument's currency (a split: leave empty or 0)."),
     )
     fees = DecimalInput(
         **MONEY,
-        label="Fees",
+        label=_("Fees"),
         min_value=0,
         required=False,
         initial=0,
-        help_text="Commission (dividends: tax withheld), in the portfolio's currency.",
+        help_text=_("Commission (dividends: tax withheld), in the portfolio's currency."),
     )
     # Any number of decimals: the services round a rate to the stored precision.
     exchange_rate = DecimalInput(
-        label="Exchange rate",
+        label=_("Exchange rate"),
         required=False,
-        help_text="Portfolio-currency units per unit of the instrument's currency. Leave "
-        "empty for the rate of the day.",
+        help_text=_(
+            "Portfolio-currency units per unit of the instrument's currency. Leave "
+            "empty for the rate of the day."
+        ),
     )
     currency = forms.CharField(
-        label="Instrument currency",
+        label=_("Instrument currency"),
         max_length=3,
         required=False,
-        help_text="Only for a symbol the market data does not know: the currency it trades in.",
+        help_text=_("Only for a symbol the market data does not know: the currency it trades in."),
         widget=forms.TextInput(attrs={"maxlength": 3, "autocapitalize": "characters"}),
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     # Fields shown behind "More" unless they carry a value or an error.
     EXTRA_FIELDS = ("exchange_rate", "currency", "notes")
@@ -318,13 +337,18 @@ class TransactionForm(forms.Form):
         try:
             self.instrument = resolve_instrument(symbol, currency=data.get("currency") or None)
         except UnknownSymbol as exc:
-            self.add_error("symbol", f"{exc} If it is right, give its currency below.")
+            self.add_error(
+                "symbol", f"{exc} " + gettext("If it is right, give its currency below.")
+            )
             return data
         except ProviderUnavailable:
             self.add_error(
                 "symbol",
-                f"The market data is unavailable, so {symbol} cannot be looked up. "
-                "Try again later.",
+                gettext(
+                    "The market data is unavailable, so %(symbol)s cannot be looked up. "
+                    "Try again later."
+                )
+                % {"symbol": symbol},
             )
             return data
         except ValidationError as exc:
@@ -379,14 +403,17 @@ class CashForm(forms.Form):
     type = forms.ChoiceField(
         choices=[c for c in Transaction.Type.choices if c[0] in CASH_TYPES],
         initial=Transaction.Type.DEPOSIT,
+        label=_("Type"),
     )
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     amount = DecimalInput(
         **ENTERED_MONEY,
-        label="Amount",
-        help_text="In the portfolio's currency, greater than 0: the type gives the direction.",
+        label=_("Amount"),
+        help_text=_("In the portfolio's currency, greater than 0: the type gives the direction."),
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, portfolio: Portfolio, instance: Transaction | None = None, **kw):
         if instance is not None and "initial" not in kw:
@@ -419,14 +446,18 @@ class CashForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    portfolio = forms.ModelChoiceField(queryset=Portfolio.objects.none(), empty_label=None)
+    portfolio = forms.ModelChoiceField(
+        queryset=Portfolio.objects.none(), empty_label=None, label=_("Portfolio")
+    )
     format = forms.ChoiceField(
         choices=[(name, FORMAT_LABELS.get(name, name)) for name in FORMAT_CHOICES],
         initial=AUTO,
         required=False,
+        label=_("Format"),
     )
     file = forms.FileField(
-        help_text="CSV, the broker's export file or a Ghostfolio export, up to 5 MiB.",
+        label=_("File"),
+        help_text=_("CSV, the broker's export file or a Ghostfolio export, up to 5 MiB."),
         widget=forms.ClearableFileInput(
             attrs={"accept": ".csv,.txt,.tsv,.json,text/csv,application/json"}
         ),
@@ -440,8 +471,8 @@ class ImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_IMPORT_BYTES:
             raise ValidationError(
-                f"The file is {upload.size // 1024} KiB; the limit is "
-                f"{MAX_IMPORT_BYTES // 1024} KiB."
+                gettext("The file is %(size)d KiB; the limit is %(limit)d KiB.")
+                % {"size": upload.size // 1024, "limit": MAX_IMPORT_BYTES // 1024}
             )
         return upload
 
@@ -453,13 +484,15 @@ class TransactionFilterForm(forms.Form):
     """The transaction list's filters (a GET form). A value that does not parse is shown as
     the field's error and left out of the filter, so a hand-edited URL still lists."""
 
-    type = forms.ChoiceField(choices=[("", "All types"), *Transaction.Type.choices], required=False)
-    symbol = forms.CharField(required=False, max_length=32)
+    type = forms.ChoiceField(
+        choices=[("", _("All types")), *Transaction.Type.choices], required=False, label=_("Type")
+    )
+    symbol = forms.CharField(required=False, max_length=32, label=_("Symbol"))
     start = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
     )
     end = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def clean_symbol(self) -> str:

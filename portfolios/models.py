@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, ProhibitNullCharactersValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from financedash.lib.money import (
     ENTERED_MONEY,
@@ -39,8 +40,8 @@ class Portfolio(models.Model):
     used_credit = models.DecimalField(**ENTERED_MONEY, default=ZERO, validators=non_negative())
 
     class Kind(models.TextChoices):
-        ORDINARY = "ordinary", "Ordinary account"
-        ASK = "ask", "Aksjesparekonto (ASK)"
+        ORDINARY = "ordinary", _("Ordinary account")
+        ASK = "ask", _("Aksjesparekonto (ASK)")
 
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.ORDINARY)
     track_cash = models.BooleanField(
@@ -271,14 +272,14 @@ _TYPES = ("BUY", "SELL", "DIVIDEND", "SPLIT", *CASH_TYPES)
 
 class Transaction(models.Model):
     class Type(models.TextChoices):
-        BUY = "BUY", "Buy"
-        SELL = "SELL", "Sell"
-        DIVIDEND = "DIVIDEND", "Dividend"
-        SPLIT = "SPLIT", "Split"
-        DEPOSIT = "DEPOSIT", "Deposit"
-        WITHDRAWAL = "WITHDRAWAL", "Withdrawal"
-        INTEREST = "INTEREST", "Interest"
-        FEE = "FEE", "Fee"
+        BUY = "BUY", _("Buy")
+        SELL = "SELL", _("Sell")
+        DIVIDEND = "DIVIDEND", _("Dividend")
+        SPLIT = "SPLIT", _("Split")
+        DEPOSIT = "DEPOSIT", _("Deposit")
+        WITHDRAWAL = "WITHDRAWAL", _("Withdrawal")
+        INTEREST = "INTEREST", _("Interest")
+        FEE = "FEE", _("Fee")
 
     CASH_TYPES = CASH_TYPES
 

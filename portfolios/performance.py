@@ -114,6 +114,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pyxirr
+from django.utils.translation import gettext_noop
 
 from portfolios import cash
 from portfolios.ledger import BUY, DIVIDEND, SELL, SPLIT, ZERO
@@ -168,46 +169,78 @@ class HouseholdPoint(NamedTuple):
     pensions: Decimal
 
 
-# Each figure's definition, as the API schema and the pages show it (ARCHITECTURE 5b).
+# Each figure's definition, as the API schema and the pages show it (ARCHITECTURE 5b). Marked
+# for translation only: the API keeps them in English, the pages translate them
+# (portfolios.views.page_definitions).
 DEFINITIONS = {
-    "value": "Market value at that day's close: quantity held x the last close on or "
-    "before the day x the last exchange rate on or before the day, plus the cash balance "
-    "at the day's end when the portfolio tracks cash. Today's point is the live "
-    "valuation, the same as the holdings table.",
-    "net_deposits": "Cumulative external flows since the first transaction "
-    "(buys in, sales and dividends out; with cash tracked, deposits in and withdrawals "
-    "out), not the cost basis. Value minus net deposits is the all-time gain.",
-    "flow": "External flow that day: money in (+, buys incl. fees; with cash tracked, "
-    "deposits) or out (−, sale proceeds and dividends; with cash tracked, withdrawals).",
-    "series": "One point per day; the first is the opening point, the close of the day "
-    "before start.",
-    "opening_value": "Value at the close of the day before start.",
-    "closing_value": "Value at the close of end (live when end is today).",
-    "gain": "Closing value − opening value − net flows in the period "
-    "(the chart's last point minus its first minus the flows).",
-    "twr": "Daily sub-period returns chained over the period "
-    "(inflows at the start of a day, outflows at its end); 0.1 = 10 %. Not annualised.",
-    "twr_annualized": "The time-weighted return per year: (1 + twr)^(365 / days) − 1 with "
-    "days = end − start; null (—) for periods under 365 days.",
-    "mwr": "Money-weighted return of the period (the internal rate of return of the "
-    "opening value, the flows and the closing value, over the period, not annualised).",
-    "xirr": "The money-weighted return per year (XIRR, ACT/365); null (—) for periods "
-    "under 365 days.",
-    "simple_return": "Gain / (opening value + deposits).",
-    "currency_effect": "The part of the time-weighted return that came from exchange "
-    "rates: twr − twr at the opening exchange rates.",
-    "currency_effect_amount": "The same as an amount: gain − gain at the opening exchange rates.",
-    "dividends": "Dividends received in the period, net of withholding tax.",
-    "deposits": "Money put in during the period (buys incl. fees; with cash tracked, deposits).",
-    "withdrawals": "Money taken out during the period (sale proceeds and dividends; with "
-    "cash tracked, withdrawals).",
-    "unvalued_currencies": "Currencies with no exchange rate at all: their holdings are "
-    "left out of the series and the returns, as the live table leaves them out.",
-    "pensions": "Pension accounts at their latest value on or before each day, converted "
-    "at that day's rate: a line of their own, not in the value or the returns (their "
-    "contributions are not recorded, so their growth cannot be told from money paid in).",
-    "total_return": "Total return = unrealized + realized (+ dividends when they do not "
-    "reduce the cost basis; when they do, they are already in the other two).",
+    "value": gettext_noop(
+        "Market value at that day's close: quantity held x the last close on or "
+        "before the day x the last exchange rate on or before the day, plus the cash balance "
+        "at the day's end when the portfolio tracks cash. Today's point is the live "
+        "valuation, the same as the holdings table."
+    ),
+    "net_deposits": gettext_noop(
+        "Cumulative external flows since the first transaction "
+        "(buys in, sales and dividends out; with cash tracked, deposits in and withdrawals "
+        "out), not the cost basis. Value minus net deposits is the all-time gain."
+    ),
+    "flow": gettext_noop(
+        "External flow that day: money in (+, buys incl. fees; with cash tracked, "
+        "deposits) or out (−, sale proceeds and dividends; with cash tracked, withdrawals)."
+    ),
+    "series": gettext_noop(
+        "One point per day; the first is the opening point, the close of the day before start."
+    ),
+    "opening_value": gettext_noop("Value at the close of the day before start."),
+    "closing_value": gettext_noop("Value at the close of end (live when end is today)."),
+    "gain": gettext_noop(
+        "Closing value − opening value − net flows in the period "
+        "(the chart's last point minus its first minus the flows)."
+    ),
+    "twr": gettext_noop(
+        "Daily sub-period returns chained over the period "
+        "(inflows at the start of a day, outflows at its end); 0.1 = 10 %. Not annualised."
+    ),
+    "twr_annualized": gettext_noop(
+        "The time-weighted return per year: (1 + twr)^(365 / days) − 1 with "
+        "days = end − start; null (—) for periods under 365 days."
+    ),
+    "mwr": gettext_noop(
+        "Money-weighted return of the period (the internal rate of return of the "
+        "opening value, the flows and the closing value, over the period, not annualised)."
+    ),
+    "xirr": gettext_noop(
+        "The money-weighted return per year (XIRR, ACT/365); null (—) for periods under 365 days."
+    ),
+    "simple_return": gettext_noop("Gain / (opening value + deposits)."),
+    "currency_effect": gettext_noop(
+        "The part of the time-weighted return that came from exchange "
+        "rates: twr − twr at the opening exchange rates."
+    ),
+    "currency_effect_amount": gettext_noop(
+        "The same as an amount: gain − gain at the opening exchange rates."
+    ),
+    "dividends": gettext_noop("Dividends received in the period, net of withholding tax."),
+    "deposits": gettext_noop(
+        "Money put in during the period (buys incl. fees; with cash tracked, deposits)."
+    ),
+    "withdrawals": gettext_noop(
+        "Money taken out during the period (sale proceeds and dividends; with "
+        "cash tracked, withdrawals)."
+    ),
+    "unvalued_currencies": gettext_noop(
+        "Currencies with no exchange rate at all: their holdings are "
+        "left out of the series and the returns, as the live table leaves them out."
+    ),
+    "pensions": gettext_noop(
+        "Pension accounts at their latest value on or before each day, converted "
+        "at that day's rate: a line of their own, not in the value or the returns (their "
+        "contributions are not recorded, so their growth cannot be told from money paid in)."
+    ),
+    "total_return": gettext_noop(
+        "Total return = unrealized + realized (+ dividends when they do not "
+        "reduce the cost basis; when they do, they are already in the other two)."
+    ),
 }
 
 

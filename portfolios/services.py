@@ -28,6 +28,7 @@ from django.utils.translation import gettext
 
 from financedash.lib import versions
 from financedash.lib.dates import check_entry_date
+from financedash.lib.l10n import format_day, format_moment, format_number
 from financedash.lib.money import (
     MONEY,
     PRICE,
@@ -97,8 +98,20 @@ def _entry_for(txn: Transaction) -> ledger.Entry:
 
 def _describe(entry: ledger.Entry) -> str:
     if entry.type == ledger.SPLIT:
-        return f"the split {ledger.split_label(entry.quantity)} on {entry.date.isoformat()}"
-    return f"the {entry.type.lower()} of {entry.quantity.normalize():f} on {entry.date.isoformat()}"
+        return gettext("the split %(label)s on %(day)s") % {
+            "label": ledger.split_label(entry.quantity),
+            "day": format_day(entry.date, "short"),
+        }
+    kind = (
+        Transaction.Type(entry.type).label.lower()
+        if entry.type in Transaction.Type.values
+        else entry.type.lower()
+    )
+    return gettext("the %(kind)s of %(quantity)s on %(day)s") % {
+        "kind": kind,
+        "quantity": format_number(entry.quantity),
+        "day": format_day(entry.date, "short"),
+    }
 
 
 def check_split(price: Decimal, fees: Decimal | None, given_rate: Decimal | None, factor) -> None:
@@ -106,21 +119,23 @@ def check_split(price: Decimal, fees: Decimal | None, given_rate: Decimal | None
     the service sets them), and its quantity is the factor, new shares per old share."""
     if price:
         raise ValidationError(
-            {"price": "A split has no price: enter 0 (its quantity is the factor)."},
+            {"price": gettext("A split has no price: enter 0 (its quantity is the factor).")},
             code="split_price",
         )
     if fees:
-        raise ValidationError({"fees": "A split has no fees: enter 0."}, code="split_fees")
+        raise ValidationError({"fees": gettext("A split has no fees: enter 0.")}, code="split_fees")
     if given_rate is not None and given_rate != ONE:
         raise ValidationError(
-            {"exchange_rate": "A split moves no money: its exchange rate is 1."},
+            {"exchange_rate": gettext("A split moves no money: its exchange rate is 1.")},
             code="split_rate",
         )
     if factor == ONE:
         raise ValidationError(
             {
-                "quantity": "A split of 1 new share per old share changes nothing: enter the "
-                "new shares per old share, e.g. 2 for a 2-for-1 split, 0.1 for 1-for-10."
+                "quantity": gettext(
+                    "A split of 1 new share per old share changes nothing: enter the "
+                    "new shares per old share, e.g. 2 for a 2-for-1 split, 0.1 for 1-for-10."
+                )
             },
             code="split_factor",
         )
@@ -148,8 +163,15 @@ def exchange_rate_for(
         if given is not None and given != ONE:
             raise ValidationError(
                 {
-                    "exchange_rate": f"{instrument.ticker} trades in {portfolio.currency}, the "
-                    f"portfolio's own currency: the exchange rate is 1, not {given.normalize():f}."
+                    "exchange_rate": gettext(
+                        "%(ticker)s trades in %(currency)s, the portfolio's own currency: "
+                        "the exchange rate is 1, not %(given)s."
+                    )
+                    % {
+                        "ticker": instrument.ticker,
+                        "currency": portfolio.currency,
+                        "given": format_number(given),
+                    }
                 },
                 code="exchange_rate_not_one",
             )
@@ -169,7 +191,8 @@ def exchange_rate_for(
     rate = round_rate(given)
     if rate <= 0:
         raise ValidationError(
-            {"exchange_rate": "The exchange rate must be greater than 0."}, code="min_value"
+            {"exchange_rate": gettext("The exchange rate must be greater than 0.")},
+            code="min_value",
         )
     if not fits(rate, RATE):
         raise ValidationError(
@@ -199,8 +222,12 @@ def _default_rate(base: str, target: str, day: date) -> Decimal:
     except MissingExchangeRate as exc:
         raise ValidationError(
             {
-                "exchange_rate": f"{exc} Enter the rate you traded at "
-                f"({target} per {base}), or store the rates of that day."
+                "exchange_rate": f"{exc} "
+                + gettext(
+                    "Enter the rate you traded at (%(target)s per %(base)s), or store the "
+                    "rates of that day."
+                )
+                % {"target": target, "base": base}
             },
             code="missing_exchange_rate",
         ) from exc
@@ -317,46 +344,49 @@ def _replay_or_reject(
         result = ledger.replay(entries, dividends_reduce_cost_basis=dividends_reduce_cost_basis)
     except ledger.NothingToSplitError as exc:
         if exc.entry.id is not None and exc.entry.id != changed_id:
-            message = (
-                f"This change would leave {_describe(exc.entry)} (transaction "
-                f"#{exc.entry.id}) with no shares to split."
-            )
+            message = gettext(
+                "This change would leave %(entry)s (transaction #%(id)s) with no shares to split."
+            ) % {"entry": _describe(exc.entry), "id": exc.entry.id}
         else:
-            message = (
-                f"Cannot record a split on {exc.entry.date.isoformat()}: no shares are held "
-                "at that date."
-            )
+            message = gettext(
+                "Cannot record a split on %(day)s: no shares are held at that date."
+            ) % {"day": format_day(exc.entry.date, "short")}
         raise ValidationError({"date": message}, code="nothing_to_split") from exc
     except ledger.NothingHeldError as exc:
         held = (
-            "no shares were held"
+            gettext("no shares were held")
             if not exc.held
-            else f"at most {exc.held.normalize():f} shares were held"
+            else gettext("at most %(held)s shares were held") % {"held": format_number(exc.held)}
         )
         if exc.entry.id is not None and exc.entry.id != changed_id:
-            message = (
-                f"This change would leave a dividend without shares: {_describe(exc.entry)} "
-                f"(transaction #{exc.entry.id}) would be paid on more shares than held: "
-                f"{held} by then."
-            )
+            message = gettext(
+                "This change would leave a dividend without shares: %(entry)s "
+                "(transaction #%(id)s) would be paid on more shares than held: %(held)s by then."
+            ) % {"entry": _describe(exc.entry), "id": exc.entry.id, "held": held}
         else:
-            message = (
-                f"Cannot book a dividend on {exc.entry.quantity.normalize():f} shares on "
-                f"{exc.entry.date.isoformat()}: {held} by that date."
-            )
+            message = gettext(
+                "Cannot book a dividend on %(quantity)s shares on %(day)s: %(held)s by that date."
+            ) % {
+                "quantity": format_number(exc.entry.quantity),
+                "day": format_day(exc.entry.date, "short"),
+                "held": held,
+            }
         raise ValidationError({"quantity": message}, code="not_held") from exc
     except ledger.OversellError as exc:
-        held = f"{exc.held.normalize():f}"
+        held = format_number(exc.held)
         if exc.entry.id is not None and exc.entry.id != changed_id:
-            message = (
-                f"This change would make a later sale oversell: {_describe(exc.entry)} "
-                f"(transaction #{exc.entry.id}) would exceed the {held} shares held then."
-            )
+            message = gettext(
+                "This change would make a later sale oversell: %(entry)s "
+                "(transaction #%(id)s) would exceed the %(held)s shares held then."
+            ) % {"entry": _describe(exc.entry), "id": exc.entry.id, "held": held}
         else:
-            message = (
-                f"Cannot sell {exc.entry.quantity.normalize():f} shares on "
-                f"{exc.entry.date.isoformat()}: only {held} held at that date."
-            )
+            message = gettext(
+                "Cannot sell %(quantity)s shares on %(day)s: only %(held)s held at that date."
+            ) % {
+                "quantity": format_number(exc.entry.quantity),
+                "day": format_day(exc.entry.date, "short"),
+                "held": held,
+            }
         raise ValidationError({"quantity": message}, code="oversell") from exc
     _check_shapes(entries, result, changed_id, currency)
     return result
@@ -764,9 +794,12 @@ def _track_cash_refused(portfolio: Portfolio, type: str) -> ValidationError:
     label = Transaction.Type(type).label.lower() if type in Transaction.Type.values else type
     return ValidationError(
         {
-            "type": f"{portfolio.name} does not track cash, so it cannot record a {label}: "
-            "turn on “Track cash” in the portfolio's settings first (its cash balance is then "
-            "worked out from all of its transactions)."
+            "type": gettext(
+                "%(name)s does not track cash, so it cannot record a %(kind)s: turn on "
+                "“Track cash” in the portfolio's settings first (its cash balance is then "
+                "worked out from all of its transactions)."
+            )
+            % {"name": portfolio.name, "kind": label}
         },
         code="cash_not_tracked",
     )
@@ -776,16 +809,18 @@ def check_cash_amount(amount) -> Decimal:
     """The one rule for a cash amount: > 0, whole cents, within the money shape. The error
     names `amount`."""
     if amount is None or amount == "":
-        raise ValidationError({"amount": "Enter the amount."}, code="required")
+        raise ValidationError({"amount": gettext("Enter the amount.")}, code="required")
     if isinstance(amount, int) and not isinstance(amount, bool):
         amount = Decimal(amount)
     if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise ValidationError({"amount": "Enter a number."}, code="invalid")
+        raise ValidationError({"amount": gettext("Enter a number.")}, code="invalid")
     if amount <= 0:
         raise ValidationError(
             {
-                "amount": "The amount must be greater than 0: the type gives the direction "
-                "(a withdrawal of 500 is entered as 500)."
+                "amount": gettext(
+                    "The amount must be greater than 0: the type gives the direction "
+                    "(a withdrawal of 500 is entered as 500)."
+                )
             },
             code="min_value",
         )
@@ -799,7 +834,7 @@ def check_cash_amount(amount) -> Decimal:
         )
     if amount != amount.quantize(cash.CENT):  # fits: small enough to quantize
         raise ValidationError(
-            {"amount": "Enter the amount in whole cents (at most 2 decimals)."},
+            {"amount": gettext("Enter the amount in whole cents (at most 2 decimals).")},
             code="max_decimal_places",
         )
     return amount
@@ -1078,8 +1113,10 @@ def update_transaction(txn: Transaction, *, instrument: Instrument | None = None
     if changes.get("type") in CASH_TYPES:
         raise ValidationError(
             {
-                "type": "A trade cannot become a cash transaction (it has an instrument): "
-                "delete it and record the cash transaction on its own."
+                "type": gettext(
+                    "A trade cannot become a cash transaction (it has an instrument): "
+                    "delete it and record the cash transaction on its own."
+                )
             },
             code="invalid_choice",
         )
@@ -1125,8 +1162,10 @@ def _update_cash_transaction(txn: Transaction, instrument, changes: dict) -> Tra
     if instrument is not None or new_type not in CASH_TYPES:
         raise ValidationError(
             {
-                "type": "A cash transaction cannot become a trade (it has no instrument): "
-                "delete it and record the trade on its own."
+                "type": gettext(
+                    "A cash transaction cannot become a trade (it has no instrument): "
+                    "delete it and record the trade on its own."
+                )
             },
             code="invalid_choice",
         )
@@ -1360,7 +1399,9 @@ def check_portfolio_name(user_id: int, name: str, pk: int | None = None) -> None
 
 def _portfolio_name_taken(name: str) -> ValidationError:
     # Coded on the field's error (a dict's own code is dropped): the API answers 409.
-    return ValidationError(f"You already have a portfolio named {name!r}.", code="duplicate")
+    return ValidationError(
+        gettext("You already have a portfolio named %(name)r.") % {"name": name}, code="duplicate"
+    )
 
 
 @transaction.atomic
@@ -1392,8 +1433,11 @@ def undo_import(batch: ImportBatch) -> int:
         portfolio = _lock_portfolio(batch.portfolio_id)
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         if batch.undone_at is not None:
-            when = timezone.localtime(batch.undone_at).strftime("%Y-%m-%d %H:%M")
-            raise UndoRefused(f"This import was already undone on {when}.", code="already_undone")
+            when = format_moment(timezone.localtime(batch.undone_at))
+            raise UndoRefused(
+                gettext("This import was already undone on %(when)s.") % {"when": when},
+                code="already_undone",
+            )
         txns = Transaction.objects.filter(import_batch=batch)
         holding_ids = set(txns.exclude(holding=None).values_list("holding_id", flat=True))
         holdings = list(

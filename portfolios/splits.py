@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 from marketdata.models import InstrumentSplit
 from portfolios import ledger, services
@@ -52,7 +53,10 @@ def record_suggested(holding: Holding, day: date, ratio: Decimal) -> Transaction
         instrument_id=holding.instrument_id, date=day, ratio=ratio
     ).exists():
         raise ValidationError(
-            {"date": f"No split of {holding.instrument.ticker} on {day.isoformat()} is known."},
+            {
+                "date": gettext("No split of %(ticker)s on %(day)s is known.")
+                % {"ticker": holding.instrument.ticker, "day": day.isoformat()}
+            },
             code="unknown_split",
         )
     return services.record_transaction(

@@ -20,11 +20,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import slugify
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from financedash.lib import charts, privacy
+from financedash.lib.l10n import format_day, format_month, format_number
 from financedash.lib.profiles import profile_for
 from marketdata import history, quotes
 from portfolios import backfill, dividends_data, export, jobs, ledger, services, splits, valuation
@@ -51,21 +52,26 @@ LEDGER_CHANGED = "ledger-changed"
 INVALID = 422  # form errors: htmx is configured (base.html) to swap this status
 
 RANGES = {"3m": timedelta(days=91), "1y": timedelta(days=365), "5y": timedelta(days=5 * 365)}
-RANGE_LABELS = {"3m": "3 months", "1y": "1 year", "5y": "5 years", "max": "All"}
+RANGE_LABELS = {
+    "3m": gettext_lazy("3 months"),
+    "1y": gettext_lazy("1 year"),
+    "5y": gettext_lazy("5 years"),
+    "max": gettext_lazy("All"),
+}
 DEFAULT_RANGE = "1y"
 
 # Holdings table columns: (key, heading, HoldingRow attribute, numeric).
 COLUMNS = (
-    ("symbol", "Holding", "symbol", False),
-    ("quantity", "Quantity", "quantity", True),
-    ("average_cost", "Avg cost", "average_cost", True),
-    ("price", "Price", "current_price", True),
-    ("value", "Value", "current_value", True),
-    ("gain", "Unrealized", "unrealized_gain_loss", True),
-    ("gain_pct", "Unrealized %", "unrealized_gain_loss_percent", True),
-    ("realized", "Realized", "realized_gain", True),
-    ("dividends", "Dividends", "dividends", True),
-    ("allocation", "Allocation", "allocation_percent", True),
+    ("symbol", gettext_lazy("Holding"), "symbol", False),
+    ("quantity", gettext_lazy("Quantity"), "quantity", True),
+    ("average_cost", gettext_lazy("Avg cost"), "average_cost", True),
+    ("price", gettext_lazy("Price"), "current_price", True),
+    ("value", gettext_lazy("Value"), "current_value", True),
+    ("gain", gettext_lazy("Unrealized"), "unrealized_gain_loss", True),
+    ("gain_pct", gettext_lazy("Unrealized %"), "unrealized_gain_loss_percent", True),
+    ("realized", gettext_lazy("Realized"), "realized_gain", True),
+    ("dividends", gettext_lazy("Dividends"), "dividends", True),
+    ("allocation", gettext_lazy("Allocation"), "allocation_percent", True),
 )
 # Hidden on a phone (the .opt rule in app.css), so that name, value and gain fit its width;
 # the holding's own page has every figure.
@@ -148,9 +154,9 @@ def value_chart(performance, pensions=None, benchmark=None) -> charts.LineChart:
     BenchmarkLine) when it has values."""
     series = performance.series
     lines = [
-        charts.Series("Market value", [(p.date, p.value) for p in series], area=True),
+        charts.Series(gettext("Market value"), [(p.date, p.value) for p in series], area=True),
         charts.Series(
-            "Net deposits",
+            gettext("Net deposits"),
             [(p.date, p.net_deposits) for p in series],
             style="secondary",
             dashed=True,
@@ -158,7 +164,7 @@ def value_chart(performance, pensions=None, benchmark=None) -> charts.LineChart:
     ]
     if pensions:
         points = list(zip((p.date for p in series), pensions, strict=True))
-        lines.append(charts.Series("Pensions", points, style="tertiary"))
+        lines.append(charts.Series(gettext("Pensions"), points, style="tertiary"))
     if benchmark is not None and benchmark.values:
         points = list(zip((p.date for p in series), benchmark.values, strict=True))
         label = gettext("Benchmark %(symbol)s") % {"symbol": benchmark.symbol}
@@ -176,13 +182,17 @@ def performance_context(performance) -> dict:
             for key, amount in sorted(by_month.items())
             if key.startswith(f"{year:04d}-")
         ]
-        years.append((year, {"total": total, "months": [(d.strftime("%b"), a) for d, a in months]}))
-    definitions = {
-        **DEFINITIONS,
-        "benchmark_value": BENCHMARK_VALUE,
-        "benchmark_twr": BENCHMARK_TWR,
+        years.append((year, {"total": total, "months": [(format_month(d), a) for d, a in months]}))
+    return {"definitions": page_definitions(), "dividend_years": years}
+
+
+def page_definitions() -> dict[str, str]:
+    """The figures' definitions in the page's language (the API keeps the English ones)."""
+    return {
+        **{key: gettext(text) for key, text in DEFINITIONS.items()},
+        "benchmark_value": gettext(BENCHMARK_VALUE),
+        "benchmark_twr": gettext(BENCHMARK_TWR),
     }
-    return {"definitions": definitions, "dividend_years": years}
 
 
 def first_transaction_day(portfolios) -> date | None:
@@ -218,7 +228,9 @@ def portfolio_create(request: HttpRequest) -> HttpResponse:
         portfolio = form.save() if form.is_valid() else None
         if portfolio is None:
             return _invalid(request, _partial(request, template, "form"), context)
-        messages.success(request, f"Created the portfolio {portfolio.name}.")
+        messages.success(
+            request, gettext("Created the portfolio %(name)s.") % {"name": portfolio.name}
+        )
         return _go(request, context["next"] or reverse("portfolios:detail", args=[portfolio.pk]))
     return render(request, _partial(request, template, "form"), context)
 
@@ -233,7 +245,7 @@ def portfolio_edit(request: HttpRequest, pk: int) -> HttpResponse:
         saved = form.save() if form.is_valid() else None
         if saved is None:
             return _invalid(request, _partial(request, template, "form"), context)
-        messages.success(request, f"Saved {saved.name}.")
+        messages.success(request, gettext("Saved %(name)s.") % {"name": saved.name})
         return _go(request, reverse("portfolios:detail", args=[saved.pk]))
     return render(request, _partial(request, template, "form"), context)
 
@@ -244,7 +256,10 @@ def portfolio_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         name = portfolio.name
         services.delete_portfolio(portfolio)
-        messages.success(request, f"Deleted the portfolio {name} and its transactions.")
+        messages.success(
+            request,
+            gettext("Deleted the portfolio %(name)s and its transactions.") % {"name": name},
+        )
         return _go(request, reverse("portfolios:list"))
     context = {"portfolio": portfolio, "transactions": portfolio.transactions.count()}
     return render(
@@ -263,7 +278,7 @@ def used_credit(request: HttpRequest, pk: int) -> HttpResponse:
         if saved is None:
             return _invalid(request, _partial(request, template, "form"), context)
         if not request.htmx:
-            messages.success(request, "Saved the used credit.")
+            messages.success(request, gettext("Saved the used credit."))
             return redirect("portfolios:detail", pk=pk)
         # The form slot empties and the totals (net value) update out of band.
         summary = valuation.summarize([saved])[0]
@@ -328,7 +343,7 @@ def _holdings_context(request: HttpRequest, portfolio: Portfolio) -> dict:
         "refresh_seconds": settings.LIVE_REFRESH_SECONDS,
         "ping_seconds": settings.LIVE_PING_SECONDS,
         "today": timezone.localdate(),
-        "total_return_definition": DEFINITIONS["total_return"],
+        "total_return_definition": gettext(DEFINITIONS["total_return"]),
     }
 
 
@@ -455,7 +470,7 @@ def _holding_context(request: HttpRequest, holding: Holding) -> dict:
         "portfolio": holding.portfolio,
         "instrument": holding.instrument,
         "row": row,
-        "total_return_definition": DEFINITIONS["total_return"],
+        "total_return_definition": gettext(DEFINITIONS["total_return"]),
         "split_suggestions": splits.suggestions(holding),
     }
 
@@ -530,15 +545,20 @@ def holding_record_split(request: HttpRequest, pk: int) -> HttpResponse:
         day = date.fromisoformat(request.POST.get("date", ""))
         ratio = Decimal(request.POST.get("ratio", ""))
     except (ValueError, ArithmeticError):
-        messages.error(request, "That split suggestion is no longer valid.")
+        messages.error(request, gettext("That split suggestion is no longer valid."))
     else:
         try:
             splits.record_suggested(holding, day, ratio)
         except ValidationError as exc:
-            messages.error(request, "The split was not recorded: " + " ".join(exc.messages))
+            messages.error(
+                request, gettext("The split was not recorded:") + " " + " ".join(exc.messages)
+            )
         else:
-            label = f"Split {ledger.split_label(ratio)}"
-            messages.success(request, f"Recorded the {label} on {day.isoformat()}.")
+            messages.success(
+                request,
+                gettext("Recorded the split %(label)s on %(day)s.")
+                % {"label": ledger.split_label(ratio), "day": format_day(day, "short")},
+            )
     return redirect("portfolios:holding", holding.pk)
 
 
@@ -579,8 +599,8 @@ def holding_delete(request: HttpRequest, pk: int) -> HttpResponse:
         services.delete_holding(holding)
         messages.success(
             request,
-            f"Deleted {holding.instrument.ticker} and its transactions from "
-            f"{holding.portfolio.name}.",
+            gettext("Deleted %(ticker)s and its transactions from %(name)s.")
+            % {"ticker": holding.instrument.ticker, "name": holding.portfolio.name},
         )
         return _go(request, reverse("portfolios:detail", args=[holding.portfolio_id]))
     context = {"holding": holding, "transactions": holding.transactions.count()}
@@ -598,7 +618,7 @@ def transaction_add(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         TransactionForm,
         "portfolios/transaction_form.html",
-        lambda txn: f"{txn.quantity.normalize():f} {txn.holding.instrument.ticker}",
+        lambda txn: f"{format_number(txn.quantity)} {txn.holding.instrument.ticker}",
         initial,
     )
 
@@ -613,7 +633,11 @@ def _add(request, pk, form_class, template, what, initial=None) -> HttpResponse:
         txn = form.save() if form.is_valid() else None
         if txn is None:
             return _invalid(request, _partial(request, template, "form"), context)
-        done = f"Saved: {txn.get_type_display().lower()} of {what(txn)} on {txn.date.isoformat()}."
+        done = gettext("Saved: %(kind)s of %(what)s on %(day)s.") % {
+            "kind": txn.get_type_display().lower(),
+            "what": what(txn),
+            "day": format_day(txn.date, "short"),
+        }
         if not request.htmx:
             messages.success(request, done)
             return redirect("portfolios:detail", pk=pk)
@@ -638,7 +662,7 @@ def cash_add(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         CashForm,
         "portfolios/cash_form.html",
-        lambda txn: privacy.masked(f"{txn.total_amount.normalize():f} {txn.portfolio.currency}"),
+        lambda txn: privacy.masked(f"{format_number(txn.total_amount)} {txn.portfolio.currency}"),
     )
 
 
@@ -660,7 +684,7 @@ def transaction_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if cash:
                 return _ledger_changed(HttpResponse(status=204))
             return _after_change(holding_id, portfolio.pk)
-        messages.success(request, "Saved the transaction.")
+        messages.success(request, gettext("Saved the transaction."))
         if cash:
             return redirect("portfolios:detail", pk=portfolio.pk)
         return redirect("portfolios:holding", pk=saved.holding_id)
@@ -677,7 +701,7 @@ def transaction_delete(request: HttpRequest, pk: int) -> HttpResponse:
         services.delete_transaction(txn)
         if request.htmx:
             return _ledger_changed(HttpResponse(status=204))
-        messages.success(request, "Deleted the transaction.")
+        messages.success(request, gettext("Deleted the transaction."))
         return redirect("portfolios:detail", pk=portfolio_id)
     try:
         remaining = services.delete_transaction(txn)
@@ -696,7 +720,7 @@ def transaction_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("portfolios:holding", pk=holding_id)
     if request.htmx:
         return _after_change(holding_id, portfolio_id)
-    messages.success(request, "Deleted the transaction.")
+    messages.success(request, gettext("Deleted the transaction."))
     if remaining is None:
         return redirect("portfolios:detail", pk=portfolio_id)
     return redirect("portfolios:holding", pk=holding_id)
@@ -927,7 +951,7 @@ def _commit_import(request: HttpRequest) -> HttpResponse:
     if pending and pending.get("token") == token:
         data = cache.get(_upload_key(pending["token"]))
     if data is None:
-        messages.error(request, "That preview has expired. Upload the file again.")
+        messages.error(request, gettext("That preview has expired. Upload the file again."))
         return _go(request, reverse("portfolios:import"))
     portfolio = Portfolio.objects.owned_by(request.user).filter(pk=pending["portfolio"]).first()
     if portfolio is None:
@@ -992,8 +1016,14 @@ def _commit_import(request: HttpRequest) -> HttpResponse:
         count = result.counts["created"]
         messages.success(
             request,
-            f"Imported {count} transaction{'s' if count != 1 else ''} into {portfolio.name}. "
-            "You can undo the whole import from Imports.",
+            ngettext(
+                "Imported %(count)d transaction into %(name)s. "
+                "You can undo the whole import from Imports.",
+                "Imported %(count)d transactions into %(name)s. "
+                "You can undo the whole import from Imports.",
+                count,
+            )
+            % {"count": count, "name": portfolio.name},
         )
         return _go(request, reverse("portfolios:detail", args=[portfolio.pk]))
     context = _import_context(request, form, result=result, portfolio=portfolio)
@@ -1050,7 +1080,15 @@ def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
         return _invalid(request, "portfolios/import_undo.html", context)
     messages.success(
         request,
-        f"Undid the import of {batch.file_name or 'the file'}: removed {removed} "
-        f"transaction{'s' if removed != 1 else ''} from {batch.portfolio.name}.",
+        ngettext(
+            "Undid the import of %(file)s: removed %(count)d transaction from %(name)s.",
+            "Undid the import of %(file)s: removed %(count)d transactions from %(name)s.",
+            removed,
+        )
+        % {
+            "file": batch.file_name or gettext("the file"),
+            "count": removed,
+            "name": batch.portfolio.name,
+        },
     )
     return _go(request, reverse("portfolios:imports"))

@@ -8,6 +8,12 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import UserFactory
+from tests.i18n_catalogues import compile_stale_catalogues
+
+# `make install` compiles the translations; a test run started any other way (pytest
+# straight from the venv) compiles a missing or stale one here, so nb pages never show
+# English for want of a .mo file.
+compile_stale_catalogues()
 
 DB_FIXTURES = {
     "db",

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -68,7 +69,10 @@ class AppError(Exception):
 # PostgreSQL a lock wait or statement cancelled by its timeouts) failed before anything was
 # saved, and the same request will likely succeed moments later: a 503 to retry, not a 500.
 BUSY_RETRY_AFTER = 5
-BUSY_MESSAGE = "The database is busy with another write. Nothing was saved; try again shortly."
+# Marked only: the API answers in English, the 503 page translates it (gettext at render).
+BUSY_MESSAGE = gettext_noop(
+    "The database is busy with another write. Nothing was saved; try again shortly."
+)
 _SQLITE_BUSY = ("database is locked", "database table is locked")
 _POSTGRES_BUSY = {"55P03", "57014"}  # lock_not_available, query_canceled (statement_timeout)
 

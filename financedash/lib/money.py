@@ -13,6 +13,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
+
+from financedash.lib.l10n import decimal_comma, format_input
 
 MONEY = {"max_digits": 15, "decimal_places": 4}  # derived money, full cents with headroom
 ENTERED_MONEY = {"max_digits": 15, "decimal_places": 2}  # what a person types: credit, goals
@@ -22,7 +26,9 @@ RATE = {"max_digits": 15, "decimal_places": 10}
 
 ZERO = Decimal("0")
 
-currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. NOK.")
+currency_validator = RegexValidator(
+    r"^[A-Z]{3}$", gettext_lazy("Use a three-letter ISO 4217 code, e.g. NOK.")
+)
 
 
 def CurrencyField(**kwargs) -> models.CharField:  # noqa: N802 - reads like a field class
@@ -91,16 +97,27 @@ _PLAIN = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
 _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+$")
 
 
-def parse_decimal(text: str, *, single_mark_is_decimal: bool = False) -> Decimal:
+def parse_decimal(
+    text: str, *, single_mark_is_decimal: bool = False, language: str | None = None
+) -> Decimal:
     """A number as people write it: 440.50, 440,50, 1 234,50, 1,234.50 or 1.234,50.
 
-    With both marks the last one is the decimal mark and the other groups digits; a mark
-    repeated in the whole part groups digits (1.234.567); spaces group digits. A single
-    comma is the decimal mark (440,50), except where it could as well group thousands:
-    "1,234" is 1234 to an English reader and 1.234 to a Norwegian one, so it is refused
-    rather than guessed, unless the caller knows its source writes decimal commas
-    (single_mark_is_decimal). A single dot is always the decimal mark.
+    With both marks the last one is the decimal mark and the other groups digits, in every
+    language (1.234,50 and 1,234.50 are both 1234.50: no reader takes them otherwise); a
+    mark repeated in the whole part groups digits (1.234.567); spaces of any width group
+    digits. A single comma is the decimal mark (440,50), except where it could as well
+    group thousands: "1,234" is 1234 to an English reader and 1.234 to a Norwegian one, so
+    it is refused rather than guessed, unless the caller knows its source writes decimal
+    commas (single_mark_is_decimal).
+
+    A single dot is the decimal mark, except that `language` (a form's: the request's
+    language) turns the comma rule round for a language that writes decimal commas: in
+    Norwegian "1,234" is 1.234 and "1.234", which a Norwegian may mean as 1234, is refused
+    as ambiguous; "1234.50" and "0.125" are still read (no grouping reads that way).
+    Without a language (files, the API) the English rule holds.
     """
+    comma_language = language is not None and decimal_comma(language)
+    single_mark_is_decimal = single_mark_is_decimal or comma_language
     original = text.strip()
     value = original.replace("\u2212", "-")
     sign = ""
@@ -110,7 +127,9 @@ def parse_decimal(text: str, *, single_mark_is_decimal: bool = False) -> Decimal
     if spaced:
         whole = re.split(r"[.,]", value, maxsplit=1)[0]
         if not re.fullmatch(r"\d{1,3}([ \t\u00a0\u2007\u202f]\d{3})+", whole):
-            raise NumberFormatError(f"{original!r} has misplaced digit grouping.")
+            raise NumberFormatError(
+                gettext("%(text)r has misplaced digit grouping.") % {"text": original}
+            )
         value = _SPACES.sub("", value)
     if "," in value and "." in value:
         decimal_mark = "," if value.rfind(",") > value.rfind(".") else "."
@@ -120,6 +139,15 @@ def parse_decimal(text: str, *, single_mark_is_decimal: bool = False) -> Decimal
     elif value.count(",") > 1 or value.count(".") > 1:
         grouping = "," if "," in value else "."
         value = _ungroup(original, value, grouping)
+    elif "." in value and comma_language and not spaced:
+        whole, _, fraction = value.partition(".")
+        if len(fraction) == 3 and _GROUPED.match(f"{whole},{fraction}") and whole.lstrip("0"):
+            raise NumberFormatError(
+                gettext(
+                    "%(text)r is ambiguous: write %(whole)s%(fraction)s or %(whole)s,%(fraction)s."
+                )
+                % {"text": original, "whole": whole, "fraction": fraction}
+            )
     elif "," in value:
         whole, _, fraction = value.partition(",")
         if (
@@ -129,24 +157,30 @@ def parse_decimal(text: str, *, single_mark_is_decimal: bool = False) -> Decimal
             and whole.lstrip("0")
         ):
             raise NumberFormatError(
-                f"{original!r} is ambiguous: write {whole}{fraction} or {whole}.{fraction}."
+                gettext(
+                    "%(text)r is ambiguous: write %(whole)s%(fraction)s or %(whole)s.%(fraction)s."
+                )
+                % {"text": original, "whole": whole, "fraction": fraction}
             )
         value = f"{whole}.{fraction}"
     if not _PLAIN.match(value):
-        raise NumberFormatError(f"{original!r} is not a number.")
+        raise NumberFormatError(gettext("%(text)r is not a number.") % {"text": original})
     return Decimal(sign + value)
 
 
 def _ungroup(original: str, whole: str, grouping: str) -> str:
     if not _GROUPED.match(whole.replace(grouping, ",")):
-        raise NumberFormatError(f"{original!r} has misplaced digit grouping.")
+        raise NumberFormatError(
+            gettext("%(text)r has misplaced digit grouping.") % {"text": original}
+        )
     return whole.replace(grouping, "")
 
 
 class DecimalInput(forms.DecimalField):
     """A decimal form field that reads what people type (parse_decimal) in a text input:
     a browser's number input drops a decimal comma, or the whole value, before the
-    server sees it. `decimal_places=None` leaves rounding to the service (exchange rates)."""
+    server sees it. `decimal_places=None` leaves rounding to the service (exchange rates).
+    It reads and shows numbers in the request's language: 1 234,50 in Norwegian."""
 
     def __init__(self, *, max_digits=None, decimal_places=None, **kwargs):
         kwargs.setdefault("widget", forms.TextInput)
@@ -158,10 +192,16 @@ class DecimalInput(forms.DecimalField):
         if isinstance(value, Decimal):
             return value
         try:
-            return parse_decimal(str(value))
+            return parse_decimal(str(value), language=translation.get_language())
         except NumberFormatError as exc:
             label = f"{self.label}: " if self.label else ""
             raise ValidationError(f"{label}{exc}", code="invalid") from exc
+
+    def prepare_value(self, value):
+        # A stored value grouped and in the language's decimal mark: 12 000 000,00 (nb).
+        if isinstance(value, Decimal):
+            return format_input(value)
+        return value
 
     def widget_attrs(self, widget):
         # No min/max/step: they belong to a number input; this one is text.

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
+from babel.numbers import format_decimal, get_currency_symbol, get_decimal_symbol
 from django import template
 
+from financedash.lib.l10n import babel_locale
 from financedash.lib.privacy import MASK, hidden
 
 register = template.Library()
@@ -28,6 +30,13 @@ def _quantized(value, places: int) -> Decimal | None:
 
 
 def _group(amount: Decimal, places: int) -> str:
+    """The digits of |amount| to `places` decimals, grouped as the active language writes
+    them: 1 234,50 in Norwegian (CLDR's no-break space), 1 234.50 in English (a narrow one,
+    as the English pages always had)."""
+    locale = babel_locale()
+    if locale is not None:
+        pattern = "#,##0" + ("." + "0" * places if places > 0 else "")
+        return format_decimal(abs(amount), format=pattern, locale=locale)
     text = f"{abs(amount):,.{places}f}".replace(",", "\u202f")
     return text
 
@@ -42,6 +51,10 @@ def format_money(value, currency: str = "", *, signed: bool = False, places: int
         return "—"
     sign = "−" if amount < 0 else ("+" if signed and amount > 0 else "")
     digits = _group(amount, places)
+    locale = babel_locale()
+    if locale is not None and currency:
+        # The locale's own symbol and order: 1 234,50 kr, 1 234,50 USD.
+        return f"{sign}{digits}\u00a0{get_currency_symbol(currency, locale)}"
     symbol = _SYMBOLS.get(currency)
     if symbol:
         return f"{sign}{symbol}{digits}"
@@ -65,6 +78,9 @@ def quantity(value) -> str:
     if amount is None:
         return "—"
     amount = amount.normalize()
+    locale = babel_locale()
+    if locale is not None:
+        return format_decimal(amount, format="#,##0.########", locale=locale)
     text = f"{amount:,f}".replace(",", "\u202f")
     return text
 
@@ -75,7 +91,7 @@ def percent(value, places: int = 2) -> str:
     if amount is None:
         return "—"
     sign = "−" if amount < 0 else ("+" if amount > 0 else "")
-    return f"{sign}{abs(amount):.{int(places)}f}\u00a0%"
+    return f"{sign}{_decimals(abs(amount), int(places))}\u00a0%"
 
 
 @register.filter
@@ -91,6 +107,16 @@ def gain_class(value) -> str:
 
 
 _COMPACT = ((Decimal("1e9"), "bn"), (Decimal("1e6"), "M"), (Decimal("1e3"), "k"))
+# Norwegian short forms (CLDR's nb "short" decimal format): 1,2 mrd., 850 k is "850k" there
+# too, but "M" reads as nothing in Norwegian.
+_NB_COMPACT = {"bn": "mrd.", "M": "mill."}
+
+
+def _decimals(amount: Decimal, places: int) -> str:
+    """A rate's digits with the active language's decimal mark (no grouping: rates are small)."""
+    locale = babel_locale()
+    text = f"{amount:.{places}f}"
+    return text if locale is None else text.replace(".", get_decimal_symbol(locale))
 
 
 @register.filter
@@ -118,7 +144,14 @@ def compact_money(value, currency: str = "") -> str:
     digits = f"{rounded:,f}"
     if "." in digits:
         digits = digits.rstrip("0").rstrip(".")
-    text = f"{sign}{digits.replace(',', chr(0x202F))}"
+    digits = digits.replace(",", chr(0x202F))
+    locale = babel_locale()
+    if locale is not None:
+        # 1,25 mill. kr: the digits and currency in the locale's way, the short suffixes too.
+        digits = format_decimal(rounded, format="#,##0.##", locale=locale)
+        suffix = _NB_COMPACT.get(suffix, suffix)
+        currency = get_currency_symbol(currency, locale) if currency else ""
+    text = f"{sign}{digits}"
     text = f"{text}\u00a0{suffix}" if suffix else text
     return f"{text}\u00a0{currency}" if currency else text
 
@@ -129,7 +162,7 @@ def share(value, places: int = 1) -> str:
     amount = None if value is None else _quantized(value, int(places))
     if amount is None:
         return "—"
-    return f"{amount:.{int(places)}f}\u00a0%"
+    return f"{_decimals(amount, int(places))}\u00a0%"
 
 
 @register.filter

@@ -7,14 +7,21 @@
 (function () {
   "use strict";
 
+  // Django's JavaScript catalogue (/jsi18n/, loaded before this file) in the page's
+  // language; English as written if it did not load.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
+  };
+
   // --- Errors -------------------------------------------------------------------------
   function describe(status) {
-    if (!status) return "Could not reach the server. Check the connection and try again.";
-    if (status === 403) return "Not allowed (HTTP 403). Your session may have expired: reload the page.";
-    if (status === 404) return "Not found (HTTP 404): it may have been deleted. Reload the page.";
-    if (status === 429) return "Too many requests (HTTP 429). Wait a moment and try again.";
-    if (status >= 500) return "The server had a problem (HTTP " + status + "). Try again in a moment.";
-    return "The request failed (HTTP " + status + ").";
+    if (!status) return gettext("Could not reach the server. Check the connection and try again.");
+    if (status === 403) return gettext("Not allowed (HTTP 403). Your session may have expired: reload the page.");
+    if (status === 404) return gettext("Not found (HTTP 404): it may have been deleted. Reload the page.");
+    if (status === 429) return gettext("Too many requests (HTTP 429). Wait a moment and try again.");
+    if (status >= 500) return interpolate(gettext("The server had a problem (HTTP %(status)s). Try again in a moment."), {status: status}, true);
+    return interpolate(gettext("The request failed (HTTP %(status)s)."), {status: status}, true);
   }
 
   function anchorFor(elt) {
@@ -45,7 +52,7 @@
     var dismiss = document.createElement("button");
     dismiss.type = "button";
     dismiss.className = "link";
-    dismiss.textContent = "Dismiss";
+    dismiss.textContent = gettext("Dismiss");
     dismiss.addEventListener("click", function () { box.remove(); });
     box.append(text, " ", dismiss);
   }

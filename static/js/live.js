@@ -10,6 +10,12 @@
 (function () {
   "use strict";
 
+  // Django's JavaScript catalogue (/jsi18n/) in the page's language; English if absent.
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_, name) { return values[name]; });
+  };
+
   var REGION = "holdings";
   var state = "connecting"; // "live" or "polling" once known
   var socket = null;
@@ -35,9 +41,11 @@
     status.classList.toggle("is-live", state === "live");
     status.classList.toggle("is-polling", state === "polling");
     if (state === "live") {
-      label.textContent = "Live: prices and figures are pushed as they change";
+      label.textContent = gettext("Live: prices and figures are pushed as they change");
     } else if (state === "polling") {
-      label.textContent = "Live updates unavailable: refreshing every " + seconds + " s";
+      label.textContent = interpolate(
+        gettext("Live updates unavailable: refreshing every %(seconds)s s"), {seconds: seconds}, true
+      );
     }
   }
 

@@ -144,7 +144,7 @@ def test_the_form_lists_every_bad_line_and_stores_nothing(owner_client, owner):
         form = response.context["paste_form"]
         assert [e.line for e in form.line_errors] == bad
         body = response.content.decode()
-        assert "Nothing was saved: 8 line(s) to fix" in body
+        assert "Nothing was saved: 8 lines to fix" in body
         assert "<code>32.01.2024 100</code>" in body and "Bad date" in body
         assert "2024-01-31 is also on line 1." in body
     assert account.values.count() == 1

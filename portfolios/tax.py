@@ -60,8 +60,12 @@ WITHDRAWAL = "WITHDRAWAL"
 ORDINARY = "ordinary"
 ZERO = Decimal("0")
 ONE = Decimal("1")
-# [SKJERMING]: the rate on alminnelig inntekt for personal taxpayers (22 % since 2019).
+# [SKJERMING]: the rate on alminnelig inntekt for personal taxpayers: 22 % from 2019
+# (skatteetaten.no/satser/alminnelig-inntekt: "Personer 22,0 prosent"; regjeringen.no,
+# "Skattesatser 2024": 22 pst. in 2023 and 2024). Earlier years had higher rates (23 % in
+# 2018, more before) that the app does not ship: see ordinary_income_rate.
 ORDINARY_INCOME_RATE = Decimal("0.22")
+FIRST_22_PERCENT_YEAR = 2019
 # Split entries of one factor this close are one corporate action recorded by two portfolios.
 SPLIT_WINDOW_DAYS = 7
 _CONTEXT = Context(prec=60)
@@ -74,12 +78,19 @@ def ask_wrapper(portfolio_id: int) -> str:
     return f"ask:{portfolio_id}"
 
 
+def ordinary_income_rate(year: int) -> Decimal | None:
+    """The rate on alminnelig inntekt of `year`; None before 2019, whose rates the app does
+    not ship (a factor entered for such a year must not be multiplied by 22 %)."""
+    return ORDINARY_INCOME_RATE if year >= FIRST_22_PERCENT_YEAR else None
+
+
 @dataclass(frozen=True)
 class Rates:
     """One year's published figures; None where the app has no citable figure."""
 
     shielding_rate: Decimal | None = None  # 0.032 for 3.2 %
     tax_multiplier: Decimal | None = None  # 1.72
+    income_rate: Decimal | None = ORDINARY_INCOME_RATE  # see ordinary_income_rate
 
 
 @dataclass(frozen=True)
@@ -553,10 +564,10 @@ class YearReport:
 
 
 def tax_rate(rates: Rates | None) -> Decimal | None:
-    """[SKJERMING]: 22 % x the year's factor (2023: 37.84 %)."""
-    if rates is None or rates.tax_multiplier is None:
+    """[SKJERMING]: 22 % x the year's factor (2023: 37.84 %); None without either."""
+    if rates is None or rates.tax_multiplier is None or rates.income_rate is None:
         return None
-    return ORDINARY_INCOME_RATE * rates.tax_multiplier
+    return rates.income_rate * rates.tax_multiplier
 
 
 def year_report(

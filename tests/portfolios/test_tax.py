@@ -341,3 +341,11 @@ def test_tax_if_sold_today_takes_the_oldest_lots():
     assert tax.tax_if_sold(lots, {"EQNR.OL": D(50)}, rates) == 0
     assert tax.tax_if_sold(lots, {}, rates) is None
     assert tax.tax_if_sold(lots, prices, Rates(D("0.01"))) is None
+
+
+def test_the_rate_on_ordinary_income_is_22_percent_from_2019_only():
+    # 2023: 22 % x 1.72 = 37.84 %; before 2019 the rate was higher and is not shipped.
+    assert tax.ordinary_income_rate(2019) == D("0.22")
+    assert tax.ordinary_income_rate(2018) is None
+    assert tax.tax_rate(Rates(D("0.032"), D("1.72"), tax.ordinary_income_rate(2023))) == D("0.3784")
+    assert tax.tax_rate(Rates(D("0.008"), D("1.33"), tax.ordinary_income_rate(2018))) is None

@@ -26,6 +26,9 @@ Sources (each rule below names the one it follows):
   skatt på først på ASK-utbytter utbetalt i 2019"); the engine defers them in every year,
   so an ASK dividend paid before 2019 is not in the report (the report's scope starts
   with 2019 for ASKs).
+- [KREDIT] skatteloven § 16-21 (2) and skatteetaten.no, "Kreditfradrag for skatt betalt
+  i utlandet": the credit for foreign tax is limited to the Norwegian tax on the same
+  income (computed per country on RF-1159).
 - [FIFO-FX] the cost and the proceeds are each converted to NOK at the rate of their own
   trade date (skatteetaten.no, "Aksjer i utenlandske selskaper": gain = sale price in NOK
   at the sale date - cost in NOK at the purchase date).
@@ -545,6 +548,9 @@ class Totals:
     taxable_dividends: Decimal
     taxable_ask_withdrawals: Decimal
     withholding_tax: Decimal
+    # The part of it Norway credits: at most the Norwegian tax on each share's taxable
+    # dividend ([KREDIT]); None without the year's multiplier.
+    withholding_credit: Decimal | None
     tax_estimate: Decimal | None  # None without the year's multiplier
     average_cost_gain: Decimal  # the same sales by each portfolio's average cost
     fifo_gain: Decimal
@@ -647,6 +653,14 @@ def year_report(
         taxable_dividends = sum((d.taxable for d in dividends), ZERO)
         ask_taxable = sum((a.taxable_withdrawals for a in asks), ZERO)
         withholding = sum((d.withholding_tax for d in dividends), ZERO)
+        credit = None
+        if rate is not None:
+            # [KREDIT]: the credit is capped by the Norwegian tax on the foreign income, so
+            # withholding on a dividend the shielding covers is not credited. Capped per
+            # share here, a lower bound: the return caps per country (RF-1159).
+            credit = sum(
+                (min(d.withholding_tax, max(d.taxable, ZERO) * rate) for d in dividends), ZERO
+            )
         estimate = None
         if rate is not None:
             # A net loss is worth its rate against other ordinary income: negative here.
@@ -660,6 +674,7 @@ def year_report(
             taxable_dividends=taxable_dividends,
             taxable_ask_withdrawals=ask_taxable,
             withholding_tax=withholding,
+            withholding_credit=credit,
             tax_estimate=estimate,
             average_cost_gain=sum((s.average_cost_gain for s in sales), ZERO),
             fifo_gain=sum((s.gain for s in sales), ZERO),

@@ -99,6 +99,12 @@ class TaxTotalsSerializer(serializers.Serializer):
     taxable_dividends = _money()
     taxable_ask_withdrawals = _money()
     withholding_tax = _money()
+    withholding_credit = _money(
+        allow_null=True,
+        help_text="The part of the withholding tax Norway credits: at most the Norwegian "
+        "tax on each share's taxable dividends (the return caps it per country, RF-1159); "
+        "null without the multiplier.",
+    )
     tax_estimate = _money(
         allow_null=True,
         help_text="(taxable gains − losses + taxable dividends + taxable ASK withdrawals) "

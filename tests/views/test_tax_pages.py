@@ -74,6 +74,8 @@ def test_the_csv(owner_client, two_portfolios):
     assert holding[4:8] == ["4500.00", "2500.00", "80.00", "80.00"]
     total = next(r for r in rows if r[0] == "total")
     assert total[-1] == "283.80"
+    # No dividends: nothing withheld, nothing to credit.
+    assert next(r for r in rows if r[0] == "credit")[4:] == ["0.00", "0.00"]
 
 
 def test_another_user_sees_only_their_own(outsider_client, two_portfolios):

@@ -9,11 +9,13 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db.models import Q
 from django.test import RequestFactory
+from django.utils import timezone
 
 from financedash.management.commands import load_demo
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from portfolios import cash
 from portfolios.models import Portfolio, Transaction
+from tests.tax_rates import published_rates  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +96,24 @@ def test_the_ask_cash_plan_pays_every_buy_and_withdraws_less_than_deposited():
         else:
             balance += load_demo._cash_effect(item)
         assert balance >= 0
+
+
+@pytest.mark.usefixtures("published_rates")
+def test_the_demo_tax_report_has_its_ask(settings, client):
+    """Last year's report of the demo (page, API, CSV) has the ASK's deposits, value and
+    deferred tax: (value - deposits - unused shielding) x 22 % x the factor."""
+    settings.MARKETDATA_PROVIDER = "demo"
+    call_command("load_demo", "--years", "3", stdout=StringIO())
+    ask = Portfolio.objects.get(user__username="demo", name="Aksjesparekonto")
+    client.force_login(ask.user)
+    year = timezone.localdate().year - 1
+    body = client.get(f"/api/v1/tax/{year}").json()
+    (row,) = body["ask"]
+    assert row["name"] == "Aksjesparekonto" and row["portfolio"] == ask.pk
+    deposits, value = Decimal(row["deposits"]), Decimal(row["value"])
+    assert 0 < deposits < value
+    assert Decimal(row["tax_deferred_estimate"]) > 0
+    assert not any("no deposits" in w for w in body["warnings"])
+    assert 'id="tax-ask"' in client.get(f"/tax/{year}/").content.decode()
+    csv_text = client.get(f"/tax/{year}/export.csv").content.decode()
+    assert f"ask_account,Aksjesparekonto,{year}-12-31,,{row['deposits']}," in csv_text

@@ -47,6 +47,9 @@ class DemoPortfolio:
 ASK = "Aksjesparekonto"
 # The ASK's deposits are round sums, made when a buy needs more than the cash in it.
 DEPOSIT_STEP = Decimal(5_000)
+# Aksjesparekonto exists from 1 September 2017 (skatteloven § 10-21): the demo's starts then
+# at the earliest.
+ASK_OPENED = date(2017, 9, 1)
 WITHDRAWAL_STEP = Decimal(1_000)
 
 PORTFOLIOS = (
@@ -203,10 +206,11 @@ def plan(today: date, years: int) -> list[PlannedTrade]:
     trades = []
     for p_index, portfolio in enumerate(PORTFOLIOS):
         commission = COMMISSION[portfolio.currency]
+        first = max(start, ASK_OPENED) if portfolio.kind == "ask" else start
         for h_index, (symbol, lot) in enumerate(portfolio.holdings):
             item = demo.BY_SYMBOL[symbol]
             held = Decimal(0)
-            for day, kind in _events(symbol, h_index, p_index, start, last):
+            for day, kind in _events(symbol, h_index, p_index, first, last):
                 rate = demo.rate_on(item.currency, portfolio.currency, day)
                 if kind == "BUY":
                     quantity, price, fees = Decimal(lot), demo.close_on(symbol, day), commission

@@ -45,7 +45,9 @@ SMALL_TARGETS = """() => {
 
 
 @contextmanager
-def browser_page(browser, live_server, viewport, color_scheme="light", device_scale_factor=1):
+def browser_page(
+    browser, live_server, viewport, color_scheme="light", device_scale_factor=1, locale="en-GB"
+):
     """A page of its own context (viewport and colour scheme are per context), failing on
     JavaScript errors and on anything the Content-Security-Policy blocks."""
     context = browser.new_context(
@@ -53,6 +55,8 @@ def browser_page(browser, live_server, viewport, color_scheme="light", device_sc
         base_url=live_server.url,
         color_scheme=color_scheme,
         device_scale_factor=device_scale_factor,
+        # The browser's language is what the app speaks to a user who has not chosen one.
+        locale=locale,
     )
     context.set_default_timeout(15_000)
     page = context.new_page()

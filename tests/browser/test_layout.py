@@ -134,11 +134,13 @@ PAGES = {
     "password-done": "/password/done/",
     "not-found": "/no-such-page/",
     "api-docs": "/api/v1/docs/",
+    "tax": "/tax/",
+    "tax-last-year": f"/tax/{dt.date.today().year - 1}/",
 }
 LOGGED_OUT_PAGES = {"login": "/login/", "first-run": "/setup/"}
 
 
-def check(page, name: str, path: str, width: str, failures: list) -> None:
+def check(page, name: str, path: str, width: str, failures: list, suffix: str = "") -> None:
     page.goto(path)
     settle(page)
     found = overflow(page)
@@ -148,7 +150,7 @@ def check(page, name: str, path: str, width: str, failures: list) -> None:
     if width == "phone" and name != "admin" and (small := page.evaluate(SMALL_TARGETS)):
         failures.append(f"{name} ({path}): tap targets under 40 px: {small}")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"layout-{name}-{width}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"layout-{name}-{width}{suffix}.png"), full_page=True)
 
 
 def test_every_page_fits_a_phone_and_a_desktop(browser, live_server, household):
@@ -169,6 +171,19 @@ def test_every_page_fits_a_phone_and_a_desktop(browser, live_server, household):
             page.goto("/settings/")
             admin = page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin")
             expect(admin).to_be_in_viewport()
+    assert not failures, "\n".join(failures)
+
+
+def test_every_page_fits_a_phone_in_norwegian(browser, live_server, household):
+    """Norwegian words run longer than English ones ("Skjermingsfradrag", "Urealisert
+    gevinst"): every page again at phone width, the browser asking for Bokmål."""
+    failures: list[str] = []
+    pages = PAGES | object_urls(household)
+    with browser_page(browser, live_server, WIDTHS["phone"], locale="nb-NO") as page:
+        log_in_as_demo(page)
+        assert page.locator("html").get_attribute("lang") == "nb"
+        for name, path in pages.items():
+            check(page, name, path, "phone", failures, suffix="-nb")
     assert not failures, "\n".join(failures)
 
 

@@ -28,7 +28,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portfolios.imports import CHECK, PARSE, SAVE, ImportResult, import_transactions
@@ -64,6 +64,7 @@ def submit(
         dry_run=dry_run,
         symbol_overrides=symbol_overrides or {},
         data=data,
+        language=translation.get_language() or "",
     )
     transaction.on_commit(lambda: start(job.pk))
     return job
@@ -102,6 +103,12 @@ def run(job_id: int) -> None:
     if not taken:
         return
     job = ImportJob.objects.select_related("portfolio").get(pk=job_id)
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        _run(job)
+
+
+def _run(job: ImportJob) -> None:
+    job_id = job.pk
     progress = _Progress(job_id)
     try:
         result = import_transactions(

@@ -841,7 +841,7 @@ def _format_docs() -> list[tuple[str, str]]:
     """Each format's own description, its parser module's docstring, as the page's help:
     written once, beside the code it describes."""
     return [
-        (FORMAT_LABELS.get(name, name), sys.modules[parse.__module__].__doc__ or "")
+        (FORMAT_LABELS.get(name, name), gettext(sys.modules[parse.__module__].__doc__ or ""))
         for name, parse in FORMATS.items()
     ]
 

@@ -1,4 +1,32 @@
-"""Generic CSV: one transaction per row, from any broker or spreadsheet.
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import replace
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from portfolios.importers.base import (
+    TYPES,
+    FieldError,
+    ParsedRow,
+    ParseResult,
+    RowError,
+    decode,
+    header_key,
+    parse_currency,
+    parse_date,
+    parse_decimal,
+    read_rows,
+)
+from portfolios.ledger import SPLIT
+
+# The module's docstring, set here so that makemessages finds it: the import page shows it
+# as this format's documentation, in the page's language (portfolios.views._format_docs).
+__doc__ = gettext_noop(
+    """Generic CSV: one transaction per row, from any broker or spreadsheet.
 
 The first row names the columns, in any order and any letter case:
 
@@ -37,30 +65,7 @@ Re-importing a file skips the rows already imported: each row is recognised by i
 type, symbol, quantity, price, fees, currency and exchange rate (not its notes), counting
 identical rows in the file separately.
 """
-
-from __future__ import annotations
-
-import hashlib
-from collections import Counter
-from dataclasses import replace
-from decimal import Decimal
-
-from django.utils.translation import gettext as _
-
-from portfolios.importers.base import (
-    TYPES,
-    FieldError,
-    ParsedRow,
-    ParseResult,
-    RowError,
-    decode,
-    header_key,
-    parse_currency,
-    parse_date,
-    parse_decimal,
-    read_rows,
 )
-from portfolios.ledger import SPLIT
 
 REQUIRED = ("date", "type", "symbol", "quantity", "price")
 OPTIONAL = ("fees", "currency", "exchange_rate", "amount", "notes")

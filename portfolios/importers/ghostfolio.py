@@ -1,4 +1,34 @@
-"""Ghostfolio's JSON export (Portfolio → Activities → Export), for moving over from it.
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import replace
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
+
+from portfolios.importers.base import (
+    BUY,
+    DIVIDEND,
+    SELL,
+    FieldError,
+    ParsedRow,
+    ParseResult,
+    RowError,
+    SkippedRow,
+    parse_currency,
+    parse_date,
+    parse_decimal,
+)
+
+# The module's docstring, set here so that makemessages finds it: the import page shows it
+# as this format's documentation, in the page's language (portfolios.views._format_docs).
+__doc__ = gettext_noop(
+    """Ghostfolio's JSON export (Portfolio → Activities → Export), for moving over from it.
 
 The file is one JSON object; what is read from it:
 
@@ -24,32 +54,6 @@ the preview lets you choose the right symbol, remembered by ISIN or name for the
 import. Dates are read in UTC, as Ghostfolio writes them. Re-importing skips activities
 already imported (by Ghostfolio's activity id).
 """
-
-from __future__ import annotations
-
-import codecs
-import hashlib
-import json
-import re
-from collections import Counter
-from dataclasses import replace
-from decimal import Decimal
-
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-
-from portfolios.importers.base import (
-    BUY,
-    DIVIDEND,
-    SELL,
-    FieldError,
-    ParsedRow,
-    ParseResult,
-    RowError,
-    SkippedRow,
-    parse_currency,
-    parse_date,
-    parse_decimal,
 )
 
 TRADES = {"BUY": BUY, "SELL": SELL, "DIVIDEND": DIVIDEND}

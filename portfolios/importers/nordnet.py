@@ -1,4 +1,40 @@
-"""Nordnet's transaction export ("Transaksjoner og notaer" / "Transaktioner och notor").
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from portfolios.importers.base import (
+    BUY,
+    DEPOSIT,
+    DIVIDEND,
+    FEE,
+    INTEREST,
+    SELL,
+    SPLIT,
+    WITHDRAWAL,
+    FieldError,
+    ParsedRow,
+    ParseResult,
+    RowError,
+    SkippedRow,
+    decode,
+    header_key,
+    parse_currency,
+    parse_date,
+    parse_decimal,
+    read_rows,
+)
+
+# The module's docstring, set here so that makemessages finds it: the import page shows it
+# as this format's documentation, in the page's language (portfolios.views._format_docs).
+__doc__ = gettext_noop(
+    """Nordnet's transaction export ("Transaksjoner og notaer" / "Transaktioner och notor").
 
 The export is UTF-16 with a BOM, tab-separated, with a decimal comma and digits grouped by
 (non-breaking) spaces; older or re-saved copies come as UTF-8 or Windows-1252 with
@@ -48,37 +84,6 @@ currency they trade in: NOK → EQNR.OL, SEK → VOLV-B.ST, DKK → NOVO-B.CO, E
 USD stays as it is (BRK B → BRK-B); the ISIN is kept so that an instrument Yahoo does not
 know (a fund, say) can still be matched by it.
 """
-
-from __future__ import annotations
-
-import contextlib
-import dataclasses
-import re
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
-
-from django.utils.translation import gettext as _
-
-from portfolios.importers.base import (
-    BUY,
-    DEPOSIT,
-    DIVIDEND,
-    FEE,
-    INTEREST,
-    SELL,
-    SPLIT,
-    WITHDRAWAL,
-    FieldError,
-    ParsedRow,
-    ParseResult,
-    RowError,
-    SkippedRow,
-    decode,
-    header_key,
-    parse_currency,
-    parse_date,
-    parse_decimal,
-    read_rows,
 )
 
 # Canonical column -> the header names Nordnet uses for it (Norwegian, Swedish).

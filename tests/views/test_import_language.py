@@ -99,3 +99,11 @@ def test_a_job_writes_its_messages_in_the_language_it_was_started_in(
     assert job.language == language
     assert job.status == ImportJob.Status.DONE
     assert job.result["errors"][0]["message"] == message
+
+
+def test_the_format_documentation_comes_in_the_page_language(owner_client, portfolio):
+    norwegian = owner_client.get(reverse("portfolios:import"), HTTP_ACCEPT_LANGUAGE="nb")
+    assert "Generisk CSV: én transaksjon per rad" in norwegian.content.decode()
+    assert "Nordnets transaksjonseksport" in norwegian.content.decode()
+    english = owner_client.get(reverse("portfolios:import"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Generic CSV: one transaction per row" in english.content.decode()

@@ -90,6 +90,16 @@ class RowResult:
     fees: Decimal | None = None
     amount: Decimal | None = None
 
+    @property
+    def type_label(self) -> str:
+        """The row's type as the pages name it (the file's code when it is none of them)."""
+        if self.row is None:
+            return ""
+        try:
+            return str(Transaction.Type(self.row.type).label)
+        except ValueError:
+            return self.row.type
+
 
 @dataclass
 class InstrumentPlan:
@@ -433,7 +443,7 @@ def _cash_rows(portfolio: Portfolio, groups: list[list[_Planned]], report: _Repo
                         "%(type)s: %(portfolio)s does not track cash. Turn on “Track cash” in its "
                         "settings (and import the whole history) to book it."
                     )
-                    % {"type": item.row.type.capitalize(), "portfolio": portfolio.name},
+                    % {"type": Transaction.Type(item.row.type).label, "portfolio": portfolio.name},
                     item.row,
                 )
         if rows:

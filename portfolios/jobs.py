@@ -204,24 +204,29 @@ def reap_stale() -> int:
     # SQLite (readers never wait there).
     if not stale.exists():
         return 0
-    reaped = stale.filter(status=ImportJob.Status.RUNNING).update(
-        status=ImportJob.Status.FAILED,
-        data=None,
-        updated_at=now,
-        error=_(
-            "The import stopped without finishing (its worker stopped). Nothing was saved: "
-            "import the file again."
-        ),
-    )
-    reaped += stale.filter(status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.FAILED,
-        data=None,
-        updated_at=now,
-        error=_(
-            "The import never started (no worker took it). Nothing was saved: import the "
-            "file again."
-        ),
-    )
+    reaped = 0
+    # Each job's message in the language of the request that started it.
+    for language in stale.order_by().values_list("language", flat=True).distinct():
+        jobs = stale.filter(language=language)
+        with translation.override(language or settings.LANGUAGE_CODE):
+            reaped += jobs.filter(status=ImportJob.Status.RUNNING).update(
+                status=ImportJob.Status.FAILED,
+                data=None,
+                updated_at=now,
+                error=_(
+                    "The import stopped without finishing (its worker stopped). Nothing was "
+                    "saved: import the file again."
+                ),
+            )
+            reaped += jobs.filter(status=ImportJob.Status.QUEUED).update(
+                status=ImportJob.Status.FAILED,
+                data=None,
+                updated_at=now,
+                error=_(
+                    "The import never started (no worker took it). Nothing was saved: import "
+                    "the file again."
+                ),
+            )
     return reaped
 
 

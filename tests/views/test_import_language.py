@@ -4,6 +4,8 @@ the language of the request that started it, whatever language its worker runs i
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -107,3 +109,24 @@ def test_the_format_documentation_comes_in_the_page_language(owner_client, portf
     assert "Nordnets transaksjonseksport" in norwegian.content.decode()
     english = owner_client.get(reverse("portfolios:import"), HTTP_ACCEPT_LANGUAGE="en")
     assert "Generic CSV: one transaction per row" in english.content.decode()
+
+
+def test_a_dead_job_is_reported_in_the_language_it_was_started_in(settings, portfolio):
+    settings.IMPORT_JOB_TIMEOUT = 600
+    norwegian, english = (
+        ImportJob.objects.create(
+            user=portfolio.user,
+            portfolio=portfolio,
+            format="generic",
+            status="running",
+            language=language,
+        )
+        for language in ("nb", "")
+    )
+    long_ago = norwegian.updated_at - timedelta(seconds=601)
+    ImportJob.objects.filter(pk__in=[norwegian.pk, english.pk]).update(updated_at=long_ago)
+    assert jobs.reap_stale() == 2
+    norwegian.refresh_from_db()
+    english.refresh_from_db()
+    assert norwegian.error.startswith("Importen stoppet før den var ferdig")
+    assert english.error.startswith("The import stopped without finishing")

@@ -19,7 +19,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from financedash.lib.api_fields import DECIMAL_ERRORS, MONEY_OUT, DecimalField, RateField
-from financedash.lib.api_params import PERIOD_PARAMETERS, PeriodSerializer, period
+from financedash.lib.api_params import (
+    PERIOD_PARAMETERS,
+    PeriodSerializer,
+    StrictQuerySerializer,
+    period,
+)
 from financedash.lib.money import ENTERED_MONEY, MONEY, PRICE, QUANTITY, RATE
 from financedash.lib.responses import cached_body, money_text
 from marketdata.history import resolve_instrument
@@ -1161,7 +1166,7 @@ def import_undo(request, pk):
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ExportParamsSerializer(serializers.Serializer):
+class ExportParamsSerializer(StrictQuerySerializer):
     portfolio = serializers.IntegerField(
         required=False, help_text="One portfolio's transactions; all of them without."
     )

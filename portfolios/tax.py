@@ -26,6 +26,9 @@ Sources (each rule below names the one it follows):
   skatt på først på ASK-utbytter utbetalt i 2019"); the engine defers them in every year,
   so an ASK dividend paid before 2019 is not in the report (the report's scope starts
   with 2019 for ASKs).
+- [KREDIT] skatteloven § 16-21 (2) and skatteetaten.no, "Kreditfradrag for skatt betalt
+  i utlandet": the credit for foreign tax is limited to the Norwegian tax on the same
+  income (computed per country on RF-1159).
 - [FIFO-FX] the cost and the proceeds are each converted to NOK at the rate of their own
   trade date (skatteetaten.no, "Aksjer i utenlandske selskaper": gain = sale price in NOK
   at the sale date - cost in NOK at the purchase date).
@@ -62,8 +65,12 @@ WITHDRAWAL = "WITHDRAWAL"
 ORDINARY = "ordinary"
 ZERO = Decimal("0")
 ONE = Decimal("1")
-# [SKJERMING]: the rate on alminnelig inntekt for personal taxpayers (22 % since 2019).
+# [SKJERMING]: the rate on alminnelig inntekt for personal taxpayers: 22 % from 2019
+# (skatteetaten.no/satser/alminnelig-inntekt: "Personer 22,0 prosent"; regjeringen.no,
+# "Skattesatser 2024": 22 pst. in 2023 and 2024). Earlier years had higher rates (23 % in
+# 2018, more before) that the app does not ship: see ordinary_income_rate.
 ORDINARY_INCOME_RATE = Decimal("0.22")
+FIRST_22_PERCENT_YEAR = 2019
 # Split entries of one factor this close are one corporate action recorded by two portfolios.
 SPLIT_WINDOW_DAYS = 7
 _CONTEXT = Context(prec=60)
@@ -76,12 +83,19 @@ def ask_wrapper(portfolio_id: int) -> str:
     return f"ask:{portfolio_id}"
 
 
+def ordinary_income_rate(year: int) -> Decimal | None:
+    """The rate on alminnelig inntekt of `year`; None before 2019, whose rates the app does
+    not ship (a factor entered for such a year must not be multiplied by 22 %)."""
+    return ORDINARY_INCOME_RATE if year >= FIRST_22_PERCENT_YEAR else None
+
+
 @dataclass(frozen=True)
 class Rates:
     """One year's published figures; None where the app has no citable figure."""
 
     shielding_rate: Decimal | None = None  # 0.032 for 3.2 %
     tax_multiplier: Decimal | None = None  # 1.72
+    income_rate: Decimal | None = ORDINARY_INCOME_RATE  # see ordinary_income_rate
 
 
 @dataclass(frozen=True)
@@ -543,6 +557,9 @@ class Totals:
     taxable_dividends: Decimal
     taxable_ask_withdrawals: Decimal
     withholding_tax: Decimal
+    # The part of it Norway credits: at most the Norwegian tax on each share's taxable
+    # dividend ([KREDIT]); None without the year's multiplier.
+    withholding_credit: Decimal | None
     tax_estimate: Decimal | None  # None without the year's multiplier
     average_cost_gain: Decimal  # the same sales by each portfolio's average cost
     fifo_gain: Decimal
@@ -562,10 +579,10 @@ class YearReport:
 
 
 def tax_rate(rates: Rates | None) -> Decimal | None:
-    """[SKJERMING]: 22 % x the year's factor (2023: 37.84 %)."""
-    if rates is None or rates.tax_multiplier is None:
+    """[SKJERMING]: 22 % x the year's factor (2023: 37.84 %); None without either."""
+    if rates is None or rates.tax_multiplier is None or rates.income_rate is None:
         return None
-    return ORDINARY_INCOME_RATE * rates.tax_multiplier
+    return rates.income_rate * rates.tax_multiplier
 
 
 def year_report(
@@ -645,6 +662,14 @@ def year_report(
         taxable_dividends = sum((d.taxable for d in dividends), ZERO)
         ask_taxable = sum((a.taxable_withdrawals for a in asks), ZERO)
         withholding = sum((d.withholding_tax for d in dividends), ZERO)
+        credit = None
+        if rate is not None:
+            # [KREDIT]: the credit is capped by the Norwegian tax on the foreign income, so
+            # withholding on a dividend the shielding covers is not credited. Capped per
+            # share here, a lower bound: the return caps per country (RF-1159).
+            credit = sum(
+                (min(d.withholding_tax, max(d.taxable, ZERO) * rate) for d in dividends), ZERO
+            )
         estimate = None
         if rate is not None:
             # A net loss is worth its rate against other ordinary income: negative here.
@@ -658,6 +683,7 @@ def year_report(
             taxable_dividends=taxable_dividends,
             taxable_ask_withdrawals=ask_taxable,
             withholding_tax=withholding,
+            withholding_credit=credit,
             tax_estimate=estimate,
             average_cost_gain=sum((s.average_cost_gain for s in sales), ZERO),
             fifo_gain=sum((s.gain for s in sales), ZERO),

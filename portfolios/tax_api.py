@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
@@ -98,6 +99,12 @@ class TaxTotalsSerializer(serializers.Serializer):
     taxable_dividends = _money()
     taxable_ask_withdrawals = _money()
     withholding_tax = _money()
+    withholding_credit = _money(
+        allow_null=True,
+        help_text="The part of the withholding tax Norway credits: at most the Norwegian "
+        "tax on each share's taxable dividends (the return caps it per country, RF-1159); "
+        "null without the multiplier.",
+    )
     tax_estimate = _money(
         allow_null=True,
         help_text="(taxable gains − losses + taxable dividends + taxable ASK withdrawals) "
@@ -130,8 +137,20 @@ def report_data(built: tax_data.Report) -> dict:
     report = built.report
     asks = [{**vars(row), "name": built.portfolios[row.portfolio_id].name} for row in report.ask]
     warnings = list(built.warnings) + list(report.warnings)
+    if report.year >= timezone.localdate().year:
+        message = _(
+            "%(year)s has not ended: the figures are those of the transactions recorded so "
+            "far and of the last stored prices, not a result for the year."
+        )
+        warnings.append(str(message) % {"year": report.year})
     if report.rates.tax_multiplier is None:
         message = _("No tax multiplier is known for %(year)s: no tax estimate.")
+        warnings.append(str(message) % {"year": report.year})
+    elif report.rates.income_rate is None:
+        message = _(
+            "The app knows the tax rate on ordinary income only from 2019 (22 %%): no tax "
+            "estimate for %(year)s."
+        )
         warnings.append(str(message) % {"year": report.year})
     return {
         "year": report.year,

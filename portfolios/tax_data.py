@@ -32,7 +32,7 @@ TRADES = ("BUY", "SELL", "DIVIDEND", "SPLIT")
 
 def rates() -> dict[int, tax.Rates]:
     return {
-        year: tax.Rates(shielding, multiplier)
+        year: tax.Rates(shielding, multiplier, tax.ordinary_income_rate(year))
         for year, shielding, multiplier in TaxRate.objects.values_list(
             "year", "shielding_rate", "tax_multiplier"
         )

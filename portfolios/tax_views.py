@@ -187,6 +187,8 @@ def tax_export(request: HttpRequest, year: int) -> HttpResponse:
             cents(t.tax_estimate),
         ]
     )
+    writer.writerow(["credits", "", "", "", "withholding_tax", "withholding_credit"])
+    writer.writerow(["credit", "", "", "", cents(t.withholding_tax), cents(t.withholding_credit)])
     writer.writerow(["note", _("All amounts are estimates in NOK.")])
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="tax-{year}.csv"'

@@ -17,6 +17,23 @@ PERIOD_PARAMETERS = [
 ]
 
 
+class StrictQuerySerializer(serializers.Serializer):
+    """Query parameters where a blank choice (`?format=`) is an error, not the default: DRF
+    reads a blank optional parameter as left out, so a value outside the schema's enum
+    would pass silently. Other blank parameters (`?end=`) still mean "left out", as
+    OpenAPI clients send them."""
+
+    def to_internal_value(self, data):
+        blank = {
+            name: ["May not be blank: give one of the choices or leave the parameter out."]
+            for name, field in self.fields.items()
+            if isinstance(field, serializers.ChoiceField) and name in data and data[name] == ""
+        }
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
+
+
 class PeriodSerializer(serializers.Serializer):
     """?start=&end=, both optional: the year up to today by default."""
 

@@ -43,6 +43,7 @@ RULES_A_SCHEMA_CANNOT_STATE = (
     "The period can be at most",
     "in the future",
     "is in the past",
+    "years ahead",
     # A field required by the type chosen (a trade's symbol, quantity and price, which a
     # cash body leaves out): a required field in the schema is in every positive case.
     "This field is required.",

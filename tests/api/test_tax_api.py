@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from portfolios import services
 from portfolios.models import Portfolio, TaxRate
@@ -139,3 +140,59 @@ def test_the_kind_of_a_portfolio_decides_the_wrapper(api, owner):
     assert body["sales"] == []  # inside the ASK: not taxed
     assert body["ask"][0]["deposits"] == "0.00"
     assert any("no deposits recorded" in w for w in body["warnings"])
+
+
+@pytest.fixture
+def sale_in(owner):
+    """A sale with a gain of 500 in the year given (bought the year before)."""
+
+    def make(year):
+        eqnr = InstrumentFactory(ticker="EQNR.OL")
+        portfolio = PortfolioFactory(user=owner, name="A")
+        record(portfolio, eqnr, quantity="10", price="100", date=dt.date(year - 1, 3, 1))
+        record(portfolio, eqnr, "SELL", quantity="10", price="150", date=dt.date(year, 3, 1))
+
+    return make
+
+
+def test_a_year_without_a_shielding_rate_is_missing_not_guessed(api, sale_in):
+    # 2024 ships its factor (1.72) but no citable skjermingsrente: the shares held on
+    # 31.12.2023 get 2023's 3.2 % (1,000 x 3.2 % = 32, used on the sale), and nothing is
+    # guessed for 2024.
+    sale_in(2024)
+    body = api.get("/api/v1/tax/2024").json()
+    assert body["shielding_rate"] is None and body["tax_multiplier"] == "1.720"
+    assert 2024 in body["missing_rates"] and 2023 not in body["missing_rates"]
+    (sale,) = body["sales"]
+    assert (sale["gain"], sale["shielding_used"], sale["taxable_gain"]) == (
+        "500.00",
+        "32.00",
+        "468.00",
+    )
+    # 468 x 22 % x 1.72 = 177.0912.
+    assert body["totals"]["tax_estimate"] == "177.09"
+
+
+def test_a_factor_entered_before_2019_is_not_multiplied_by_22_percent(api, sale_in):
+    # 2018's rate on ordinary income was 23 %, not 22 %: the app does not ship it, so a
+    # factor entered for 2018 gives no estimate rather than a wrong one.
+    TaxRate.objects.filter(year=2018).update(tax_multiplier=D("1.33"))
+    sale_in(2018)
+    body = api.get("/api/v1/tax/2018").json()
+    # 500 less 2017's shielding on the 1,000 held on 31.12.2017 (0.7 %: 7).
+    assert body["totals"]["taxable_gain"] == "493.00"
+    assert body["totals"]["tax_estimate"] is None
+    assert any("2019" in w and "2018" in w for w in body["warnings"])
+
+
+def test_a_year_not_yet_ended_says_so(api, sale_in):
+    this_year = timezone.localdate().year
+    sale_in(2023)
+    assert any("has not ended" in w for w in api.get(f"/api/v1/tax/{this_year}").json()["warnings"])
+    assert not any("has not ended" in w for w in api.get("/api/v1/tax/2023").json()["warnings"])
+
+
+def test_the_years_at_the_edges(api):
+    assert api.get("/api/v1/tax/2100").status_code == 200
+    for year in ("2101", "2005", "99999999999999999999"):
+        assert "year" in assert_error(api.get(f"/api/v1/tax/{year}"), 400)["details"]

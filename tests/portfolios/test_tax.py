@@ -341,3 +341,34 @@ def test_tax_if_sold_today_takes_the_oldest_lots():
     assert tax.tax_if_sold(lots, {"EQNR.OL": D(50)}, rates) == 0
     assert tax.tax_if_sold(lots, {}, rates) is None
     assert tax.tax_if_sold(lots, prices, Rates(D("0.01"))) is None
+
+
+def test_the_rate_on_ordinary_income_is_22_percent_from_2019_only():
+    # 2023: 22 % x 1.72 = 37.84 %; before 2019 the rate was higher and is not shipped.
+    assert tax.ordinary_income_rate(2019) == D("0.22")
+    assert tax.ordinary_income_rate(2018) is None
+    assert tax.tax_rate(Rates(D("0.032"), D("1.72"), tax.ordinary_income_rate(2023))) == D("0.3784")
+    assert tax.tax_rate(Rates(D("0.008"), D("1.33"), tax.ordinary_income_rate(2018))) is None
+
+
+def test_withholding_is_credited_only_up_to_the_norwegian_tax_on_the_dividend():
+    rates = {2023: Rates(D("0.10"), D("1.72"))}
+    events = [
+        trade("BUY", date(2023, 1, 2), "10", "100", symbol="KO", id=1),
+        # 10 x 15 = 150 gross, 15 % withheld (22.50).
+        trade("DIVIDEND", date(2023, 6, 1), "10", "15", symbol="KO", fees="22.50", id=2),
+        trade("BUY", date(2023, 1, 2), "10", "100", symbol="SAP.DE", id=3),
+        # 10 x 5 = 50 gross, 7.50 withheld; the shielding (100) covers it all.
+        trade("DIVIDEND", date(2023, 6, 1), "10", "5", symbol="SAP.DE", fees="7.50", id=4),
+    ]
+    report = tax.year_report(tax.run(events, [], rates, date(2023, 12, 31)), 2023, rates, {})
+    # KO: shielding 1,000 x 10 % = 100; taxable 150 - 100 = 50; Norwegian tax on it
+    # 50 x 22 % x 1.72 = 18.92 < 22.50 withheld: 18.92 credited. SAP.DE: taxable 0, tax 0,
+    # nothing credited. Withheld 30.00 in all, 18.92 creditable.
+    assert report.totals.withholding_tax == D("30.00")
+    assert report.totals.withholding_credit == D("18.92")
+    assert report.totals.tax_estimate == D("18.92")
+    # Without the year's multiplier the credit is unknown, not 0.
+    no_factor = {2023: Rates(D("0.10"))}
+    result = tax.run(events, [], no_factor, date(2023, 12, 31))
+    assert tax.year_report(result, 2023, no_factor, {}).totals.withholding_credit is None

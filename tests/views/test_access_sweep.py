@@ -29,6 +29,12 @@ NOT_OWNED = {
     "api/v1/stocks/<str:symbol>/price": "a shared quote",
     "api/v1/stocks/<str:symbol>/history": "shared closes",
     "api/v1/exchange-rates/<str:base>/<str:target>/history": "shared exchange rates",
+    # A year, not a row: the report is computed from the requester's own data only
+    # (tests/api/test_tax_api.py shows another user's transactions never reach it).
+    "tax/<int:year>/": "a year of the requester's own tax report",
+    "tax/<int:year>/export.csv": "a year of the requester's own tax report",
+    "api/v1/tax/<int:year>": "a year of the requester's own tax report",
+    "api/v1/tax/rates/<int:year>": "the installation's shared tax-rate table (PUT staff only)",
     "api/v1/ynab/accounts/<str:account_id>/balance": (
         "an account of the installation's one YNAB token (YNAB_ACCESS_TOKEN), not a row"
     ),

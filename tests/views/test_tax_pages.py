@@ -74,6 +74,8 @@ def test_the_csv(owner_client, two_portfolios):
     assert holding[4:8] == ["4500.00", "2500.00", "80.00", "80.00"]
     total = next(r for r in rows if r[0] == "total")
     assert total[-1] == "283.80"
+    # No dividends: nothing withheld, nothing to credit.
+    assert next(r for r in rows if r[0] == "credit")[4:] == ["0.00", "0.00"]
 
 
 def test_another_user_sees_only_their_own(outsider_client, two_portfolios):
@@ -139,3 +141,25 @@ def test_the_tax_pages_carry_no_inline_script_or_style(owner_client, two_portfol
     for html in pages:
         assert " style=" not in html
         assert not [t for t in re.findall(r"<script\b[^>]*>", html) if "src=" not in t]
+
+
+def test_a_year_without_a_shielding_rate_says_missing(owner_client, two_portfolios):
+    html = owner_client.get("/tax/2024/").content.decode()
+    assert "Shielding rate missing" in html
+    assert "No shielding rate is known for these years" in html and "2024" in html
+    assert "Shielding rate missing" not in owner_client.get("/tax/2023/").content.decode()
+
+
+def test_years_before_any_transaction_or_far_ahead(owner_client, two_portfolios):
+    # Before the first transaction: an empty report, not an error; the range ends at 2100.
+    for year in (2006, 2010, 2100):
+        response = owner_client.get(f"/tax/{year}/")
+        assert response.status_code == 200, year
+        assert owner_client.get(f"/tax/{year}/export.csv").status_code == 200
+    assert (
+        "No sales in ordinary accounts this year."
+        in owner_client.get("/tax/2010/").content.decode()
+    )
+    for year in (1999, 2005, 2101):
+        assert owner_client.get(f"/tax/{year}/").status_code == 404
+        assert owner_client.get(f"/tax/{year}/export.csv").status_code == 404

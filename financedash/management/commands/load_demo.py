@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,7 +16,7 @@ from marketdata import history
 from marketdata.providers import demo
 from pensions import services as pension_services
 from pensions.models import PensionAccount
-from portfolios import services
+from portfolios import cash, services
 from portfolios.models import Portfolio
 
 USERNAME = PASSWORD = DEMO_USERNAME
@@ -39,13 +39,23 @@ class DemoPortfolio:
     currency: str
     description: str
     holdings: tuple[tuple[str, int], ...]  # (symbol, shares bought each time)
+    kind: str = "ordinary"
+    # An ASK keeps its cash: its deposits (innskudd) are what it can pay out tax free.
+    track_cash: bool = False
 
 
 DEMO_BENCHMARK = "^OSEBX"
+ASK = "Aksjesparekonto"
+# The ASK's deposits are round sums, made when a buy needs more than the cash in it.
+DEPOSIT_STEP = Decimal(5_000)
+# Aksjesparekonto exists from 1 September 2017 (skatteloven § 10-21): the demo's starts then
+# at the earliest.
+ASK_OPENED = date(2017, 9, 1)
+WITHDRAWAL_STEP = Decimal(1_000)
 
 PORTFOLIOS = (
     DemoPortfolio(
-        "Aksjesparekonto",
+        ASK,
         "Nordnet",
         "NOK",
         "Nordic shares in a Norwegian share savings account.",
@@ -57,6 +67,8 @@ PORTFOLIOS = (
             ("MOWI.OL", 25),
             ("VOLV-B.ST", 20),
         ),
+        kind="ask",
+        track_cash=True,
     ),
     DemoPortfolio(
         "Utbytteportefølje",
@@ -89,6 +101,54 @@ class PlannedTrade:
     @property
     def import_key(self) -> str:
         return f"demo:{self.symbol}:{self.type}:{self.date.isoformat()}"
+
+
+@dataclass(frozen=True)
+class PlannedCash:
+    portfolio: str
+    type: str  # DEPOSIT or WITHDRAWAL
+    date: date
+    amount: Decimal
+
+    @property
+    def import_key(self) -> str:
+        return f"demo:cash:{self.type}:{self.date.isoformat()}"
+
+
+def _cash_effect(trade: PlannedTrade) -> Decimal:
+    """What a trade moves the cash by, as the ledger books it (portfolios.cash)."""
+    gross = trade.quantity * trade.price * trade.exchange_rate
+    sign = -1 if trade.type == "BUY" else 1
+    return sign * cash.booked(gross + trade.fees if trade.type == "BUY" else gross - trade.fees)
+
+
+def plan_cash(trades: list[PlannedTrade]) -> list[PlannedCash]:
+    """The ASK's deposits and one withdrawal, a pure function of its trades: on a day whose
+    buys cost more than the cash in the account, a deposit of the shortfall rounded up to
+    DEPOSIT_STEP (so the cash never goes negative); on the day of its first sale, half the
+    cash is taken out, less than the deposits (a tax-free withdrawal, ARCHITECTURE 5d)."""
+    days: dict[date, list[PlannedTrade]] = {}
+    for trade in trades:
+        if trade.portfolio == ASK:
+            days.setdefault(trade.date, []).append(trade)
+    balance = deposits = Decimal(0)
+    planned, withdrawn = [], False
+    for day in sorted(days):
+        need = -sum((_cash_effect(t) for t in days[day] if t.type == "BUY"), Decimal(0))
+        if need > balance:
+            amount = ((need - balance) / DEPOSIT_STEP).to_integral_value(ROUND_CEILING)
+            amount *= DEPOSIT_STEP
+            planned.append(PlannedCash(ASK, "DEPOSIT", day, amount))
+            balance += amount
+            deposits += amount
+        balance += sum((_cash_effect(t) for t in days[day]), Decimal(0))
+        if not withdrawn and any(t.type == "SELL" for t in days[day]):
+            amount = min(balance, deposits) / 2 // WITHDRAWAL_STEP * WITHDRAWAL_STEP
+            if amount > 0:
+                planned.append(PlannedCash(ASK, "WITHDRAWAL", day, amount))
+                balance -= amount
+                withdrawn = True
+    return planned
 
 
 # name, kind, value at the first month end, monthly contribution (NOK)
@@ -147,10 +207,11 @@ def plan(today: date, years: int) -> list[PlannedTrade]:
     trades = []
     for p_index, portfolio in enumerate(PORTFOLIOS):
         commission = COMMISSION[portfolio.currency]
+        first = max(start, ASK_OPENED) if portfolio.kind == "ask" else start
         for h_index, (symbol, lot) in enumerate(portfolio.holdings):
             item = demo.BY_SYMBOL[symbol]
             held = Decimal(0)
-            for day, kind in _events(symbol, h_index, p_index, start, last):
+            for day, kind in _events(symbol, h_index, p_index, first, last):
                 rate = demo.rate_on(item.currency, portfolio.currency, day)
                 if kind == "BUY":
                     quantity, price, fees = Decimal(lot), demo.close_on(symbol, day), commission
@@ -255,6 +316,8 @@ class Command(BaseCommand):
                     "currency": spec.currency,
                     "description": spec.description,
                     "benchmark": benchmark,
+                    "kind": spec.kind,
+                    "track_cash": spec.track_cash,
                 },
             )
             portfolios[spec.name] = portfolio
@@ -263,30 +326,43 @@ class Command(BaseCommand):
             if portfolio.transactions.exists():
                 loaded.add(spec.name)
         trades = [t for t in plan(today, years) if t.portfolio not in loaded]
+        moves = plan_cash(trades)
+        # A day's deposit before its trades, a withdrawal after them: the cash never dips.
+        rank = {"DEPOSIT": 0, "WITHDRAWAL": 2}
         for name, portfolio in portfolios.items():
+            own = [(t.date, 1, t) for t in trades if t.portfolio == name]
+            own += [(m.date, rank[m.type], m) for m in moves if m.portfolio == name]
+            own.sort(key=lambda item: item[:2])
             services.record_transactions(
                 portfolio,
                 [
-                    services.NewTransaction(
-                        instrument=instruments[trade.symbol],
-                        type=trade.type,
-                        date=trade.date,
-                        quantity=trade.quantity,
-                        price=trade.price,
-                        fees=trade.fees,
-                        exchange_rate=trade.exchange_rate,
+                    services.NewTransaction.cash(
+                        type=item.type,
+                        date=item.date,
+                        amount=item.amount,
                         notes="Demo data",
-                        import_key=trade.import_key,
+                        import_key=item.import_key,
                     )
-                    for trade in trades
-                    if trade.portfolio == name
+                    if isinstance(item, PlannedCash)
+                    else services.NewTransaction(
+                        instrument=instruments[item.symbol],
+                        type=item.type,
+                        date=item.date,
+                        quantity=item.quantity,
+                        price=item.price,
+                        fees=item.fees,
+                        exchange_rate=item.exchange_rate,
+                        notes="Demo data",
+                        import_key=item.import_key,
+                    )
+                    for _day, _rank, item in own
                 ],
             )
         pension_values = self._pensions(user, first_day, today)
         self.stdout.write(
             f"Demo household: {len(PENSIONS)} pension accounts ({pension_values} values), "
             f"{len(portfolios)} portfolios ({len(loaded)} already loaded), "
-            f"{len(trades)} transactions recorded; {closes} closes and {rates} exchange rates "
-            "stored."
+            f"{len(trades) + len(moves)} transactions recorded; {closes} closes and {rates} "
+            "exchange rates stored."
         )
         self.stdout.write(f"Log in as {USERNAME} / {PASSWORD} (username / password).")

@@ -67,7 +67,7 @@ class PensionValueEntry(models.Model):
         null=True,
         blank=True,
         validators=non_negative(),
-        help_text="Paid in since the previous value (optional); counts against the IPS cap.",
+        help_text=_("Paid in since the previous value (optional); counts against the IPS cap."),
     )
 
     objects = PensionValueEntryQuerySet.as_manager()

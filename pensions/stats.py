@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from financedash.lib import charts
 from financedash.lib.money import ZERO
@@ -143,7 +144,7 @@ def history_chart(summaries: list[AccountSummary], by_account: dict) -> charts.L
         )
         below = top
     if len(lines) > 1:
-        series.append(charts.Series("Total", below, style="primary"))
+        series.append(charts.Series(gettext("Total"), below, style="primary"))
     return charts.line_chart(series)
 
 

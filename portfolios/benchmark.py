@@ -32,20 +32,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, localcontext
 
+from django.utils.translation import gettext_noop
+
 from portfolios.ledger import ZERO
 from portfolios.performance import _CONTEXT, ONE, Point, annualized
 
 # The words the API schema and the pages use (as DEFINITIONS in portfolios.performance).
-SYMBOL_HELP = (
+SYMBOL_HELP = gettext_noop(
     "Ticker of the index or instrument the performance chart compares with, e.g. ^OSEBX "
     "(Oslo Børs) or ^GSPC (S&P 500); null for none."
 )
-VALUE_HELP = (
+VALUE_HELP = gettext_noop(
     "What the same deposits and withdrawals would have been worth in the benchmark: the "
     "opening value and each day's external flow invested at that day's close of the "
     "benchmark (converted at that day's exchange rate), withdrawals sold at it."
 )
-TWR_HELP = (
+TWR_HELP = gettext_noop(
     "The benchmark's time-weighted return over the period: its own daily moves, in the "
     "chart's currency, chained over the days money was in it. 0.1 = 10 %."
 )

@@ -43,6 +43,7 @@ from decimal import Decimal
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from marketdata import history
 from marketdata.models import Instrument
@@ -88,6 +89,16 @@ class RowResult:
     # cash row's amount, also when it is not recorded).
     fees: Decimal | None = None
     amount: Decimal | None = None
+
+    @property
+    def type_label(self) -> str:
+        """The row's type as the pages name it (the file's code when it is none of them)."""
+        if self.row is None:
+            return ""
+        try:
+            return str(Transaction.Type(self.row.type).label)
+        except ValueError:
+            return self.row.type
 
 
 @dataclass
@@ -242,7 +253,7 @@ def import_transactions(
     report.result.instruments = _instrument_plans(rows, chosen)
     if parsed.errors:
         for row in rows:
-            report.set(row.line, UNCHECKED, "Not checked: the file has errors.", row)
+            report.set(row.line, UNCHECKED, _("Not checked: the file has errors."), row)
         return report.finish(committed=False)
 
     report_progress(CHECK, 0, len(rows))
@@ -428,8 +439,11 @@ def _cash_rows(portfolio: Portfolio, groups: list[list[_Planned]], report: _Repo
                 report.set(
                     item.row.line,
                     SKIPPED,
-                    f"{item.row.type.capitalize()}: {portfolio.name} does not track cash. Turn on "
-                    "“Track cash” in its settings (and import the whole history) to book it.",
+                    _(
+                        "%(type)s: %(portfolio)s does not track cash. Turn on “Track cash” in its "
+                        "settings (and import the whole history) to book it."
+                    )
+                    % {"type": Transaction.Type(item.row.type).label, "portfolio": portfolio.name},
                     item.row,
                 )
         if rows:
@@ -452,8 +466,11 @@ def _opening_rows(portfolio: Portfolio, rows: list[ParsedRow], report: _Report):
             report.set(
                 row.line,
                 SKIPPED,
-                f"Opening balance {row.amount:,.2f}: {portfolio.name} already has transactions "
-                "from before this file, so its cash carries on from them.",
+                _(
+                    "Opening balance %(amount)s: %(portfolio)s already has transactions from "
+                    "before this file, so its cash carries on from them."
+                )
+                % {"amount": f"{row.amount:,.2f}", "portfolio": portfolio.name},
                 row,
             )
             continue
@@ -473,9 +490,11 @@ def _leave_out_duplicates(
     new_rows = []
     for row in rows:
         if row.import_key in existing:
-            report.set(row.line, DUPLICATE, "Already imported into this portfolio.", row)
+            report.set(row.line, DUPLICATE, _("Already imported into this portfolio."), row)
         elif row.import_key in first_line:
-            message = f"The same transaction as line {first_line[row.import_key]}."
+            message = _("The same transaction as line %(line)s.") % {
+                "line": first_line[row.import_key]
+            }
             report.set(row.line, DUPLICATE, message, row)
         else:
             first_line[row.import_key] = row.line
@@ -544,7 +563,7 @@ def _plan(portfolio: Portfolio, rows: list[ParsedRow], report: _Report) -> list[
             report.set(
                 planned.row.line,
                 UNCHECKED,
-                f"Not checked: line {line} of the same holding has an error.",
+                _("Not checked: line %(line)s of the same holding has an error.") % {"line": line},
                 planned.row,
             )
     return [sorted(group, key=lambda p: (p.row.date, p.order)) for group in groups.values()]
@@ -614,9 +633,13 @@ def _instrument(row: ParsedRow) -> Instrument | tuple[str, str]:
     try:
         return history.resolve_instrument(row.symbol, currency=currency)
     except UnknownSymbol:
-        problem = f"Unknown symbol {row.symbol}"
         if row.ticker != row.symbol:
-            problem += f" (from {row.ticker!r})"
+            problem = _("Unknown symbol %(symbol)s (from %(ticker)r)") % {
+                "symbol": row.symbol,
+                "ticker": row.ticker,
+            }
+        else:
+            problem = _("Unknown symbol %(symbol)s") % {"symbol": row.symbol}
     except MarketDataError as exc:
         problem = str(exc).rstrip(".")
     except ValidationError as exc:
@@ -626,9 +649,14 @@ def _instrument(row: ParsedRow) -> Instrument | tuple[str, str]:
         found = _by_isin(row.isin, row.currency)
         if len(found) == 1:
             return found[0]
-        many = "several instruments have" if found else "no instrument has"
-        problem += f", and {many} ISIN {row.isin}"
-    return "symbol", f"{problem}. Choose its symbol in the preview, or add the instrument first."
+        if found:
+            template = _("%(problem)s, and several instruments have ISIN %(isin)s")
+        else:
+            template = _("%(problem)s, and no instrument has ISIN %(isin)s")
+        problem = template % {"problem": problem, "isin": row.isin}
+    return "symbol", _(
+        "%(problem)s. Choose its symbol in the preview, or add the instrument first."
+    ) % {"problem": problem}
 
 
 def _by_isin(isin: str, currency: str | None) -> list[Instrument]:
@@ -645,8 +673,16 @@ def _currency_errors(portfolio: Portfolio, row: ParsedRow, instrument: Instrumen
             RowError(
                 row.line,
                 "currency",
-                f"The file prices {row.symbol} in {row.currency}, but {instrument.ticker} "
-                f"trades in {instrument.currency}.",
+                _(
+                    "The file prices %(symbol)s in %(currency)s, but %(ticker)s trades in "
+                    "%(instrument_currency)s."
+                )
+                % {
+                    "symbol": row.symbol,
+                    "currency": row.currency,
+                    "ticker": instrument.ticker,
+                    "instrument_currency": instrument.currency,
+                },
             )
         )
     if row.account_currency and row.account_currency != portfolio.currency:
@@ -656,8 +692,11 @@ def _currency_errors(portfolio: Portfolio, row: ParsedRow, instrument: Instrumen
             RowError(
                 row.line,
                 "currency",
-                f"The file books this row in {row.account_currency}, but the portfolio is in "
-                f"{portfolio.currency}: import it into a {row.account_currency} portfolio.",
+                _(
+                    "The file books this row in %(currency)s, but the portfolio is in "
+                    "%(portfolio_currency)s: import it into a %(currency)s portfolio."
+                )
+                % {"currency": row.account_currency, "portfolio_currency": portfolio.currency},
             )
         )
     return errors
@@ -680,7 +719,7 @@ def _record(
         for item in group:
             if item.row.import_key in existing:
                 report.set(
-                    item.row.line, DUPLICATE, "Already imported into this portfolio.", item.row
+                    item.row.line, DUPLICATE, _("Already imported into this portfolio."), item.row
                 )
             else:
                 planned.append(item)
@@ -719,7 +758,8 @@ def _report_rejected(planned: list[_Planned], errors: dict, report: _Report) -> 
                 report.set(
                     item.row.line,
                     UNCHECKED,
-                    f"Not checked: line {failed.row.line} of the same holding failed.",
+                    _("Not checked: line %(line)s of the same holding failed.")
+                    % {"line": failed.row.line},
                     item.row,
                 )
         for item in items[:at]:

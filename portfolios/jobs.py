@@ -28,7 +28,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portfolios.imports import CHECK, PARSE, SAVE, ImportResult, import_transactions
@@ -64,6 +64,7 @@ def submit(
         dry_run=dry_run,
         symbol_overrides=symbol_overrides or {},
         data=data,
+        language=translation.get_language() or "",
     )
     transaction.on_commit(lambda: start(job.pk))
     return job
@@ -102,6 +103,12 @@ def run(job_id: int) -> None:
     if not taken:
         return
     job = ImportJob.objects.select_related("portfolio").get(pk=job_id)
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        _run(job)
+
+
+def _run(job: ImportJob) -> None:
+    job_id = job.pk
     progress = _Progress(job_id)
     try:
         result = import_transactions(
@@ -197,24 +204,29 @@ def reap_stale() -> int:
     # SQLite (readers never wait there).
     if not stale.exists():
         return 0
-    reaped = stale.filter(status=ImportJob.Status.RUNNING).update(
-        status=ImportJob.Status.FAILED,
-        data=None,
-        updated_at=now,
-        error=_(
-            "The import stopped without finishing (its worker stopped). Nothing was saved: "
-            "import the file again."
-        ),
-    )
-    reaped += stale.filter(status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.FAILED,
-        data=None,
-        updated_at=now,
-        error=_(
-            "The import never started (no worker took it). Nothing was saved: import the "
-            "file again."
-        ),
-    )
+    reaped = 0
+    # Each job's message in the language of the request that started it.
+    for language in stale.order_by().values_list("language", flat=True).distinct():
+        jobs = stale.filter(language=language)
+        with translation.override(language or settings.LANGUAGE_CODE):
+            reaped += jobs.filter(status=ImportJob.Status.RUNNING).update(
+                status=ImportJob.Status.FAILED,
+                data=None,
+                updated_at=now,
+                error=_(
+                    "The import stopped without finishing (its worker stopped). Nothing was "
+                    "saved: import the file again."
+                ),
+            )
+            reaped += jobs.filter(status=ImportJob.Status.QUEUED).update(
+                status=ImportJob.Status.FAILED,
+                data=None,
+                updated_at=now,
+                error=_(
+                    "The import never started (no worker took it). Nothing was saved: import "
+                    "the file again."
+                ),
+            )
     return reaped
 
 

@@ -164,6 +164,9 @@ class ImportJob(models.Model):
     dry_run = models.BooleanField(default=False)
     symbol_overrides = models.JSONField(default=dict, blank=True)
     data = models.BinaryField(null=True, blank=True, editable=False)
+    # The language of the request that started it: the worker writes the row messages in it
+    # (a page in Norwegian, the API in English).
+    language = models.CharField(max_length=8, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     # parse -> check -> save: what the job is doing, rows_done of rows_total in that step.
     phase = models.CharField(max_length=8, blank=True)

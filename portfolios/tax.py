@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Context, Decimal, localcontext
 
+from django.utils.translation import gettext
+
 BUY = "BUY"
 SELL = "SELL"
 DIVIDEND = "DIVIDEND"
@@ -363,8 +365,15 @@ class _Run:
             # The portfolios' ledgers never oversell; lots can run short only when a split
             # was recorded in one portfolio and not another. Sell what there is and say so.
             self.result.warnings.append(
-                f"{e.symbol}: sale of {e.quantity.normalize():f} on {e.date.isoformat()} "
-                f"exceeds the lots held ({held.normalize():f})"
+                gettext(
+                    "%(symbol)s: sale of %(quantity)s on %(date)s exceeds the lots held (%(held)s)"
+                )
+                % {
+                    "symbol": e.symbol,
+                    "quantity": f"{e.quantity.normalize():f}",
+                    "date": e.date.isoformat(),
+                    "held": f"{held.normalize():f}",
+                }
             )
         # The average-cost figure of the selling portfolio, for the comparison.
         pool = self.pools[(e.portfolio_id, e.symbol)]

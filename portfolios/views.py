@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import slugify
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
@@ -512,7 +512,7 @@ def _price_chart_context(request: HttpRequest, holding: Holding) -> dict:
         for day, price, kind, quantity in trades
     ]
     chart = charts.line_chart(
-        [charts.Series("Close", closes, style="primary", area=True)],
+        [charts.Series(pgettext("closing price", "Close"), closes, style="primary", area=True)],
         markers=markers,
         start=start,
         end=end,
@@ -841,7 +841,7 @@ def _format_docs() -> list[tuple[str, str]]:
     """Each format's own description, its parser module's docstring, as the page's help:
     written once, beside the code it describes."""
     return [
-        (FORMAT_LABELS.get(name, name), sys.modules[parse.__module__].__doc__ or "")
+        (FORMAT_LABELS.get(name, name), gettext(sys.modules[parse.__module__].__doc__ or ""))
         for name, parse in FORMATS.items()
     ]
 

@@ -21,6 +21,8 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import pairwise
 
+from django.utils.translation import gettext
+
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 VIEWBOX = Decimal(1000)
@@ -342,7 +344,7 @@ def _hover_points(shown_by_series, start: date, end: date, x_of, y_of) -> list[H
     return points
 
 
-def bars(items: Iterable[tuple[str, Decimal]], *, limit: int = 8, other_label: str = "Other"):
+def bars(items: Iterable[tuple[str, Decimal]], *, limit: int = 8, other_label: str | None = None):
     """Shares of a whole, largest first; past `limit`, the rest is one "other" bar.
     Items of zero or less are left out: they are no share of what is owned."""
     kept = sorted(((label, v) for label, v in items if v > 0), key=lambda item: -item[1])
@@ -354,7 +356,8 @@ def bars(items: Iterable[tuple[str, Decimal]], *, limit: int = 8, other_label: s
     if len(rest) == 1:
         rows.append((rest[0][0], rest[0][1], False))
     elif rest:
-        rows.append((other_label, sum((v for _, v in rest), ZERO), True))
+        label = other_label or gettext("Other")
+        rows.append((label, sum((v for _, v in rest), ZERO), True))
     largest = max(value for _, value, _ in rows)
     return [
         Bar(

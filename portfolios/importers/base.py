@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from financedash.lib import money
 from portfolios.cash import CASH_TYPES, DEPOSIT, FEE, INTEREST, WITHDRAWAL
 from portfolios.ledger import BUY, DIVIDEND, SELL, SPLIT
@@ -187,7 +189,7 @@ def parse_date(text: str) -> date:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise FieldError(f"{value!r} is not a date: use YYYY-MM-DD.") from exc
+        raise FieldError(_("%(value)r is not a date: use YYYY-MM-DD.") % {"value": value}) from exc
 
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -196,5 +198,7 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 def parse_currency(text: str) -> str:
     value = text.strip().upper()
     if not _CURRENCY.match(value):
-        raise FieldError(f"{text.strip()!r} is not a three-letter currency code.")
+        raise FieldError(
+            _("%(value)r is not a three-letter currency code.") % {"value": text.strip()}
+        )
     return value

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, ngettext
+
 from portfolios.importers import generic, ghostfolio, nordnet
 from portfolios.importers.base import decode, header_key, read_rows
 
@@ -41,22 +43,38 @@ def detect(data: bytes) -> Detection:
     if json_doc is not None:
         if isinstance(json_doc, dict) and isinstance(json_doc.get("activities"), list):
             count = len(json_doc["activities"])
-            return Detection(GHOSTFOLIO, f"a JSON export with {count} Ghostfolio activities")
+            return Detection(
+                GHOSTFOLIO,
+                ngettext(
+                    "a JSON export with %(count)s Ghostfolio activity",
+                    "a JSON export with %(count)s Ghostfolio activities",
+                    count,
+                )
+                % {"count": count},
+            )
         return Detection(
-            None, "The file is JSON, but not a Ghostfolio export (it has no activities list)."
+            None,
+            gettext("The file is JSON, but not a Ghostfolio export (it has no activities list)."),
         )
     text = decode(data)
     header, _ = read_rows(text, "\t;,")
     keys = {header_key(name) for name in header}
     columns = nordnet.header_columns(header)
     if all(name in columns for name in nordnet.REQUIRED):
-        language = "Swedish" if keys & _SWEDISH_ONLY else "Norwegian"
-        return Detection(NORDNET, f"Nordnet's {language} column names")
+        if keys & _SWEDISH_ONLY:
+            return Detection(NORDNET, gettext("Nordnet's Swedish column names"))
+        return Detection(NORDNET, gettext("Nordnet's Norwegian column names"))
     if all(name in keys for name in generic.REQUIRED):
-        return Detection(GENERIC, "the generic columns " + ", ".join(generic.REQUIRED))
-    shown = ", ".join(name for name in header[:8] if name) or "nothing"
+        return Detection(
+            GENERIC,
+            gettext("the generic columns %(columns)s") % {"columns": ", ".join(generic.REQUIRED)},
+        )
+    shown = ", ".join(name for name in header[:8] if name) or gettext("nothing")
     return Detection(
         None,
-        f"Could not tell the file's format from its first line ({shown}). Choose the format, "
-        "or use the generic columns date, type, symbol, quantity, price.",
+        gettext(
+            "Could not tell the file's format from its first line (%(shown)s). Choose the "
+            "format, or use the generic columns date, type, symbol, quantity, price."
+        )
+        % {"shown": shown},
     )

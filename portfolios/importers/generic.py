@@ -1,4 +1,32 @@
-"""Generic CSV: one transaction per row, from any broker or spreadsheet.
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import replace
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from portfolios.importers.base import (
+    TYPES,
+    FieldError,
+    ParsedRow,
+    ParseResult,
+    RowError,
+    decode,
+    header_key,
+    parse_currency,
+    parse_date,
+    parse_decimal,
+    read_rows,
+)
+from portfolios.ledger import SPLIT
+
+# The module's docstring, set here so that makemessages finds it: the import page shows it
+# as this format's documentation, in the page's language (portfolios.views._format_docs).
+__doc__ = gettext_noop(
+    """Generic CSV: one transaction per row, from any broker or spreadsheet.
 
 The first row names the columns, in any order and any letter case:
 
@@ -37,28 +65,7 @@ Re-importing a file skips the rows already imported: each row is recognised by i
 type, symbol, quantity, price, fees, currency and exchange rate (not its notes), counting
 identical rows in the file separately.
 """
-
-from __future__ import annotations
-
-import hashlib
-from collections import Counter
-from dataclasses import replace
-from decimal import Decimal
-
-from portfolios.importers.base import (
-    TYPES,
-    FieldError,
-    ParsedRow,
-    ParseResult,
-    RowError,
-    decode,
-    header_key,
-    parse_currency,
-    parse_date,
-    parse_decimal,
-    read_rows,
 )
-from portfolios.ledger import SPLIT
 
 REQUIRED = ("date", "type", "symbol", "quantity", "price")
 OPTIONAL = ("fees", "currency", "exchange_rate", "amount", "notes")
@@ -74,20 +81,24 @@ def parse(data: bytes) -> ParseResult:
     problems = []
     missing = [name for name in REQUIRED if name not in names]
     if missing:
-        problems.append(f"missing {', '.join(missing)}")
+        problems.append(_("missing %(columns)s") % {"columns": ", ".join(missing)})
     unknown = [name for name, key in zip(header, names, strict=True) if key not in COLUMNS]
     if unknown:
-        problems.append(f"unknown {', '.join(unknown)}")
+        problems.append(_("unknown %(columns)s") % {"columns": ", ".join(unknown)})
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        problems.append(f"repeated {', '.join(repeated)}")
+        problems.append(_("repeated %(columns)s") % {"columns": ", ".join(repeated)})
     if problems:
         result.errors.append(
             RowError(
                 1,
                 "",
-                f"Columns {'; '.join(problems)}. Expected {', '.join(REQUIRED)} and "
-                f"optionally {', '.join(OPTIONAL)}.",
+                _("Columns %(problems)s. Expected %(required)s and optionally %(optional)s.")
+                % {
+                    "problems": "; ".join(problems),
+                    "required": ", ".join(REQUIRED),
+                    "optional": ", ".join(OPTIONAL),
+                },
             )
         )
         return result
@@ -98,7 +109,12 @@ def parse(data: bytes) -> ParseResult:
         errors: list[RowError] = []
         if len(fields) > len(names) and any(value.strip() for value in fields[len(names) :]):
             errors.append(
-                RowError(line, "", f"The row has {len(fields)} columns, the header {len(names)}.")
+                RowError(
+                    line,
+                    "",
+                    _("The row has %(row)s columns, the header %(header)s.")
+                    % {"row": len(fields), "header": len(names)},
+                )
             )
         row = _row(line, values, errors)
         result.errors.extend(errors)
@@ -116,7 +132,9 @@ def _row(line: int, values: dict[str, str], errors: list[RowError]) -> ParsedRow
         value = values.get(column, "")
         if not value:
             if required:
-                errors.append(RowError(line, column, f"{column} is empty."))
+                errors.append(
+                    RowError(line, column, _("%(column)s is empty.") % {"column": column})
+                )
             return default
         try:
             return reader(value)
@@ -138,10 +156,10 @@ def _row(line: int, values: dict[str, str], errors: list[RowError]) -> ParsedRow
     fees = read("fees", parse_decimal, default=Decimal(0))
     currency = read("currency", parse_currency)
     rate = read("exchange_rate", parse_decimal)
-    check("quantity", quantity, quantity is not None and quantity > 0, "quantity must be > 0.")
-    check("price", price, price is not None and price >= 0, "price must not be negative.")
-    check("fees", fees, fees is not None and fees >= 0, "fees must not be negative.")
-    check("exchange_rate", rate, rate is not None and rate > 0, "exchange_rate must be > 0.")
+    check("quantity", quantity, quantity is not None and quantity > 0, _("quantity must be > 0."))
+    check("price", price, price is not None and price >= 0, _("price must not be negative."))
+    check("fees", fees, fees is not None and fees >= 0, _("fees must not be negative."))
+    check("exchange_rate", rate, rate is not None and rate > 0, _("exchange_rate must be > 0."))
     if errors:
         return None
     return ParsedRow(
@@ -179,12 +197,15 @@ def _cash_row(line, values, on, kind, read, errors) -> ParsedRow | None:
     """A deposit, withdrawal, interest or fee: a date and an amount, nothing of a trade."""
     amount = read("amount", parse_decimal, required=True)
     if amount is not None and amount <= 0:
-        errors.append(RowError(line, "amount", "amount must be > 0."))
+        errors.append(RowError(line, "amount", _("amount must be > 0.")))
     for column in ("symbol", "quantity", "price", "fees", "currency", "exchange_rate"):
         if values.get(column, ""):
             errors.append(
                 RowError(
-                    line, column, f"A {kind.lower()} has an amount only: leave {column} empty."
+                    line,
+                    column,
+                    _("A %(type)s has an amount only: leave %(column)s empty.")
+                    % {"type": kind.lower(), "column": column},
                 )
             )
     if errors:
@@ -195,7 +216,10 @@ def _cash_row(line, values, on, kind, read, errors) -> ParsedRow | None:
 def _type(text: str) -> str:
     kind = text.strip().upper()
     if kind not in GENERIC_TYPES:
-        raise FieldError(f"{text!r} is not a transaction type: use {', '.join(GENERIC_TYPES)}.")
+        raise FieldError(
+            _("%(value)r is not a transaction type: use %(types)s.")
+            % {"value": text, "types": ", ".join(GENERIC_TYPES)}
+        )
     return kind
 
 

@@ -1,4 +1,34 @@
-"""Ghostfolio's JSON export (Portfolio → Activities → Export), for moving over from it.
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import replace
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
+
+from portfolios.importers.base import (
+    BUY,
+    DIVIDEND,
+    SELL,
+    FieldError,
+    ParsedRow,
+    ParseResult,
+    RowError,
+    SkippedRow,
+    parse_currency,
+    parse_date,
+    parse_decimal,
+)
+
+# The module's docstring, set here so that makemessages finds it: the import page shows it
+# as this format's documentation, in the page's language (portfolios.views._format_docs).
+__doc__ = gettext_noop(
+    """Ghostfolio's JSON export (Portfolio → Activities → Export), for moving over from it.
 
 The file is one JSON object; what is read from it:
 
@@ -24,37 +54,15 @@ the preview lets you choose the right symbol, remembered by ISIN or name for the
 import. Dates are read in UTC, as Ghostfolio writes them. Re-importing skips activities
 already imported (by Ghostfolio's activity id).
 """
-
-from __future__ import annotations
-
-import codecs
-import hashlib
-import json
-import re
-from collections import Counter
-from dataclasses import replace
-from decimal import Decimal
-
-from portfolios.importers.base import (
-    BUY,
-    DIVIDEND,
-    SELL,
-    FieldError,
-    ParsedRow,
-    ParseResult,
-    RowError,
-    SkippedRow,
-    parse_currency,
-    parse_date,
-    parse_decimal,
 )
 
 TRADES = {"BUY": BUY, "SELL": SELL, "DIVIDEND": DIVIDEND}
 CASH = {"FEE", "INTEREST"}
 SKIP_REASONS = {
-    "LIABILITY": "LIABILITY: a debt Ghostfolio tracks by hand, not a transaction of a "
-    "brokerage account.",
-    "ITEM": "ITEM: a valuable Ghostfolio tracks by hand, not a listed instrument.",
+    "LIABILITY": gettext_lazy(
+        "LIABILITY: a debt Ghostfolio tracks by hand, not a transaction of a brokerage account."
+    ),
+    "ITEM": gettext_lazy("ITEM: a valuable Ghostfolio tracks by hand, not a listed instrument."),
 }
 _ISIN = re.compile(r"^[A-Z]{2}[A-Z0-9]{9}\d$")
 _ZERO = Decimal(0)
@@ -81,14 +89,14 @@ def parse(data: bytes) -> ParseResult:
     document = read_document(data)
     if not isinstance(document, dict) or not isinstance(document.get("activities"), list):
         result.errors.append(
-            RowError(1, "", "Not a Ghostfolio export: expected a JSON object with activities.")
+            RowError(1, "", _("Not a Ghostfolio export: expected a JSON object with activities."))
         )
         return result
     profiles = _profiles(document.get("assetProfiles"))
     seen: Counter[str] = Counter()
     for line, activity in enumerate(document["activities"], start=1):
         if not isinstance(activity, dict):
-            result.errors.append(RowError(line, "", "The activity is not a JSON object."))
+            result.errors.append(RowError(line, "", _("The activity is not a JSON object.")))
             continue
         errors: list[RowError] = []
         row = _activity(line, activity, profiles, errors, result)
@@ -123,20 +131,20 @@ def _activity(
 ) -> ParsedRow | None:
     kind = str(activity.get("type") or "").strip().upper()
     if not kind:
-        errors.append(RowError(line, "type", "type is empty."))
+        errors.append(RowError(line, "type", _("type is empty.")))
         return None
     if kind not in TRADES and kind not in CASH:
-        reason = SKIP_REASONS.get(
-            kind, f"{kind} is not a Ghostfolio activity type this import knows."
-        )
-        result.skipped.append(SkippedRow(line, reason))
+        reason = SKIP_REASONS.get(kind) or _(
+            "%(type)s is not a Ghostfolio activity type this import knows."
+        ) % {"type": kind}
+        result.skipped.append(SkippedRow(line, str(reason)))
         return None
 
     def read(name: str, reader, *, required: bool = True):
         value = activity.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                errors.append(RowError(line, name, f"{name} is empty."))
+                errors.append(RowError(line, name, _("%(column)s is empty.") % {"column": name}))
             return None
         try:
             return reader(str(value))
@@ -156,14 +164,18 @@ def _activity(
     )
     for name, value in (("quantity", quantity), ("unitPrice", price), ("fee", fee)):
         if value is not None and value < 0:
-            errors.append(RowError(line, name, f"{name} must not be negative."))
+            errors.append(
+                RowError(line, name, _("%(column)s must not be negative.") % {"column": name})
+            )
     if errors:
         return None
     notes = str(activity.get("comment") or "").strip()
     if kind in CASH:
         amount = fee if kind == "FEE" and fee else quantity * price
         if amount == 0:
-            result.skipped.append(SkippedRow(line, f"{kind} of 0: nothing to record."))
+            result.skipped.append(
+                SkippedRow(line, _("%(type)s of 0: nothing to record.") % {"type": kind})
+            )
             return None
         return ParsedRow.cash(
             line=line,
@@ -178,7 +190,11 @@ def _activity(
         )
     if quantity == 0:
         result.skipped.append(
-            SkippedRow(line, f"{kind} of 0 shares: an entry without shares, nothing to record.")
+            SkippedRow(
+                line,
+                _("%(type)s of 0 shares: an entry without shares, nothing to record.")
+                % {"type": kind},
+            )
         )
         return None
     symbol = str(activity.get("symbol") or "").strip()
@@ -188,7 +204,7 @@ def _activity(
     manual = str(activity.get("dataSource") or "").upper() != "YAHOO"
     ticker = name if manual and name else symbol
     if not ticker:
-        errors.append(RowError(line, "symbol", "symbol is empty."))
+        errors.append(RowError(line, "symbol", _("symbol is empty.")))
         return None
     return ParsedRow(
         line=line,

@@ -1,4 +1,40 @@
-"""Nordnet's transaction export ("Transaksjoner og notaer" / "Transaktioner och notor").
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from portfolios.importers.base import (
+    BUY,
+    DEPOSIT,
+    DIVIDEND,
+    FEE,
+    INTEREST,
+    SELL,
+    SPLIT,
+    WITHDRAWAL,
+    FieldError,
+    ParsedRow,
+    ParseResult,
+    RowError,
+    SkippedRow,
+    decode,
+    header_key,
+    parse_currency,
+    parse_date,
+    parse_decimal,
+    read_rows,
+)
+
+# The module's docstring, set here so that makemessages finds it: the import page shows it
+# as this format's documentation, in the page's language (portfolios.views._format_docs).
+__doc__ = gettext_noop(
+    """Nordnet's transaction export ("Transaksjoner og notaer" / "Transaktioner och notor").
 
 The export is UTF-16 with a BOM, tab-separated, with a decimal comma and digits grouped by
 (non-breaking) spaces; older or re-saved copies come as UTF-8 or Windows-1252 with
@@ -48,35 +84,6 @@ currency they trade in: NOK → EQNR.OL, SEK → VOLV-B.ST, DKK → NOVO-B.CO, E
 USD stays as it is (BRK B → BRK-B); the ISIN is kept so that an instrument Yahoo does not
 know (a fund, say) can still be matched by it.
 """
-
-from __future__ import annotations
-
-import contextlib
-import dataclasses
-import re
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
-
-from portfolios.importers.base import (
-    BUY,
-    DEPOSIT,
-    DIVIDEND,
-    FEE,
-    INTEREST,
-    SELL,
-    SPLIT,
-    WITHDRAWAL,
-    FieldError,
-    ParsedRow,
-    ParseResult,
-    RowError,
-    SkippedRow,
-    decode,
-    header_key,
-    parse_currency,
-    parse_date,
-    parse_decimal,
-    read_rows,
 )
 
 # Canonical column -> the header names Nordnet uses for it (Norwegian, Swedish).
@@ -152,7 +159,13 @@ def parse(data: bytes) -> ParseResult:
         missing.append("trade_date")
     if missing:
         wanted = ", ".join("/".join(COLUMNS[name][:2]) for name in missing)
-        result.errors.append(RowError(1, "", f"Not a Nordnet export: the header lacks {wanted}."))
+        result.errors.append(
+            RowError(
+                1,
+                "",
+                _("Not a Nordnet export: the header lacks %(columns)s.") % {"columns": wanted},
+            )
+        )
         return result
 
     dividends: list[_Dividend] = []
@@ -247,7 +260,7 @@ class _Row:
         value = self.text(column)
         if not value:
             if required:
-                self.error(column, f"{self.name(column)} is empty.")
+                self.error(column, _("%(column)s is empty.") % {"column": self.name(column)})
             return None
         try:
             return reader(value)
@@ -281,12 +294,21 @@ class _Tax:
 def _dispatch(row: _Row, result: ParseResult, dividends: list, taxes: list, splits: list) -> None:
     kind = " ".join(row.text("type").upper().split())
     if not kind:
-        row.fail("type", "The transaction type is empty.")
+        row.fail("type", _("The transaction type is empty."))
     cancelled = row.text("cancelled")
     if cancelled:
-        result.skipped.append(SkippedRow(row.line, f"{kind} cancelled by Nordnet on {cancelled}."))
+        result.skipped.append(
+            SkippedRow(
+                row.line,
+                _("%(type)s cancelled by Nordnet on %(date)s.") % {"type": kind, "date": cancelled},
+            )
+        )
     elif kind.startswith("MAK "):
-        result.skipped.append(SkippedRow(row.line, f"{kind}: the reversal of a cancelled booking."))
+        result.skipped.append(
+            SkippedRow(
+                row.line, _("%(type)s: the reversal of a cancelled booking.") % {"type": kind}
+            )
+        )
     elif kind in BUY_TYPES:
         result.rows.append(_trade(row, BUY))
     elif kind in SELL_TYPES:
@@ -301,7 +323,9 @@ def _dispatch(row: _Row, result: ParseResult, dividends: list, taxes: list, spli
     elif (cash_type := _cash_type(row, kind)) is not None:
         parsed = _cash(row, kind, cash_type)
         if parsed is None:
-            result.skipped.append(SkippedRow(row.line, f"{kind}: no amount to book."))
+            result.skipped.append(
+                SkippedRow(row.line, _("%(type)s: no amount to book.") % {"type": kind})
+            )
         else:
             result.rows.append(parsed)
     else:
@@ -332,7 +356,11 @@ def _cash(row: _Row, kind: str, cash_type: str) -> ParsedRow | None:
     amount = row.read("amount", parse_decimal, required=True)
     nordnet_id = row.text("id")
     if not nordnet_id:
-        row.error("id", f"{row.name('id')} is empty: without it a re-import cannot be recognised.")
+        row.error(
+            "id",
+            _("%(column)s is empty: without it a re-import cannot be recognised.")
+            % {"column": row.name("id")},
+        )
     account_currency = _account_currency(row)
     row.checked()
     if amount == 0:
@@ -380,20 +408,22 @@ def _opening_balance(row: _Row) -> ParsedRow | None:
 
 def _skip_reason(row: _Row, kind: str) -> str:
     if kind in DEPOSIT_TYPES:
-        return f"{kind}: a cash deposit, not a holding transaction."
+        return _("%(type)s: a cash deposit, not a holding transaction.") % {"type": kind}
     if kind.startswith(WITHDRAWAL_PREFIXES) and not SECURITY_TRANSFER.search(kind):
-        return f"{kind}: a cash withdrawal, not a holding transaction."
+        return _("%(type)s: a cash withdrawal, not a holding transaction.") % {"type": kind}
     if not row.text("security"):
-        return f"{kind}: a cash booking (interest, fee, transfer), not a holding transaction."
+        return _(
+            "%(type)s: a cash booking (interest, fee, transfer), not a holding transaction."
+        ) % {"type": kind}
     if "SKATT" in kind:
-        return (
-            f"{kind}: a tax correction or refund, not withholding on a dividend in this file; "
+        return _(
+            "%(type)s: a tax correction or refund, not withholding on a dividend in this file; "
             "adjust that dividend's fees by hand."
-        )
-    return (
-        f"{kind} is not a buy, sale or dividend; if it changes the holding of "
-        f"{row.text('security')}, record that by hand."
-    )
+        ) % {"type": kind}
+    return _(
+        "%(type)s is not a buy, sale or dividend; if it changes the holding of "
+        "%(security)s, record that by hand."
+    ) % {"type": kind, "security": row.text("security")}
 
 
 def _security_key(row: _Row) -> str:
@@ -409,10 +439,14 @@ def _trade(row: _Row, type: str) -> ParsedRow:
     on = _date(row)
     ticker = " ".join(row.text("security").split())
     if not ticker:
-        row.error("security", f"{row.name('security')} is empty.")
+        row.error("security", _("%(column)s is empty.") % {"column": row.name("security")})
     nordnet_id = row.text("id")
     if not nordnet_id:
-        row.error("id", f"{row.name('id')} is empty: without it a re-import cannot be recognised.")
+        row.error(
+            "id",
+            _("%(column)s is empty: without it a re-import cannot be recognised.")
+            % {"column": row.name("id")},
+        )
     quantity = row.read("quantity", parse_decimal, required=True)
     price = row.read("price", parse_decimal, required=True)
     account_currency = _account_currency(row)
@@ -421,7 +455,7 @@ def _trade(row: _Row, type: str) -> ParsedRow:
     # Sales are sometimes exported with a negative quantity; the type carries the sign.
     quantity, price = abs(quantity), abs(price)
     if quantity == 0:
-        row.fail("quantity", f"{row.name('quantity')} is zero.")
+        row.fail("quantity", _("%(column)s is zero.") % {"column": row.name("quantity")})
     if rate is not None and rate <= 0:
         rate = None
     currency = _instrument_currency(row, account_currency, rate)
@@ -483,7 +517,11 @@ def _fees(row: _Row, currency, account_currency, rate) -> Decimal:
             return amount
         if charged_in == currency and rate is not None:
             return (amount * rate).quantize(_CENT)
-        row.fail(column, f"{row.name(column)} is in {charged_in} and no exchange rate converts it.")
+        row.fail(
+            column,
+            _("%(column)s is in %(currency)s and no exchange rate converts it.")
+            % {"column": row.name(column), "currency": charged_in},
+        )
     return Decimal(0)
 
 
@@ -524,8 +562,10 @@ def _attach_taxes(taxes: list[_Tax], dividends: list[_Dividend], result: ParseRe
             result.skipped.append(
                 SkippedRow(
                     tax.line,
-                    "Withholding tax with no dividend of the same security and date in this "
-                    "file: add it by hand as fees on that dividend.",
+                    _(
+                        "Withholding tax with no dividend of the same security and date in this "
+                        "file: add it by hand as fees on that dividend."
+                    ),
                 )
             )
             continue
@@ -535,8 +575,15 @@ def _attach_taxes(taxes: list[_Tax], dividends: list[_Dividend], result: ParseRe
                 RowError(
                     tax.line,
                     "",
-                    f"Withholding tax is in {tax.currency} but the dividend on line "
-                    f"{dividend.line} is booked in {dividend.account_currency}.",
+                    _(
+                        "Withholding tax is in %(currency)s but the dividend on line %(line)s is "
+                        "booked in %(account_currency)s."
+                    )
+                    % {
+                        "currency": tax.currency,
+                        "line": dividend.line,
+                        "account_currency": dividend.account_currency,
+                    },
                 )
             )
             continue
@@ -549,14 +596,15 @@ def _attach_taxes(taxes: list[_Tax], dividends: list[_Dividend], result: ParseRe
         result.skipped.append(
             SkippedRow(
                 tax.line,
-                f"Withholding tax: added to the fees of the dividend on line {dividend.line}.",
+                _("Withholding tax: added to the fees of the dividend on line %(line)s.")
+                % {"line": dividend.line},
             )
         )
     for dividend in dividends:
         if dividend.row is not None and dividend.row.fees < 0:
             result.errors.append(
                 RowError(
-                    dividend.row.line, "", "Refunded withholding tax exceeds the tax withheld."
+                    dividend.row.line, "", _("Refunded withholding tax exceeds the tax withheld.")
                 )
             )
             dividend.row = None
@@ -590,10 +638,10 @@ def _split_leg(row: _Row, *, out: bool) -> _SplitLeg:
     quantity = row.read("quantity", parse_decimal, required=True)
     ticker = " ".join(row.text("security").split())
     if not ticker:
-        row.error("security", f"{row.name('security')} is empty.")
+        row.error("security", _("%(column)s is empty.") % {"column": row.name("security")})
     row.checked()
     if quantity == 0:
-        row.fail("quantity", f"{row.name('quantity')} is zero.")
+        row.fail("quantity", _("%(column)s is zero.") % {"column": row.name("quantity")})
     isin = row.text("isin").upper()
     return _SplitLeg(
         line=row.line,
@@ -637,9 +685,17 @@ def _pair_splits(legs: list[_SplitLeg], result: ParseResult) -> list[ParsedRow]:
                 RowError(
                     old.line,
                     "",
-                    f"The split of {old.ticker} ({match.quantity.normalize():f} new for "
-                    f"{old.quantity.normalize():f} old, line {match.line}) has a factor with "
-                    "more decimals than the ledger stores; record it by hand.",
+                    _(
+                        "The split of %(ticker)s (%(new)s new for %(old)s old, line %(line)s) "
+                        "has a factor with more decimals than the ledger stores; record it by "
+                        "hand."
+                    )
+                    % {
+                        "ticker": old.ticker,
+                        "new": f"{match.quantity.normalize():f}",
+                        "old": f"{old.quantity.normalize():f}",
+                        "line": match.line,
+                    },
                 )
             )
             continue
@@ -661,15 +717,20 @@ def _pair_splits(legs: list[_SplitLeg], result: ParseResult) -> list[ParsedRow]:
             )
         )
         result.skipped.append(
-            SkippedRow(match.line, f"The new shares of the split on line {old.line}.")
+            SkippedRow(
+                match.line, _("The new shares of the split on line %(line)s.") % {"line": old.line}
+            )
         )
     for leg in legs:
         if not leg.paired:
             result.skipped.append(
                 SkippedRow(
                     leg.line,
-                    f"A split leg of {leg.ticker} without its other half in this file: "
-                    "record that by hand as a SPLIT (quantity = new shares per old share).",
+                    _(
+                        "A split leg of %(ticker)s without its other half in this file: record "
+                        "that by hand as a SPLIT (quantity = new shares per old share)."
+                    )
+                    % {"ticker": leg.ticker},
                 )
             )
     return [_same_symbol(row, result.rows) for row in made]

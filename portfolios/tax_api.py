@@ -143,6 +143,12 @@ def report_data(built: tax_data.Report) -> dict:
             "far and of the last stored prices, not a result for the year."
         )
         warnings.append(str(message) % {"year": report.year})
+    if report.missing_rates:
+        message = _(
+            "No shielding rate is known for %(years)s, so those years add no shielding and "
+            "the taxable amounts may be too high: staff can enter the published rate."
+        )
+        warnings.append(str(message) % {"years": ", ".join(map(str, report.missing_rates))})
     if report.rates.tax_multiplier is None:
         message = _("No tax multiplier is known for %(year)s: no tax estimate.")
         warnings.append(str(message) % {"year": report.year})

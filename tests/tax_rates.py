@@ -14,4 +14,5 @@ from django.apps import apps
 def published_rates(db):
     migration = importlib.import_module("portfolios.migrations.0008_published_tax_rates")
     migration.ship(apps, None)
+    importlib.import_module("portfolios.migrations.0011_shielding_rate_2024").ship(apps, None)
     return migration.PUBLISHED

@@ -104,7 +104,7 @@ def test_bad_year_names_the_field(api):
 def test_rates_get_shows_shipped_and_missing(api):
     body = api.get("/api/v1/tax/rates/2023").json()
     assert (body["shielding_rate"], body["tax_multiplier"]) == ("0.03200", "1.720")
-    body = api.get("/api/v1/tax/rates/2024").json()
+    body = api.get("/api/v1/tax/rates/2025").json()
     assert body["shielding_rate"] is None  # no citable figure shipped
     body = api.get("/api/v1/tax/rates/2031").json()
     assert body == {"year": 2031, "shielding_rate": None, "tax_multiplier": None, "source": ""}
@@ -112,11 +112,11 @@ def test_rates_get_shows_shipped_and_missing(api):
 
 def test_rates_put_is_staff_only(api, staff_api):
     body = {"shielding_rate": "0.039", "tax_multiplier": "1.72", "source": "test"}
-    assert_error(api.put("/api/v1/tax/rates/2024", body, format="json"), 403)
-    assert TaxRate.objects.get(year=2024).shielding_rate is None
-    response = staff_api.put("/api/v1/tax/rates/2024", body, format="json")
+    assert_error(api.put("/api/v1/tax/rates/2025", body, format="json"), 403)
+    assert TaxRate.objects.get(year=2025).shielding_rate is None
+    response = staff_api.put("/api/v1/tax/rates/2025", body, format="json")
     assert response.status_code == 200, response.content
-    assert TaxRate.objects.get(year=2024).shielding_rate == D("0.039")
+    assert TaxRate.objects.get(year=2025).shielding_rate == D("0.039")
 
 
 def test_rates_put_bad_input_names_the_field(staff_api):
@@ -156,21 +156,21 @@ def sale_in(owner):
 
 
 def test_a_year_without_a_shielding_rate_is_missing_not_guessed(api, sale_in):
-    # 2024 ships its factor (1.72) but no citable skjermingsrente: the shares held on
-    # 31.12.2023 get 2023's 3.2 % (1,000 x 3.2 % = 32, used on the sale), and nothing is
-    # guessed for 2024.
-    sale_in(2024)
-    body = api.get("/api/v1/tax/2024").json()
+    # 2025 ships its factor (1.72) but no citable skjermingsrente: the shares held on
+    # 31.12.2024 get 2024's 3.9 % (1,000 x 3.9 % = 39, used on the sale), and nothing is
+    # guessed for 2025.
+    sale_in(2025)
+    body = api.get("/api/v1/tax/2025").json()
     assert body["shielding_rate"] is None and body["tax_multiplier"] == "1.720"
-    assert 2024 in body["missing_rates"] and 2023 not in body["missing_rates"]
+    assert 2025 in body["missing_rates"] and 2024 not in body["missing_rates"]
     (sale,) = body["sales"]
     assert (sale["gain"], sale["shielding_used"], sale["taxable_gain"]) == (
         "500.00",
-        "32.00",
-        "468.00",
+        "39.00",
+        "461.00",
     )
     # 468 x 22 % x 1.72 = 177.0912.
-    assert body["totals"]["tax_estimate"] == "177.09"
+    assert body["totals"]["tax_estimate"] == "174.44"  # 461 x 22 % x 1.72 = 174.4424
 
 
 def test_a_factor_entered_before_2019_is_not_multiplied_by_22_percent(api, sale_in):
@@ -196,3 +196,34 @@ def test_the_years_at_the_edges(api):
     assert api.get("/api/v1/tax/2100").status_code == 200
     for year in ("2101", "2005", "99999999999999999999"):
         assert "year" in assert_error(api.get(f"/api/v1/tax/{year}"), 400)["details"]
+
+
+def test_a_year_without_a_shielding_rate_is_named_in_the_warnings(api, owner):
+    """The report's warnings say which years add no shielding, not only missing_rates."""
+    from portfolios.models import TaxRate
+
+    TaxRate.objects.update_or_create(
+        year=2021, defaults={"shielding_rate": None, "tax_multiplier": Decimal("1.44")}
+    )
+    TaxRate.objects.update_or_create(
+        year=2022, defaults={"shielding_rate": Decimal("0.017"), "tax_multiplier": Decimal("1.6")}
+    )
+    portfolio = PortfolioFactory(user=owner, currency="NOK")
+    record(
+        portfolio,
+        InstrumentFactory(ticker="EQNR.OL"),
+        quantity="10",
+        price="100",
+        date=dt.date(2021, 3, 1),
+    )
+    body = api.get("/api/v1/tax/2022").json()
+    assert 2021 in body["missing_rates"]
+    assert any("No shielding rate is known for 2021" in w for w in body["warnings"])
+
+
+def test_the_2024_shielding_rate_ships_with_its_source(db):
+    from portfolios.models import TaxRate
+
+    row = TaxRate.objects.get(year=2024)
+    assert row.shielding_rate == Decimal("0.039")
+    assert "pengekroken.no" in row.source and "1,72" in row.source

@@ -144,9 +144,9 @@ def test_the_tax_pages_carry_no_inline_script_or_style(owner_client, two_portfol
 
 
 def test_a_year_without_a_shielding_rate_says_missing(owner_client, two_portfolios):
-    html = owner_client.get("/tax/2024/").content.decode()
+    html = owner_client.get("/tax/2025/").content.decode()
     assert "Shielding rate missing" in html
-    assert "No shielding rate is known for these years" in html and "2024" in html
+    assert "No shielding rate is known for these years" in html and "2025" in html
     assert "Shielding rate missing" not in owner_client.get("/tax/2023/").content.decode()
 
 

@@ -79,8 +79,11 @@ demo: install
 	$(DEMO_ENV) $(MANAGE) load_demo
 	$(DEMO_ENV) $(RUN_ENV) $(UVICORN)
 
+# Two workers (pytest-xdist): the suite's browser and server tests wait on I/O, so even a
+# two-core machine halves the run. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	.venv/bin/ruff check .

@@ -34,7 +34,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from financedash.lib import versions
-
 from marketdata import fx
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from portfolios import cash, tax

@@ -231,7 +231,7 @@ class Report:
     warnings: list[str]
 
 
-def _key(user, kind: str, *parts) -> str:
+def cache_key(user, kind: str, *parts) -> str:
     """The cache key of one of the user's results: see the module doc."""
     pks = sorted(Portfolio.objects.owned_by(user).values_list("pk", flat=True))
     names = [versions.portfolio(pk) for pk in pks] + [versions.MARKET_DATA]
@@ -274,7 +274,7 @@ def _cached(key: str, build):
 
 
 def year_report(user, year: int) -> Report:
-    return _cached(_key(user, "year", year), lambda: _year_report(user, year))
+    return _cached(cache_key(user, "year", year), lambda: _year_report(user, year))
 
 
 def _year_report(user, year: int) -> Report:
@@ -324,7 +324,7 @@ def _today(user) -> Today:
             nok,
         )
 
-    return _cached(_key(user, "today"), build)
+    return _cached(cache_key(user, "today"), build)
 
 
 def open_lots(user, symbol: str | None = None) -> tuple[list[tax.Lot], list[str]]:

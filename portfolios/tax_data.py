@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 NOK = "NOK"
 # A day: the keys change with their inputs, the time limit only clears the table.
 CACHE_TTL = 24 * 3600
+# Part of every key: a release that changes what is kept never reads an older shape.
+CACHE_FORMAT = 1
 HUNDRED = Decimal(100)
 TRADES = ("BUY", "SELL", "DIVIDEND", "SPLIT")
 
@@ -226,7 +228,6 @@ def prices_nok(symbols, on: date) -> tuple[dict[str, Decimal | None], list]:
 @dataclass
 class Report:
     report: tax.YearReport
-    result: tax.Result
     portfolios: dict[int, Portfolio]
     warnings: list[str]
 
@@ -241,6 +242,7 @@ def cache_key(user, kind: str, *parts) -> str:
     )
     text = repr(
         (
+            CACHE_FORMAT,
             user.pk,
             kind,
             parts,
@@ -289,7 +291,7 @@ def _year_report(user, year: int) -> Report:
             balance = cash.balance(m for m in inputs.movements.get(pk, []) if m.date <= end)
             ask_cash[pk] = balance * inputs.nok.on(portfolio.currency, end)[0]
     report = tax.year_report(result, year, inputs.rates, prices, ask_cash)
-    return Report(report, result, inputs.portfolios, [*inputs.warnings, *warnings])
+    return Report(report, inputs.portfolios, [*inputs.warnings, *warnings])
 
 
 @dataclass

@@ -290,6 +290,9 @@ class _Run:
         self.rates = rates
         self.result = Result(through=through)
         self.lots: dict[tuple[str, str], list[Lot]] = defaultdict(list)
+        # The sum of each key's lot quantities, kept as they change: summing the lots at
+        # every sale and dividend made a household of many lots quadratic.
+        self.quantities: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
         self.pools: dict[tuple[int, str], _Pool] = defaultdict(_Pool)
         self.dividends: dict[tuple[str, str], DividendYear] = {}
         self.asks: dict[int, _Ask] = {}
@@ -331,6 +334,7 @@ class _Run:
             self.lots[key].append(
                 Lot(e.wrapper, e.symbol, e.date, e.portfolio_id, e.quantity, e.amount, buy_id=e.id)
             )
+            self.quantities[key] += e.quantity
             pool = self.pools[(e.portfolio_id, e.symbol)]
             pool.quantity += e.quantity
             pool.cost += e.amount
@@ -357,10 +361,16 @@ class _Run:
             # shielding base; each new share inherits its part of the old one's.
             for lot in self.lots[key]:
                 lot.quantity *= e.quantity
+            self.quantities[key] *= e.quantity
+
+    def held(self, key: tuple[str, str]) -> Decimal:
+        """The quantity of the key's open lots (exact: a 60-digit context never rounds
+        these sums)."""
+        return self.quantities[key]
 
     def sell(self, e: Event, key: tuple[str, str]) -> None:
         lots = self.lots[key]
-        held = sum((lot.quantity for lot in lots), ZERO)
+        held = self.held(key)
         if e.quantity > held:
             # The portfolios' ledgers never oversell; lots can run short only when a split
             # was recorded in one portfolio and not another. Sell what there is and say so.
@@ -411,6 +421,7 @@ class _Run:
             cost += part_cost
             unused += part_unused
             remaining -= take
+        self.quantities[key] -= e.quantity - remaining
         gain = e.amount - cost
         # [SKATTELOVEN] § 10-12: unused shielding reduces the gain but may not create or
         # increase a loss; what the gain cannot absorb lapses with the share.
@@ -440,15 +451,20 @@ class _Run:
         row.amount += e.amount
         row.withholding_tax += e.withholding
         lots = self.lots[key]
-        held = sum((lot.quantity for lot in lots), ZERO)
+        held = self.held(key)
         if not held:
             return  # paid after everything was sold: no lot can shield it
         # Spread over the lots open on its date by quantity (a simplification, module doc).
-        left = e.amount
+        amount, left, last = e.amount, e.amount, len(lots) - 1
+        # Lots of the same quantity get the same part: each is computed once.
+        parts: dict[Decimal, Decimal] = {}
         for n, lot in enumerate(lots):
-            part = (
-                left if n == len(lots) - 1 else (e.amount * lot.quantity / held).quantize(QUANTUM)
-            )
+            if n == last:
+                part = left
+            else:
+                part = parts.get(lot.quantity)
+                if part is None:
+                    part = parts[lot.quantity] = (amount * lot.quantity / held).quantize(QUANTUM)
             lot.dividends += part
             left -= part
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,6 +15,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from financedash.lib.api_fields import DECIMAL_ERRORS, MONEY_OUT, DecimalField
+from financedash.lib.responses import cached_body
 from portfolios import services, tax_data
 from portfolios.models import TaxRate
 
@@ -205,8 +207,16 @@ def check_year(year: int) -> int:
 )
 @api_view(["GET"])
 def tax_report(request, year):
-    built = tax_data.year_report(request.user, check_year(year))
-    return Response(TaxReportSerializer(report_data(built)).data)
+    check_year(year)
+
+    def build():
+        built = tax_data.year_report(request.user, year)
+        return TaxReportSerializer(report_data(built)).data, True
+
+    # The rendered body is kept: serialising a report of thousands of sales took longer
+    # than reading the report itself from the cache.
+    key = tax_data.cache_key(request.user, "api", year)
+    return HttpResponse(cached_body(key, build), content_type="application/json")
 
 
 class TaxRateSerializer(serializers.Serializer):

@@ -7,25 +7,45 @@ becomes NOK at the stored rate of the trade date (the last on or before it, the 
 pair inverted when only that one is stored: marketdata.fx's rule). A date before the first
 stored rate takes the first one after it and the report says so; a currency with no NOK
 rate at all leaves that portfolio out of the report, which says so too: never a silent 1.
+
+Cached: a report (and today's lots) is kept in the shared cache (django's default: the
+database or Redis, never per-process memory) under a key that carries everything it was
+computed from: the user's portfolios' version stamps (every write to their transactions
+bumps one), the market-data stamp (closes and FX), the tax-rate rows themselves (one tiny
+query: a rate written by the admin, the API, a migration or a fixture all change it), the
+date and the language of the warnings. A cache that fails is a miss.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import pickle
+import zlib
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from financedash.lib import versions
 from marketdata import fx
 from marketdata.models import HistoricalExchangeRate, HistoricalStockPrice
 from portfolios import cash, tax
 from portfolios.models import Portfolio, TaxRate, Transaction
 
+logger = logging.getLogger(__name__)
+
 NOK = "NOK"
+# A day: the keys change with their inputs, the time limit only clears the table.
+CACHE_TTL = 24 * 3600
+# Part of every key: a release that changes what is kept never reads an older shape.
+CACHE_FORMAT = 1
 HUNDRED = Decimal(100)
 TRADES = ("BUY", "SELL", "DIVIDEND", "SPLIT")
 
@@ -208,12 +228,58 @@ def prices_nok(symbols, on: date) -> tuple[dict[str, Decimal | None], list]:
 @dataclass
 class Report:
     report: tax.YearReport
-    result: tax.Result
     portfolios: dict[int, Portfolio]
     warnings: list[str]
 
 
+def cache_key(user, kind: str, *parts) -> str:
+    """The cache key of one of the user's results: see the module doc."""
+    pks = sorted(Portfolio.objects.owned_by(user).values_list("pk", flat=True))
+    names = [versions.portfolio(pk) for pk in pks] + [versions.MARKET_DATA]
+    stamps = versions.current_many(names)
+    rate_rows = list(
+        TaxRate.objects.order_by("year").values_list("year", "shielding_rate", "tax_multiplier")
+    )
+    text = repr(
+        (
+            CACHE_FORMAT,
+            user.pk,
+            kind,
+            parts,
+            timezone.localdate().isoformat(),
+            get_language(),
+            [(name, stamps[name]) for name in names],
+            rate_rows,
+        )
+    )
+    return f"tax:{kind}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def _cached(key: str, build):
+    """build()'s value, kept pickled and compressed in the shared cache under `key`."""
+    try:
+        packed = cache.get(key)
+    except Exception:
+        logger.exception("Tax result cache unavailable")
+        packed = None
+    if packed is not None:
+        try:
+            return pickle.loads(zlib.decompress(packed))
+        except Exception:
+            logger.warning("Unreadable cached tax result %s", key)
+    value = build()
+    try:
+        cache.set(key, zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), 1), CACHE_TTL)
+    except Exception:
+        logger.exception("Tax result cache unavailable")
+    return value
+
+
 def year_report(user, year: int) -> Report:
+    return _cached(cache_key(user, "year", year), lambda: _year_report(user, year))
+
+
+def _year_report(user, year: int) -> Report:
     inputs = load(user)
     end = date(year, 12, 31)
     result = tax.run(inputs.events, inputs.cash, inputs.rates, end, asks=list(inputs.asks))
@@ -225,16 +291,49 @@ def year_report(user, year: int) -> Report:
             balance = cash.balance(m for m in inputs.movements.get(pk, []) if m.date <= end)
             ask_cash[pk] = balance * inputs.nok.on(portfolio.currency, end)[0]
     report = tax.year_report(result, year, inputs.rates, prices, ask_cash)
-    return Report(report, result, inputs.portfolios, [*inputs.warnings, *warnings])
+    return Report(report, inputs.portfolios, [*inputs.warnings, *warnings])
+
+
+@dataclass
+class Today:
+    """The run through today, as open_lots and tax_if_sold_today use it."""
+
+    lots: list[tax.Lot]
+    ask_deposits: dict[int, Decimal]
+    ask_unused_shielding: dict[int, Decimal]
+    rates: dict[int, tax.Rates]
+    warnings: list[str]
+    nok: dict[str, Decimal]  # today's NOK rate of each portfolio currency that has one
+
+
+def _today(user) -> Today:
+    today = timezone.localdate()
+
+    def build() -> Today:
+        inputs = load(user)
+        result = tax.run(inputs.events, inputs.cash, inputs.rates, today, asks=list(inputs.asks))
+        nok = {
+            p.currency.upper(): inputs.nok.on(p.currency, today)[0]
+            for p in inputs.portfolios.values()
+            if inputs.nok.has(p.currency)
+        }
+        return Today(
+            result.lots,
+            result.ask_deposits,
+            result.ask_unused_shielding,
+            inputs.rates,
+            list(inputs.warnings),
+            nok,
+        )
+
+    return _cached(cache_key(user, "today"), build)
 
 
 def open_lots(user, symbol: str | None = None) -> tuple[list[tax.Lot], list[str]]:
     """The lots open today (optionally of one symbol), with the shielding carried to now."""
-    inputs = load(user)
-    today = timezone.localdate()
-    result = tax.run(inputs.events, inputs.cash, inputs.rates, today, asks=list(inputs.asks))
-    lots = [lot for lot in result.lots if symbol is None or lot.symbol == symbol]
-    return lots, inputs.warnings
+    computed = _today(user)
+    lots = [lot for lot in computed.lots if symbol is None or lot.symbol == symbol]
+    return lots, computed.warnings
 
 
 @dataclass
@@ -258,39 +357,38 @@ def tax_if_sold_today(user, summaries) -> SoldToday:
     FIFO does, so the rows do not add up to the household's), and the whole household;
     an ASK counts its deferred tax. `summaries`: valuation.summarize of the user's
     portfolios (today's prices)."""
-    inputs = load(user)
+    computed = _today(user)
     today = timezone.localdate()
-    result = tax.run(inputs.events, inputs.cash, inputs.rates, today, asks=list(inputs.asks))
-    year = _multiplier_year(inputs.rates, today)
-    rates = inputs.rates.get(year) if year else None
-    warnings = list(inputs.warnings)
+    year = _multiplier_year(computed.rates, today)
+    rates = computed.rates.get(year) if year else None
+    warnings = list(computed.warnings)
     prices: dict[str, Decimal | None] = {}
     for summary in summaries:
         currency = summary.portfolio.currency
-        if not inputs.nok.has(currency):
+        to_nok = computed.nok.get(currency.upper())
+        if to_nok is None:
             continue
-        to_nok = inputs.nok.on(currency, today)[0]
         for row in summary.holdings:
             if row.current_value is not None and row.quantity:
                 prices[row.symbol] = row.current_value / row.quantity * to_nok
             else:
                 prices.setdefault(row.symbol, None)
     rate = tax.tax_rate(rates)
-    ordinary = [lot for lot in result.lots if lot.wrapper == tax.ORDINARY]
+    ordinary = [lot for lot in computed.lots if lot.wrapper == tax.ORDINARY]
     rows = []
     household = tax.tax_if_sold(ordinary, prices, rates)
     for summary in summaries:
         portfolio = summary.portfolio
-        if not inputs.nok.has(portfolio.currency):
+        if portfolio.currency.upper() not in computed.nok:
             rows.append((portfolio, None))
             household = None
             continue
         if portfolio.kind == Portfolio.Kind.ASK:
             deferred = None
             if rate is not None and not summary.missing_prices and not summary.errors:
-                value = summary.total_value * inputs.nok.on(portfolio.currency, today)[0]
-                base = value - result.ask_deposits.get(portfolio.pk, tax.ZERO)
-                base -= result.ask_unused_shielding.get(portfolio.pk, tax.ZERO)
+                value = summary.total_value * computed.nok[portfolio.currency.upper()]
+                base = value - computed.ask_deposits.get(portfolio.pk, tax.ZERO)
+                base -= computed.ask_unused_shielding.get(portfolio.pk, tax.ZERO)
                 deferred = max(tax.ZERO, base) * rate
             rows.append((portfolio, deferred))
             household = None if household is None or deferred is None else household + deferred

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from financedash.lib import privacy
 from portfolios import services, tax, tax_api, tax_data, views
 from portfolios.models import Portfolio, Transaction
 
@@ -54,6 +55,9 @@ def tax_year(request: HttpRequest, year: int) -> HttpResponse:
         "years": _years(request.user),
         "difference": totals.fifo_gain - totals.average_cost_gain,
         "nok": "NOK",
+        # The report's part of the page is kept rendered (its key carries the report's
+        # inputs; the amounts are written differently when privacy mode hides them).
+        "fragment_key": f"{tax_data.cache_key(request.user, 'page', year)}:{privacy.hidden()}",
     }
     return render(request, "portfolios/tax.html", context)
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from marketdata.models import Instrument
 from portfolios import services
 from portfolios.models import Portfolio, TaxRate
 from tests.api.conftest import assert_error
@@ -227,3 +228,44 @@ def test_the_2024_shielding_rate_ships_with_its_source(db):
     row = TaxRate.objects.get(year=2024)
     assert row.shielding_rate == Decimal("0.039")
     assert "pengekroken.no" in row.source and "1,72" in row.source
+
+
+def test_the_cached_report_follows_new_transactions_and_rates(api, household):
+    a, b, ask = household
+    assert api.get("/api/v1/tax/2023").json()["totals"]["tax_estimate"] == "283.80"
+    # Kept in the cache now; a second sale must still show: B sells 5 @ 260 = 1,300, FIFO
+    # takes A's remaining 5 @ 100 = 500: gain 800; 750 + 800 = 1,550 x 37.84 % = 586.52.
+    record(
+        b,
+        Instrument.objects.get(ticker="EQNR.OL"),
+        "SELL",
+        quantity="5",
+        price="260",
+        date=dt.date(2023, 4, 10),
+    )
+    totals = api.get("/api/v1/tax/2023").json()["totals"]
+    assert (totals["taxable_gain"], totals["tax_estimate"]) == ("1550.00", "586.52")
+    # A new factor for 2023: 1,550 x 22 % x 1.5 = 511.50.
+    services.save_tax_rate(2023, shielding_rate=D("0.032"), tax_multiplier=D("1.5"))
+    assert api.get("/api/v1/tax/2023").json()["totals"]["tax_estimate"] == "511.50"
+    # Written by hand (a migration, a fixture): the key carries the rows themselves.
+    TaxRate.objects.filter(year=2023).update(tax_multiplier=D("1"))
+    assert api.get("/api/v1/tax/2023").json()["totals"]["tax_estimate"] == "341.00"
+
+
+class _BrokenCache:
+    def get(self, *args, **kwargs):
+        raise ConnectionError("cache down")
+
+    set = get
+
+
+def test_a_failing_cache_is_a_miss(api, household, monkeypatch):
+    from financedash.lib import responses
+    from portfolios import tax_data
+
+    monkeypatch.setattr(tax_data, "cache", _BrokenCache())
+    monkeypatch.setattr(responses, "cache", _BrokenCache())
+    response = api.get("/api/v1/tax/2023")
+    assert response.status_code == 200
+    assert response.json()["totals"]["tax_estimate"] == "283.80"

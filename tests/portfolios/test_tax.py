@@ -372,3 +372,56 @@ def test_withholding_is_credited_only_up_to_the_norwegian_tax_on_the_dividend():
     no_factor = {2023: Rates(D("0.10"))}
     result = tax.run(events, [], no_factor, date(2023, 12, 31))
     assert tax.year_report(result, 2023, no_factor, {}).totals.withholding_credit is None
+
+
+class _Straight(tax._Run):
+    """The engine as first written: every sale and dividend sums its lots' quantities,
+    and a dividend computes each lot's part anew. The reference of the running sums and
+    the shared parts that make a household of thousands of lots fast."""
+
+    def held(self, key):
+        return sum((lot.quantity for lot in self.lots[key]), D(0))
+
+    def dividend(self, e, key):
+        row = self.dividends.get(key)
+        if row is None:
+            row = self.dividends[key] = tax.DividendYear(e.wrapper, e.symbol, e.date.year)
+        row.amount += e.amount
+        row.withholding_tax += e.withholding
+        lots = self.lots[key]
+        held = sum((lot.quantity for lot in lots), D(0))
+        if not held:
+            return
+        left = e.amount
+        for n, lot in enumerate(lots):
+            part = (
+                left
+                if n == len(lots) - 1
+                else (e.amount * lot.quantity / held).quantize(tax.QUANTUM)
+            )
+            lot.dividends += part
+            left -= part
+
+
+# Equal quantities written with different exponents share a dividend part: the same.
+_same_values = st.sampled_from([D("1"), D("1.0"), D("2.50"), D("2.5"), D("0.333"), D("7")])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(_step, min_size=15, max_size=40),
+    st.lists(_same_values, min_size=40, max_size=40),
+    st.sampled_from([date(2021, 6, 30), date(2022, 12, 31)]),
+)
+def test_the_engine_equals_the_straightforward_computation(steps, quantities, through):
+    # Every figure, to its last digit and exponent (repr), as the plain engine gives it.
+    steps = [
+        (kind, p, day, quantities[n] if n % 2 else quantity, price)
+        for n, (kind, p, day, quantity, price) in enumerate(steps)
+    ]
+    events, _entries = _events(steps)
+    rates = {y: Rates(D("0.032"), D("1.72")) for y in range(2020, 2023)}
+    fast = tax.run(events, [], rates, through)
+    with localcontext(tax._CONTEXT):
+        straight = _Straight(rates, through).go(events, [])
+    assert repr(fast) == repr(straight)

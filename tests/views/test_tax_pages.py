@@ -8,7 +8,9 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
+from financedash.lib.privacy import MASK
 from tests.factories import (
     HistoricalStockPriceFactory,
     InstrumentFactory,
@@ -163,3 +165,18 @@ def test_years_before_any_transaction_or_far_ahead(owner_client, two_portfolios)
     for year in (1999, 2005, 2101):
         assert owner_client.get(f"/tax/{year}/").status_code == 404
         assert owner_client.get(f"/tax/{year}/export.csv").status_code == 404
+
+
+def test_the_kept_page_follows_a_new_sale_and_privacy_mode(owner_client, two_portfolios):
+    a, b = two_portfolios
+    assert "283.80" in owner_client.get("/tax/2023/").content.decode()
+    # B sells 5 @ 260 = 1,300 of A's remaining 5 @ 100: gain 800; (750 + 800) x 37.84 %
+    # = 586.52, though the page's report part was kept rendered.
+    eqnr = b.holdings.get().instrument
+    record(b, eqnr, "SELL", quantity="5", price="260", date=dt.date(2023, 4, 10))
+    html = owner_client.get("/tax/2023/").content.decode()
+    assert "586.52" in html and "283.80" not in html
+    # Privacy mode hides the amounts of the kept part too.
+    owner_client.post(reverse("privacy_toggle"), {"next": "/tax/2023/"})
+    html = owner_client.get("/tax/2023/").content.decode()
+    assert "586.52" not in html and MASK in html

@@ -10,6 +10,7 @@ import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -161,6 +162,14 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Parallel test workers (pytest-xdist's gw0, gw1, ...) each take a Redis database of their
+# own, counting down from the one given: a test's cache.clear() is a FLUSHDB, and channel
+# groups are named by row ids that every worker's test database reuses.
+_TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _TEST_WORKER.startswith("gw") and _TEST_WORKER[2:].isdigit():
+    _redis = urlsplit(REDIS_URL)
+    _redis_db = int(_redis.path.strip("/") or 0)
+    REDIS_URL = urlunsplit(_redis._replace(path=f"/{(_redis_db - int(_TEST_WORKER[2:])) % 16}"))
 # The cache holds what every process must agree on (quotes, login lockouts, the provider's
 # rate limit and breaker, history coverage), so it is never per-process memory: Redis when
 # there is one, else a table in the database (created by financedash's migration 0002).

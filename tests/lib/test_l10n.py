@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from financedash.lib.l10n import format_input, format_number
 from financedash.lib.money import DecimalInput, NumberFormatError, parse_decimal
-from financedash.templatetags.dates import day, day_time, moment
+from financedash.templatetags.dates import day, day_time, moment, month, tick
 from financedash.templatetags.money import (
     compact_money,
     format_money,
@@ -91,6 +91,22 @@ def test_dates_per_language():
         assert moment(at) == "2026-12-01 14:05"
         assert day_time(at) == "1 Dec 14:05"
     assert day(None) == "" and day("2026-12-01") == ""
+
+
+def test_months_and_chart_ticks_per_language():
+    # Regression: Django's "M Y" wrote "Mai 2026" / "31 Des 2019" in Norwegian.
+    may, december = dt.date(2026, 5, 1), dt.date(2019, 12, 31)
+    with translation.override("nb"):
+        assert month(may) == "mai 2026" and month(december) == "des. 2019"
+        assert tick(december, "j M") == "31. des."
+        assert tick(december, "M Y") == "des. 2019"
+        assert tick(december, "Y") == "2019"
+    with translation.override("en"):
+        assert month(may) == "May 2026" and month(december) == "Dec 2019"
+        assert tick(december, "j M") == "31 Dec"
+        assert tick(december, "M Y") == "Dec 2019"
+        assert tick(december, "Y") == "2019"
+    assert month(None) == "" and tick(None) == ""
 
 
 def test_a_form_shows_a_stored_number_grouped_in_its_language():

@@ -8,9 +8,11 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
+from financedash.templatetags.dates import month
 from portfolios.dividends import (
     Held,
     Payment,
@@ -218,6 +220,15 @@ def test_the_portfolio_page_shows_the_history_beside_the_forecast(owner_client, 
     assert '<td id="dividends-received">17.00</td>' in body
     assert '<td id="dividends-forecast">18.70</td>' in body
     assert f'id="dividends-{buy.holding_id}"' in body and "0.28\u00a0%" in body
+
+    # Months in the page's language: lower case in Norwegian as CLDR writes them.
+    paid = (today - dt.timedelta(days=30)).replace(day=1)
+    norwegian = owner_client.get(
+        reverse("portfolios:detail", args=[portfolio.pk]), HTTP_ACCEPT_LANGUAGE="nb"
+    ).content.decode()
+    with translation.override("nb"):
+        assert f'<th scope="row" class="text">{month(paid)}</th>' in norwegian
+        assert month(paid) == month(paid).lower()
 
     partial = htmx(owner_client, reverse("portfolios:dividends", args=[portfolio.pk]))
     assert partial.status_code == 200 and "<html" not in partial.content.decode()

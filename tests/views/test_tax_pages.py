@@ -105,6 +105,20 @@ def test_the_lots_of_a_holding_pool_the_ordinary_portfolios(owner_client, two_po
     assert 'id="tax-lots"' in page and url in page
 
 
+def test_sales_and_lots_show_dates_in_the_language_of_the_page(owner_client, two_portfolios):
+    # Regression: ISO "2023-03-10" in Norwegian too; tables take the short form.
+    holding = two_portfolios[1].holdings.get()
+    html = owner_client.get("/tax/2023/", HTTP_ACCEPT_LANGUAGE="nb").content.decode()
+    assert "10.03.2023" in html and "2023-03-10" not in html
+    lots = owner_client.get(
+        f"/holdings/{holding.pk}/lots/", HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="nb"
+    ).content.decode()
+    assert "10.01.2023" in lots and "2023-01-10" not in lots
+    # The CSV keeps ISO dates whatever the language.
+    csv_text = owner_client.get("/tax/2023/export.csv", HTTP_ACCEPT_LANGUAGE="nb")
+    assert "2023-03-10" in csv_text.content.decode()
+
+
 def test_tax_if_sold_today_on_the_dashboard(owner_client, owner):
     from django.utils import timezone
 

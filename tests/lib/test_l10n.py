@@ -53,8 +53,24 @@ def test_norwegian_money_is_grouped_with_a_no_break_space_and_ends_in_kr(nb):
 
 
 def test_english_money_keeps_its_look(en):
-    assert format_money(Decimal("479763.514"), "NOK") == f"479{NNBSP}763.51 NOK"
+    assert format_money(Decimal("479763.514"), "NOK") == f"479{NNBSP}763.51\u00a0NOK"
     assert format_money(Decimal("1234.5"), "USD", signed=True) == f"+$1{NNBSP}234.50"
+
+
+@given(
+    value=st.decimals(min_value="-1e12", max_value="1e12", places=2, allow_nan=False),
+    currency=st.sampled_from(["NOK", "USD", "SEK", ""]),
+    language=st.sampled_from(["nb", "en"]),
+)
+def test_an_amount_has_no_breaking_space(value, currency, language):
+    # Regression: "+9 445 805,11 k" / "r" at 360 px; English joined "NOK" with a plain
+    # space. Every space inside an amount is a no-break one, so it never wraps inside.
+    with translation.override(language):
+        for text in (
+            format_money(value, currency, signed=True),
+            compact_money(value, currency),
+        ):
+            assert not any(c.isspace() and c not in (NBSP, NNBSP) for c in text), text
 
 
 def test_other_figures_follow_the_language(nb):

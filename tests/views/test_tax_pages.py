@@ -100,7 +100,11 @@ def test_the_lots_of_a_holding_pool_the_ordinary_portfolios(owner_client, two_po
     html = owner_client.get(url, HTTP_HX_REQUEST="true").content.decode()
     # B sold 5 from A's lot (FIFO): left 5 bought in A at 100 and B's 10 at 200.
     assert "2023-01-10" in html and ">A<" in html and ">B<" in html
-    assert "500.00 NOK" in html and "2\u202f000.00 NOK" in html and "2\u202f500.00 NOK" in html
+    assert (
+        "500.00\u00a0NOK" in html
+        and "2\u202f000.00\u00a0NOK" in html
+        and "2\u202f500.00\u00a0NOK" in html
+    )
     page = owner_client.get(f"/holdings/{holding.pk}/").content.decode()
     assert 'id="tax-lots"' in page and url in page
 
@@ -136,7 +140,7 @@ def test_tax_if_sold_today_on_the_dashboard(owner_client, owner):
     # 10 x 300 - 2,500 = 500 gain, no shielding yet (bought this year, or in a year without
     # a rate), at the latest known factor 1.72: 500 x 37.84 % = 189.20; net worth
     # 3,000 - 189.20 = 2,810.80.
-    assert '<dd id="tax-household">189.20 NOK</dd>' in html
+    assert '<dd id="tax-household">189.20\u00a0NOK</dd>' in html
     assert "2\u202f810.80" in html
     assert "estimate" in html.lower()
 

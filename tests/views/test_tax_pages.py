@@ -41,6 +41,8 @@ def test_the_year_page(owner_client, two_portfolios):
     assert "250.00" in html  # the average-cost gain beside it
     assert "RF-1159" in html
     assert 'id="tax-estimate"' in html and "283.80" in html  # 750 x 37.84 %
+    # Regression: a tax to pay was shown signed ("+283.80"), as if it were a gain.
+    assert '<dd id="tax-estimate">283.80\u00a0NOK</dd>' in html and "+283.80" not in html
     assert '<option value="2023" selected>' in html
 
 

@@ -792,7 +792,9 @@ UNBOUNDED_PERCENT = {"max_digits": None, "decimal_places": 2}
 
 
 class DividendMonthSerializer(serializers.Serializer):
-    received_month = serializers.DateField(help_text="The first day of a month of the last 12.")
+    received_month = serializers.DateField(
+        help_text="The first day of a month the trailing 12 months touch."
+    )
     received = _decimal(MONEY_OUT, help_text="Dividends received that month, net of tax.")
     forecast_month = serializers.DateField(help_text="The same month a year on.")
     forecast = _decimal(
@@ -805,7 +807,10 @@ class DividendMonthSerializer(serializers.Serializer):
 class HoldingDividendsSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="The holding.")
     symbol = serializers.CharField()
-    received = _decimal(MONEY_OUT, help_text="Dividends of the last 12 months, net of tax.")
+    received = _decimal(
+        MONEY_OUT,
+        help_text="Dividends of the trailing 12 months (a year ago < date ≤ today), net of tax.",
+    )
     forecast = _decimal(
         MONEY_OUT,
         allow_null=True,
@@ -815,14 +820,17 @@ class HoldingDividendsSerializer(serializers.Serializer):
     yield_on_cost = _decimal(
         UNBOUNDED_PERCENT,
         allow_null=True,
-        help_text="received / the cost basis × 100; null for a holding sold out.",
+        help_text="Yield on cost: received (trailing 12 months, net of tax) / the holding's "
+        "total cost × 100; null for a holding sold out.",
     )
 
 
 class DividendForecastSerializer(serializers.Serializer):
     currency = serializers.CharField(help_text="The portfolio's: every amount is in it.")
-    received = _decimal(MONEY_OUT, help_text="The last 12 months (this month so far).")
-    forecast = _decimal(MONEY_OUT, help_text="The next 12 months.")
+    received = _decimal(MONEY_OUT, help_text="The trailing 12 months, by day, to today.")
+    forecast = _decimal(
+        MONEY_OUT, help_text="The next 12 months: each payment received again a year on."
+    )
     months = DividendMonthSerializer(many=True)
     holdings = HoldingDividendsSerializer(
         many=True, help_text="The holdings that paid in the last 12 months."
@@ -835,9 +843,9 @@ class DividendForecastSerializer(serializers.Serializer):
 @extend_schema(responses=DividendForecastSerializer)
 @api_view(["GET"])
 def dividend_forecast(request, pk):
-    """Dividends by month: the last 12 months (the current one and the 11 before it) and
-    the forecast for the same months a year on, with each paying holding's yield on cost
-    (portfolios.dividends)."""
+    """Dividends by month: the trailing 12 months by day (a year ago < date <= today; a row
+    per month touched, 13 unless today ends a month) and the forecast for the same months
+    a year on, with each paying holding's yield on cost (portfolios.dividends)."""
     portfolio = _portfolio_for(request, pk)
     result = dividends_data.portfolio_dividends(portfolio)
     body = {

@@ -2,9 +2,14 @@
 pay if every holding pays again what it paid then, and each holding's yield on cost.
 Pure: the caller reads the transactions and rates (portfolios.dividends_data).
 
-The window is whole calendar months: the current month and the 11 before it (so far), and
-the forecast is the same months a year on. A payment of `per_share` (in the instrument's
-currency) on `quantity` shares is forecast to recur in the same month next year as
+The window is trailing, by day: a payment counts as received when today - 1 year < its
+date <= today, and is forecast to recur on the same day a year later (29 February on 28
+February), so every forecast falls in the next 12 months, the rest of this month included.
+Calendar months would drop last year's payments of this month (on 1 December a dividend
+of 8 December last year was neither received nor forecast). The table buckets both by
+month: a row per month the window touches (13 when it starts mid-month), the forecast in
+the same month a year on. A payment of `per_share` (in the instrument's currency) on
+`quantity` shares is forecast as
 
     current quantity x per_share / S x rate now x (1 - withholding / gross)
 
@@ -12,15 +17,15 @@ where S is the product of the splits after the payment (a 2-for-1 halves what a 
 paid), `rate now` the latest rate from the instrument's currency to the portfolio's, and
 the last factor keeps the share of the payment withheld as tax (gross = quantity x
 per_share x the payment's own rate; the ledger's dividend amount is gross - withholding).
-A holding sold out is forecast to pay nothing. Yield on cost: the 12 months' dividends
-received over the holding's cost basis, in percent.
+A holding sold out is forecast to pay nothing. Yield on cost: the trailing 12 months'
+dividends received (net of tax) over the holding's total cost (its cost basis), in percent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 ZERO = Decimal(0)
@@ -71,7 +76,7 @@ class Split:
 
 @dataclass(frozen=True)
 class Month:
-    received_month: date  # the first day of a month in the last 12
+    received_month: date  # the first day of a month the trailing 12 months touch
     received: Decimal
     forecast_month: date  # the same month a year on
     forecast: Decimal
@@ -105,9 +110,30 @@ def add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def year_on(day: date) -> date:
+    """The same day a year later; 29 February falls on 28 February."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return date(day.year + 1, 2, 28)
+
+
+def year_back(day: date) -> date:
+    """The same day a year earlier; 29 February falls on 28 February."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return date(day.year - 1, 2, 28)
+
+
+def in_window(day: date, today: date) -> bool:
+    """Received in the trailing 12 months: paid by today, its forecast still to come."""
+    return day <= today < year_on(day)
+
+
 def window_start(today: date) -> date:
-    """The first day of the 12 months that end with the current one."""
-    return add_months(today, -(MONTHS - 1))
+    """The first day of the trailing 12 months that end today."""
+    return year_back(today) + timedelta(days=1)
 
 
 def _cents(amount: Decimal) -> Decimal:
@@ -125,10 +151,11 @@ def forecast(
     """`rates` maps an instrument currency to its latest rate into `currency` (the
     portfolio's; its own is 1 without being given). Payments outside the window and of
     holdings not given are ignored."""
-    start = window_start(today)
-    month_of = {add_months(start, i): i for i in range(MONTHS)}
-    received_by_month = [ZERO] * MONTHS
-    forecast_by_month = [ZERO] * MONTHS
+    start = date(window_start(today).year, window_start(today).month, 1)
+    rows = (today.year - start.year) * 12 + today.month - start.month + 1
+    month_of = {add_months(start, i): i for i in range(rows)}
+    received_by_month = [ZERO] * rows
+    forecast_by_month = [ZERO] * rows
     received: dict[int, Decimal] = {}
     forecast_of: dict[int, Decimal] = {}
     splits_of: dict[int, list[Split]] = {}
@@ -139,7 +166,7 @@ def forecast(
     for payment in sorted(payments, key=lambda p: (p.date, p.holding_id)):
         held = by_id.get(payment.holding_id)
         index = month_of.get(date(payment.date.year, payment.date.month, 1))
-        if held is None or index is None or payment.date > today:
+        if held is None or index is None or not in_window(payment.date, today):
             continue
         received_by_month[index] += payment.net
         received[held.id] = received.get(held.id, ZERO) + payment.net
@@ -161,7 +188,7 @@ def forecast(
         forecast_of[held.id] += amount
 
     result = Forecast()
-    for i in range(MONTHS):
+    for i in range(rows):
         month = add_months(start, i)
         result.months.append(
             Month(month, received_by_month[i], add_months(month, MONTHS), forecast_by_month[i])

@@ -1,5 +1,5 @@
 """Reads what portfolios.dividends needs for one portfolio: its holdings, the dividends and
-splits of the last 12 months (two small queries) and the latest rates into its currency.
+splits of the trailing 12 months (two small queries) and the latest rates into its currency.
 No provider call: a rate that is not stored leaves that holding's forecast out, named."""
 
 from __future__ import annotations

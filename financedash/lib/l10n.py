@@ -15,7 +15,7 @@ import datetime
 from decimal import Decimal
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_decimal
 from django.utils import translation
 from django.utils.dateformat import format as django_format
@@ -104,3 +104,25 @@ def format_month(value: datetime.date) -> str:
     if locale is None:
         return value.strftime("%b")
     return format_date(value, "LLL", locale=locale)
+
+
+def format_month_year(value: datetime.date) -> str:
+    """A month of a year: Dec 2026 / des. 2026 (lower case, as CLDR writes it; Django's
+    "M Y" capitalises the Norwegian month)."""
+    locale = babel_locale()
+    if locale is None:
+        return django_format(value, "M Y")
+    return format_skeleton("yMMM", value, locale=locale)
+
+
+# A chart axis's Django format (financedash.lib.charts) -> its CLDR skeleton.
+_TICKS = {"j M": "dMMM", "M Y": "yMMM", "Y": "y"}
+
+
+def format_tick(value: datetime.date, django_pattern: str) -> str:
+    """A chart axis label in the chart's granularity: 1 Dec / 1. des., Dec 2026 /
+    des. 2026, 2026."""
+    locale = babel_locale()
+    if locale is None or django_pattern not in _TICKS:
+        return django_format(value, django_pattern)
+    return format_skeleton(_TICKS[django_pattern], value, locale=locale)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 
 from django import template
-from django.template.defaultfilters import date as date_filter
 
 from financedash.lib import privacy
+from financedash.lib.l10n import format_day
 from financedash.templatetags.money import money
 
 register = template.Library()
@@ -37,7 +37,7 @@ def chart_hover(chart, currency: str = "") -> str:
         "points": [
             [
                 str(point.x),
-                date_filter(point.day, "j M Y"),
+                format_day(point.day),
                 [
                     [None if y is None else str(y), amount(value)]
                     for value, y in zip(point.values, point.ys, strict=True)

@@ -58,7 +58,8 @@ def format_money(value, currency: str = "", *, signed: bool = False, places: int
     symbol = _SYMBOLS.get(currency)
     if symbol:
         return f"{sign}{symbol}{digits}"
-    return f"{sign}{digits} {currency}".rstrip()
+    # A no-break space: an amount must never wrap between its number and its currency.
+    return f"{sign}{digits}\u00a0{currency}" if currency else f"{sign}{digits}"
 
 
 @register.filter

@@ -6,6 +6,8 @@ import json
 from datetime import date
 from decimal import Decimal
 
+from django.utils import translation
+
 from financedash.lib import charts, privacy
 from financedash.templatetags.charts import chart_hover
 from financedash.templatetags.money import money
@@ -33,6 +35,13 @@ def test_the_amounts_are_formatted_as_the_page_formats_them():
     assert first[0] == "0.0"
     assert first[1] == "1 Jan 2024"
     assert [amount for _, amount in first[2]] == [money(D("1234.5"), "NOK"), money(1000, "NOK")]
+
+
+def test_the_date_is_written_in_the_language_of_the_page():
+    # Regression: Django's "j M Y" read "1 Jan 2024" in Norwegian too (and "31 Des 2019").
+    with translation.override("nb"):
+        data = json.loads(chart_hover(_chart(), "NOK"))
+    assert data["points"][0][1] == "1. jan. 2024"
 
 
 def test_privacy_mode_leaves_no_amount_in_the_attribute():

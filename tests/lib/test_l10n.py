@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from financedash.lib.l10n import format_input, format_number
 from financedash.lib.money import DecimalInput, NumberFormatError, parse_decimal
-from financedash.templatetags.dates import day, day_time, moment
+from financedash.templatetags.dates import day, day_time, moment, month, tick
 from financedash.templatetags.money import (
     compact_money,
     format_money,
@@ -53,8 +53,24 @@ def test_norwegian_money_is_grouped_with_a_no_break_space_and_ends_in_kr(nb):
 
 
 def test_english_money_keeps_its_look(en):
-    assert format_money(Decimal("479763.514"), "NOK") == f"479{NNBSP}763.51 NOK"
+    assert format_money(Decimal("479763.514"), "NOK") == f"479{NNBSP}763.51\u00a0NOK"
     assert format_money(Decimal("1234.5"), "USD", signed=True) == f"+$1{NNBSP}234.50"
+
+
+@given(
+    value=st.decimals(min_value="-1e12", max_value="1e12", places=2, allow_nan=False),
+    currency=st.sampled_from(["NOK", "USD", "SEK", ""]),
+    language=st.sampled_from(["nb", "en"]),
+)
+def test_an_amount_has_no_breaking_space(value, currency, language):
+    # Regression: "+9 445 805,11 k" / "r" at 360 px; English joined "NOK" with a plain
+    # space. Every space inside an amount is a no-break one, so it never wraps inside.
+    with translation.override(language):
+        for text in (
+            format_money(value, currency, signed=True),
+            compact_money(value, currency),
+        ):
+            assert not any(c.isspace() and c not in (NBSP, NNBSP) for c in text), text
 
 
 def test_other_figures_follow_the_language(nb):
@@ -91,6 +107,22 @@ def test_dates_per_language():
         assert moment(at) == "2026-12-01 14:05"
         assert day_time(at) == "1 Dec 14:05"
     assert day(None) == "" and day("2026-12-01") == ""
+
+
+def test_months_and_chart_ticks_per_language():
+    # Regression: Django's "M Y" wrote "Mai 2026" / "31 Des 2019" in Norwegian.
+    may, december = dt.date(2026, 5, 1), dt.date(2019, 12, 31)
+    with translation.override("nb"):
+        assert month(may) == "mai 2026" and month(december) == "des. 2019"
+        assert tick(december, "j M") == "31. des."
+        assert tick(december, "M Y") == "des. 2019"
+        assert tick(december, "Y") == "2019"
+    with translation.override("en"):
+        assert month(may) == "May 2026" and month(december) == "Dec 2019"
+        assert tick(december, "j M") == "31 Dec"
+        assert tick(december, "M Y") == "Dec 2019"
+        assert tick(december, "Y") == "2019"
+    assert month(None) == "" and tick(None) == ""
 
 
 def test_a_form_shows_a_stored_number_grouped_in_its_language():

@@ -19,7 +19,7 @@ def test_list_shows_each_account_with_its_latest_value(owner_client, owner, outs
     PensionValueEntryFactory(account=account, date=dt.date(2024, 2, 29), value=Decimal("250"))
     PensionAccountFactory(user=outsider, name="Not mine")
     body = owner_client.get(reverse("pensions:list")).content.decode()
-    assert "OTP" in body and "250.00 NOK" in body and "29 Feb 2024" in body
+    assert "OTP" in body and "250.00\u00a0NOK" in body and "29 Feb 2024" in body
     assert "Not mine" not in body
 
 
@@ -54,7 +54,7 @@ def test_a_second_value_on_a_date_is_an_error_not_a_silent_replacement(owner_cli
     assert second.status_code == 422
     assert "<html" not in body
     assert second.context["form"].errors["date"] == [
-        "OTP already has a value on 2024-05-31 (1,000 NOK): delete or edit that one instead."
+        "OTP already has a value on 2024-05-31 (1,000\u00a0NOK): delete or edit that one instead."
     ]
     assert PensionValueEntry.objects.get(account=account).value == Decimal("1000")
 

@@ -158,13 +158,13 @@ def test_list_shows_changes_base_values_and_a_warning_for_a_missing_rate(owner_c
     response = owner_client.get(reverse("pensions:list"))
     assert response.status_code == 200
     body = response.content.decode()
-    # 1000 USD × 10.5 = 10500 NOK; the total is 112000 + 10500 = 122500 (PPM has no rate).
-    assert f"10{NNBSP}500.00 NOK" in body
+    # 1000\u00a0USD × 10.5 = 10500\u00a0NOK; the total is 112000 + 10500 = 122500 (PPM has no rate).
+    assert f"10{NNBSP}500.00\u00a0NOK" in body
     assert response.context["total_base"] == D("122500.0")
-    assert f'id="pensions-total">122{NNBSP}500.00 NOK' in body
+    assert f'id="pensions-total">122{NNBSP}500.00\u00a0NOK' in body
     assert "PPM: no SEK→NOK exchange rate is stored" in body
-    assert f"+2{NNBSP}000.00 NOK <small>+1.82\u00a0%</small>" in body
-    assert f"+12{NNBSP}000.00 NOK <small>+12.00\u00a0%</small>" in body
+    assert f"+2{NNBSP}000.00\u00a0NOK <small>+1.82\u00a0%</small>" in body
+    assert f"+12{NNBSP}000.00\u00a0NOK <small>+12.00\u00a0%</small>" in body
     # The chart: one stacked band per account with a rate, then their total.
     labels = [s.label for s in response.context["chart"].series]
     assert labels == ["401k", "OTP", "Total"]  # the accounts by name
@@ -198,8 +198,8 @@ def test_account_page_shows_changes_and_the_history(owner_client, owner):
     assert response.status_code == 200
     body = response.content.decode()
     since = 'id="pension-since-previous"><span class="gain" title="Since 31 Dec 2023">'
-    assert f"{since}+2{NNBSP}000.00 SEK <small>+1.82\u00a0%</small>" in body
-    assert f"+12{NNBSP}000.00 SEK <small>+12.00\u00a0%</small>" in body
+    assert f"{since}+2{NNBSP}000.00\u00a0SEK <small>+1.82\u00a0%</small>" in body
+    assert f"+12{NNBSP}000.00\u00a0SEK <small>+12.00\u00a0%</small>" in body
     assert response.context["chart"].series[0].last == D("112000")
     assert "ips-cap" not in body
 
@@ -230,11 +230,14 @@ def test_ips_cap_on_both_pages(owner_client, owner, settings):
     # 12000 of 15000 this year: 3000 left, 80.0 % (last year's 15000 does not count).
     for url in (reverse("pensions:list"), reverse("pensions:detail", args=[account.pk])):
         body = owner_client.get(url).content.decode()
-        assert f"12{NNBSP}000.00 NOK paid in of the 15{NNBSP}000.00 NOK yearly cap (80.0" in body
-        assert f"3{NNBSP}000.00 NOK left" in body
+        assert (
+            f"12{NNBSP}000.00\u00a0NOK paid in of the 15{NNBSP}000.00\u00a0NOK yearly cap (80.0"
+            in body
+        )
+        assert f"3{NNBSP}000.00\u00a0NOK left" in body
     settings.IPS_YEARLY_CAP = D("10000")
     body = owner_client.get(reverse("pensions:list")).content.decode()
-    assert f"2{NNBSP}000.00 NOK over the cap" in body
+    assert f"2{NNBSP}000.00\u00a0NOK over the cap" in body
 
 
 @pytest.mark.django_db

@@ -350,6 +350,32 @@ def test_html_progress_page_while_running(owner_client, portfolio):
 
 
 @pytest.mark.django_db
+def test_a_preview_in_its_last_phase_says_checking_not_saving(owner_client, portfolio):
+    # Regression: a dry run said "Saving: 0 of 5000 rows checked".
+    job = ImportJob.objects.create(
+        user=portfolio.user,
+        portfolio=portfolio,
+        format="generic",
+        status="running",
+        phase="save",
+        dry_run=True,
+        rows_total=5000,
+        rows_done=0,
+    )
+    url = reverse("portfolios:import_job", args=[job.pk])
+    page = owner_client.get(url).content.decode()
+    assert "Checking (preview, nothing is saved): 0 of 5000 rows checked." in page
+    assert "Saving" not in page and "Writing" not in page
+    ImportJob.objects.filter(pk=job.pk).update(rows_done=5000)
+    assert "Writing" not in owner_client.get(url).content.decode()
+    norwegian = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="nb").content.decode()
+    assert (
+        "Kontrollerer (forhåndsvisning, ingenting lagres): 5000 av 5000 rader kontrollert."
+        in norwegian
+    )
+
+
+@pytest.mark.django_db
 def test_html_failed_job_says_why(owner_client, portfolio):
     job = ImportJob.objects.create(
         user=portfolio.user, portfolio=portfolio, format="generic", status="failed", error="Boom."

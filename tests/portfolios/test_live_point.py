@@ -46,7 +46,7 @@ def portfolio(owner):
 
 def test_todays_point_is_the_live_valuation(portfolio, live):
     # 10 EQNR bought at 100; closes 100 up to yesterday; the live quote is 110.5.
-    # 2 AAPL bought at 150 USD (10 NOK/USD); close 150, USD/NOK 10 yesterday, 10.2 today.
+    # 2 AAPL bought at 150\u00a0USD (10\u00a0NOK/USD); close 150, USD/NOK 10 yesterday, 10.2 today.
     eqnr = InstrumentFactory(ticker="EQNR.OL")
     aapl = InstrumentFactory(ticker="AAPL", currency="USD")
     start = TODAY() - dt.timedelta(days=10)
@@ -106,8 +106,8 @@ def test_the_charts_last_point_is_the_tables_total(owner_client, portfolio, live
     page = owner_client.get(f"/portfolios/{portfolio.pk}/?range=1y").content.decode()
 
     # 7 x 103.25 = 722.75, in the table and as the chart's last "Market value"
-    assert 'id="total-value">722.75 NOK<' in page
-    assert 'Market value <strong class="num">722.75 NOK</strong>' in page
+    assert 'id="total-value">722.75\u00a0NOK<' in page
+    assert 'Market value <strong class="num">722.75\u00a0NOK</strong>' in page
 
 
 quantities = st.integers(1, 500).map(D)

@@ -40,7 +40,7 @@ def test_net_worth_is_market_value_minus_credit_plus_pensions(owner_client, owne
     # 10 shares at the stored close of 300, less 500 credit, plus the latest pension value.
     net_worth = response.context["overview"].net_worth
     assert net_worth == Decimal("10") * Decimal("300") - Decimal("500") + Decimal("2000")
-    assert "4\u202f500.00 NOK" in response.content.decode()
+    assert "4\u202f500.00\u00a0NOK" in response.content.decode()
 
 
 def test_foreign_portfolio_is_converted_at_the_stored_rate(owner_client, owner):

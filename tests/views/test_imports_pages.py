@@ -69,7 +69,7 @@ def test_the_preview_shows_holdings_before_and_after(owner_client, portfolio, eq
     body = response.content.decode()
     assert "Held now" in body and "After import" in body
     # Fees and amounts in the portfolio's currency: 10 x 250 + 49 = 2549.
-    assert "2\u202f549.00 NOK" in body
+    assert "2\u202f549.00\u00a0NOK" in body
 
 
 def test_a_symbol_changed_in_the_preview_is_used_and_remembered(

@@ -45,7 +45,7 @@ def test_norwegian_and_nynorsk_browsers_get_bokmal(owner_client, header):
 def test_no_preference_is_english(owner_client, holding):
     body = owner_client.get(reverse("home")).content.decode()
     assert '<html lang="en">' in body
-    assert "Net worth" in body and "1\u202f202\u202f000.00 NOK" in body
+    assert "Net worth" in body and "1\u202f202\u202f000.00\u00a0NOK" in body
 
 
 def test_the_profile_language_wins_over_the_browser(client, owner, holding):

@@ -38,9 +38,9 @@ def test_the_chart_starts_at_the_opening_point(owner_client, portfolio, buy):
     body = htmx(owner_client, reverse("portfolios:chart", args=[portfolio.pk]), {"range": "3m"})
     text = html.unescape(body.content.decode())
     opening = (buy.date - dt.timedelta(days=1)).strftime("%-d %b %Y")
-    assert f"Market value: 0.00 NOK on {opening}" in text
-    assert 'Market value <strong class="num">3\u202f000.00 NOK</strong>' in text
-    assert re.search(r"Gain in period</abbr></dt><dd class=\"gain\">\+500\.00 NOK", text)
+    assert f"Market value: 0.00\u00a0NOK on {opening}" in text
+    assert 'Market value <strong class="num">3\u202f000.00\u00a0NOK</strong>' in text
+    assert re.search(r"Gain in period</abbr></dt><dd class=\"gain\">\+500\.00\u00a0NOK", text)
 
 
 def test_a_currency_without_any_rate_is_warned_about_not_valued_at_the_trade_rate(
@@ -52,7 +52,7 @@ def test_a_currency_without_any_rate_is_warned_about_not_valued_at_the_trade_rat
     text = body.content.decode()
     assert "No exchange rate is stored for USD" in text
     # EQNR alone, 10 x 300: the 1 AAPL is not valued at 150 x 10
-    assert 'Market value <strong class="num">3\u202f000.00 NOK</strong>' in text
+    assert 'Market value <strong class="num">3\u202f000.00\u00a0NOK</strong>' in text
 
 
 def test_the_total_return_adds_dividends_only_when_they_keep_the_cost_basis(owner_client, owner):
@@ -71,11 +71,11 @@ def test_the_total_return_adds_dividends_only_when_they_keep_the_cost_basis(owne
         buy = record(portfolio, instrument, quantity="10", price="100", date=day)
         record(portfolio, instrument, "DIVIDEND", quantity="10", price="5", date=day)
         text = owner_client.get(reverse("portfolios:detail", args=[portfolio.pk])).content
-        assert 'id="total-return" class="gain">+250.00 NOK<' in text.decode()
+        assert 'id="total-return" class="gain">+250.00\u00a0NOK<' in text.decode()
         text = owner_client.get(reverse("portfolios:holding", args=[buy.holding_id])).content
-        assert 'id="total-return" class="gain">+250.00 NOK<' in text.decode()
+        assert 'id="total-return" class="gain">+250.00\u00a0NOK<' in text.decode()
     dashboard = owner_client.get(reverse("home")).content.decode()
-    assert 'id="total-return" class="gain">+500.00 NOK<' in dashboard
+    assert 'id="total-return" class="gain">+500.00\u00a0NOK<' in dashboard
 
 
 def test_dividends_by_month_and_year_are_on_the_portfolio_page(owner_client, portfolio, buy):
@@ -83,7 +83,7 @@ def test_dividends_by_month_and_year_are_on_the_portfolio_page(owner_client, por
     body = htmx(owner_client, reverse("portfolios:chart", args=[portfolio.pk]), {"range": "1y"})
     text = body.content.decode()
     assert "Dividends by month and year" in text
-    assert f"{buy.date.strftime('%b')}: 20.00 NOK" in text
+    assert f"{buy.date.strftime('%b')}: 20.00\u00a0NOK" in text
 
 
 def test_a_chart_ending_today_redraws_as_the_live_table_refreshes(owner_client, portfolio, buy):

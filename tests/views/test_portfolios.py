@@ -16,8 +16,8 @@ def test_list_shows_each_portfolio_with_its_summary(owner_client, buy):
     response = owner_client.get(reverse("portfolios:list"))
     body = response.content.decode()
     assert "Main" in body
-    assert "3\u202f000.00 NOK" in body  # 10 x the stored close of 300
-    assert "+500.00 NOK" in body
+    assert "3\u202f000.00\u00a0NOK" in body  # 10 x the stored close of 300
+    assert "+500.00\u00a0NOK" in body
 
 
 def test_list_offers_an_inline_create_form(owner_client):
@@ -154,7 +154,7 @@ def test_used_credit_updates_the_totals_out_of_band(owner_client, buy):
     body = response.content.decode()
     assert response.status_code == 200
     assert 'id="totals"' in body and 'hx-swap-oob="true"' in body
-    assert "2\u202f000.00 NOK" in body  # net value: 3000 - 1000
+    assert "2\u202f000.00\u00a0NOK" in body  # net value: 3000 - 1000
     buy.portfolio.refresh_from_db()
     assert buy.portfolio.used_credit == Decimal("1000")
 

@@ -192,11 +192,11 @@ def test_the_toggle_flips_the_cookie_and_returns_to_the_page(owner_client, buy):
     assert int(cookie["max-age"]) >= 300 * 24 * 3600  # remembered, not per session
     body = owner_client.get(page).content.decode()
     assert 'aria-pressed="true"' in body and "Show amounts" in body
-    assert "2\u202f500.00 NOK" not in body and MASK in body
+    assert "2\u202f500.00\u00a0NOK" not in body and MASK in body
 
     response = owner_client.post(reverse("privacy_toggle"), {"next": page})
     assert response.cookies[PRIVACY_COOKIE].value == ""  # deleted
-    assert "2\u202f500.00 NOK" in owner_client.get(page).content.decode()
+    assert "2\u202f500.00\u00a0NOK" in owner_client.get(page).content.decode()
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", ""])
@@ -232,7 +232,7 @@ def test_the_api_is_not_affected(owner_client, buy):
 
 def test_the_money_filters_mask_while_hidden():
     amount = Decimal("1234.5")
-    assert money(amount, "NOK") == "1\u202f234.50 NOK"
+    assert money(amount, "NOK") == "1\u202f234.50\u00a0NOK"
     with hiding():
         assert format_money(amount, "NOK") == MASK
         assert money(amount, "USD") == MASK

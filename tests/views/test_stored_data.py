@@ -96,7 +96,7 @@ def test_every_page_renders_and_names_the_holding(owner_client, portfolio, broke
     assert "The stored total cost (120000000000" in page
     assert "could not be computed" in page
     # The rest renders: EQNR 10 x 300 = 3,000 is the whole market value.
-    assert 'id="total-value">3\u202f000.00 NOK<' in page
+    assert 'id="total-value">3\u202f000.00\u00a0NOK<' in page
 
 
 @sqlite_only

@@ -43,6 +43,8 @@ def test_the_year_page(owner_client, two_portfolios):
     assert "250.00" in html  # the average-cost gain beside it
     assert "RF-1159" in html
     assert 'id="tax-estimate"' in html and "283.80" in html  # 750 x 37.84 %
+    # Regression: a tax to pay was shown signed ("+283.80"), as if it were a gain.
+    assert '<dd id="tax-estimate">283.80\u00a0NOK</dd>' in html and "+283.80" not in html
     assert '<option value="2023" selected>' in html
 
 
@@ -102,9 +104,27 @@ def test_the_lots_of_a_holding_pool_the_ordinary_portfolios(owner_client, two_po
     html = owner_client.get(url, HTTP_HX_REQUEST="true").content.decode()
     # B sold 5 from A's lot (FIFO): left 5 bought in A at 100 and B's 10 at 200.
     assert "2023-01-10" in html and ">A<" in html and ">B<" in html
-    assert "500.00 NOK" in html and "2\u202f000.00 NOK" in html and "2\u202f500.00 NOK" in html
+    assert (
+        "500.00\u00a0NOK" in html
+        and "2\u202f000.00\u00a0NOK" in html
+        and "2\u202f500.00\u00a0NOK" in html
+    )
     page = owner_client.get(f"/holdings/{holding.pk}/").content.decode()
     assert 'id="tax-lots"' in page and url in page
+
+
+def test_sales_and_lots_show_dates_in_the_language_of_the_page(owner_client, two_portfolios):
+    # Regression: ISO "2023-03-10" in Norwegian too; tables take the short form.
+    holding = two_portfolios[1].holdings.get()
+    html = owner_client.get("/tax/2023/", HTTP_ACCEPT_LANGUAGE="nb").content.decode()
+    assert "10.03.2023" in html and "2023-03-10" not in html
+    lots = owner_client.get(
+        f"/holdings/{holding.pk}/lots/", HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="nb"
+    ).content.decode()
+    assert "10.01.2023" in lots and "2023-01-10" not in lots
+    # The CSV keeps ISO dates whatever the language.
+    csv_text = owner_client.get("/tax/2023/export.csv", HTTP_ACCEPT_LANGUAGE="nb")
+    assert "2023-03-10" in csv_text.content.decode()
 
 
 def test_tax_if_sold_today_on_the_dashboard(owner_client, owner):
@@ -124,7 +144,7 @@ def test_tax_if_sold_today_on_the_dashboard(owner_client, owner):
     # 10 x 300 - 2,500 = 500 gain, no shielding yet (bought this year, or in a year without
     # a rate), at the latest known factor 1.72: 500 x 37.84 % = 189.20; net worth
     # 3,000 - 189.20 = 2,810.80.
-    assert '<dd id="tax-household">189.20 NOK</dd>' in html
+    assert '<dd id="tax-household">189.20\u00a0NOK</dd>' in html
     assert "2\u202f810.80" in html
     assert "estimate" in html.lower()
 

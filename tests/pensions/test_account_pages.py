@@ -54,7 +54,7 @@ def test_a_second_value_on_a_date_is_an_error_not_a_silent_replacement(owner_cli
     assert second.status_code == 422
     assert "<html" not in body
     assert second.context["form"].errors["date"] == [
-        "OTP already has a value on 2024-05-31 (1,000\u00a0NOK): delete or edit that one instead."
+        "OTP already has a value on 2024-05-31 (1,000 NOK): delete or edit that one instead."
     ]
     assert PensionValueEntry.objects.get(account=account).value == Decimal("1000")
 

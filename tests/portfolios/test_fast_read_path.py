@@ -308,7 +308,9 @@ def test_a_cash_tracking_portfolio_with_splits_has_the_same_figures_as_before(se
         ("FEE", ago[4], "99.01"),
     ):
         services.record_transaction(portfolio=account, type=kind, date=day, amount=D(amount))
-    for day, factor in ((ago[1], "2"), (ago[4], "0.5")):
+    # Forward splits only: a reverse one 50 days ago could leave a later dividend of the
+    # seeded plan (which moves with today's date) on more shares than held.
+    for day, factor in ((ago[1], "2"), (ago[4], "3")):
         services.record_transaction(
             portfolio=account, instrument=holding.instrument, type=SPLIT, date=day,
             quantity=D(factor), price=D(0), exchange_rate=None,

@@ -872,6 +872,18 @@ def _import_context(request: HttpRequest, form, **extra) -> dict:
     }
 
 
+def _submit_job(portfolio: Portfolio, data: bytes, pending: dict, *, dry_run: bool):
+    """The pending file, with its format and symbol choices, as a background job."""
+    return jobs.submit(
+        portfolio=portfolio,
+        data=data,
+        format=pending["format"],
+        dry_run=dry_run,
+        file_name=pending.get("name", ""),
+        symbol_overrides=pending["overrides"],
+    )
+
+
 def _preview(request: HttpRequest, portfolio: Portfolio, data: bytes, pending: dict):
     """A dry run of the pending file with its format and symbol choices, kept for the
     commit: what is previewed is exactly what a commit then imports. A large file's dry run
@@ -879,14 +891,7 @@ def _preview(request: HttpRequest, portfolio: Portfolio, data: bytes, pending: d
     shows the preview once it is done."""
     pending.pop("job", None)
     if jobs.needs_job(data):
-        job = jobs.submit(
-            portfolio=portfolio,
-            data=data,
-            format=pending["format"],
-            dry_run=True,
-            file_name=pending["name"],
-            symbol_overrides=pending["overrides"],
-        )
+        job = _submit_job(portfolio, data, pending, dry_run=True)
         pending["job"] = job.pk
         request.session[PENDING_IMPORT] = pending
         return job
@@ -993,14 +998,7 @@ def _commit_import(request: HttpRequest) -> HttpResponse:
         return render(request, _partial(request, "portfolios/import.html", "panel"), context)
     if jobs.needs_job(data):
         # Too many rows to record within a request: a background job, and its progress page.
-        job = jobs.submit(
-            portfolio=portfolio,
-            data=data,
-            format=pending["format"],
-            dry_run=False,
-            file_name=pending.get("name", ""),
-            symbol_overrides=pending["overrides"],
-        )
+        job = _submit_job(portfolio, data, pending, dry_run=False)
         _forget_upload(request)
         return _go(request, reverse("portfolios:import_job", args=[job.pk]))
     result = import_transactions(

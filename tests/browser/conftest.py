@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.helpers import browser_page
 from tests.factories import PASSWORD, UserFactory
 
 # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
@@ -58,21 +59,9 @@ def _demo_market_data(settings):
 
 @pytest.fixture
 def page(browser, live_server):
-    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # Anything the Content-Security-Policy blocks (an inline script or style) is a failure.
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors or blocked content: {errors}"
+    # Fails on JavaScript errors and on anything the Content-Security-Policy blocks.
+    with browser_page(browser, live_server, DESKTOP) as page:
+        yield page
 
 
 @pytest.fixture

@@ -55,16 +55,10 @@ from decimal import Context, Decimal, localcontext
 
 from django.utils.translation import gettext
 
-BUY = "BUY"
-SELL = "SELL"
-DIVIDEND = "DIVIDEND"
-SPLIT = "SPLIT"
-DEPOSIT = "DEPOSIT"
-WITHDRAWAL = "WITHDRAWAL"
+from portfolios.cash import DEPOSIT, WITHDRAWAL
+from portfolios.ledger import BUY, DIVIDEND, SELL, SPLIT, ZERO
 
 ORDINARY = "ordinary"
-ZERO = Decimal("0")
-ONE = Decimal("1")
 # [SKJERMING]: the rate on alminnelig inntekt for personal taxpayers: 22 % from 2019
 # (skatteetaten.no/satser/alminnelig-inntekt: "Personer 22,0 prosent"; regjeringen.no,
 # "Skattesatser 2024": 22 pst. in 2023 and 2024). Earlier years had higher rates (23 % in
@@ -169,6 +163,10 @@ class Lot:
     shielding: Decimal = ZERO  # computed for the last closed year
     dividends: Decimal = ZERO  # gross dividends received this year (working figure)
     buy_id: int = 0
+
+    @property
+    def cost_per_share(self) -> Decimal | None:
+        return self.cost / self.quantity if self.quantity else None
 
 
 @dataclass(frozen=True)

@@ -337,6 +337,33 @@ def open_lots(user, symbol: str | None = None) -> tuple[list[tax.Lot], list[str]
 
 
 @dataclass
+class HoldingLots:
+    """The open lots a holding's page shows, with their totals."""
+
+    lots: list[tax.Lot]
+    warnings: list[str]
+    pooled: bool  # an ordinary portfolio's: every ordinary portfolio's lots (FIFO pools them)
+    total_quantity: Decimal
+    total_cost: Decimal
+
+
+def holding_lots(user, portfolio: Portfolio, symbol: str) -> HoldingLots:
+    """The open lots of `symbol` in `portfolio`'s wrapper: an ASK's own, or the pool of all
+    the user's ordinary portfolios."""
+    ask = portfolio.kind == Portfolio.Kind.ASK
+    wrapper = tax.ask_wrapper(portfolio.pk) if ask else tax.ORDINARY
+    lots, warnings = open_lots(user, symbol)
+    lots = [lot for lot in lots if lot.wrapper == wrapper]
+    return HoldingLots(
+        lots,
+        warnings,
+        pooled=not ask,
+        total_quantity=sum((lot.quantity for lot in lots), tax.ZERO),
+        total_cost=sum((lot.cost for lot in lots), tax.ZERO),
+    )
+
+
+@dataclass
 class SoldToday:
     """What selling everything today would cost in tax (estimates, NOK)."""
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from financedash.lib import privacy
-from portfolios import services, tax, tax_api, tax_data, views
+from portfolios import services, tax_api, tax_data, views
 from portfolios.models import Portfolio, Transaction
 
 
@@ -207,28 +207,12 @@ def holding_lots(request: HttpRequest, pk: int) -> HttpResponse:
     holding = views._holding_for(request, pk)
     if not request.htmx:
         return redirect("portfolios:holding", pk)
-    portfolio = holding.portfolio
-    wrapper = (
-        tax.ask_wrapper(portfolio.pk) if portfolio.kind == Portfolio.Kind.ASK else tax.ORDINARY
-    )
-    lots, warnings = tax_data.open_lots(request.user, holding.instrument.ticker)
-    lots = [lot for lot in lots if lot.wrapper == wrapper]
+    lots = tax_data.holding_lots(request.user, holding.portfolio, holding.instrument.ticker)
     names = dict(Portfolio.objects.owned_by(request.user).values_list("pk", "name"))
-    rows = [
-        {
-            "lot": lot,
-            "portfolio": names.get(lot.portfolio_id, ""),
-            "per_share": lot.cost / lot.quantity if lot.quantity else None,
-        }
-        for lot in lots
-    ]
     context = {
         "holding": holding,
-        "rows": rows,
-        "warnings": warnings,
-        "pooled": wrapper == tax.ORDINARY,
-        "total_quantity": sum((lot.quantity for lot in lots), tax.ZERO),
-        "total_cost": sum((lot.cost for lot in lots), tax.ZERO),
+        "rows": [{"lot": lot, "portfolio": names.get(lot.portfolio_id, "")} for lot in lots.lots],
+        "lots": lots,
         "nok": "NOK",
     }
     return render(request, "portfolios/tax_lots.html", context)

@@ -205,7 +205,9 @@ class PortfolioList(generics.GenericAPIView):
 
     @extend_schema(responses=PortfolioSummarySerializer(many=True))
     def get(self, request):
-        summaries = valuation.summarize(Portfolio.objects.owned_by(request.user))
+        # The benchmark's ticker is in every summary: joined, not one query per portfolio.
+        portfolios = Portfolio.objects.owned_by(request.user).select_related("benchmark")
+        summaries = valuation.summarize(portfolios)
         return Response(PortfolioSummarySerializer(summaries, many=True).data)
 
     @extend_schema(request=PortfolioWriteSerializer, responses={201: PortfolioDetailSerializer})

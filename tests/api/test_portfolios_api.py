@@ -228,6 +228,24 @@ def test_query_count_does_not_grow_with_holdings(api, owner, path, django_assert
     assert _reads(few) <= 10
 
 
+def test_the_list_reads_no_more_for_more_portfolios_with_a_benchmark(api, owner):
+    """Each summary carries its benchmark's ticker: joined in the list's query, not read
+    once per portfolio."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    index = InstrumentFactory(ticker="^OSEBX")
+    PortfolioFactory(user=owner, benchmark=index)
+    with CaptureQueriesContext(connection) as one:
+        assert api.get("/api/v1/portfolios").json()[0]["benchmark"] == "^OSEBX"
+    for _ in range(4):
+        PortfolioFactory(user=owner, benchmark=index)
+    with CaptureQueriesContext(connection) as five:
+        body = api.get("/api/v1/portfolios").json()
+    assert [p["benchmark"] for p in body] == ["^OSEBX"] * 5
+    assert _reads(five) == _reads(one)
+
+
 class TestTransactions:
     def test_create_with_a_known_instrument(self, api, portfolio):
         InstrumentFactory(ticker="EQNR.OL", currency="NOK")

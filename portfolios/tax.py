@@ -578,6 +578,11 @@ class Totals:
     average_cost_gain: Decimal  # the same sales by each portfolio's average cost
     fifo_gain: Decimal
 
+    @property
+    def method_difference(self) -> Decimal:
+        """FIFO's realized gain less the portfolios' average-cost one, for the same sales."""
+        return self.fifo_gain - self.average_cost_gain
+
 
 @dataclass(frozen=True)
 class YearReport:

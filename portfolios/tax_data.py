@@ -30,7 +30,7 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from financedash.lib import versions
@@ -423,3 +423,71 @@ def tax_if_sold_today(user, summaries) -> SoldToday:
             quantities = {row.symbol: row.quantity for row in summary.holdings}
             rows.append((portfolio, tax.tax_if_sold(ordinary, prices, rates, quantities)))
     return SoldToday(rows, household, year, warnings)
+
+
+ESTIMATE = gettext_lazy(
+    "Estimates from the transactions recorded here, in NOK at each trade date's stored "
+    "exchange rate; the tax authority's pre-filled figures are what count."
+)
+PREFILLED_NOTE = gettext_lazy(
+    "The pre-filled tax return (skattemeldingen) should already hold Norwegian shares "
+    "registered in VPS (cost, gains, losses, dividends and shielding) and your "
+    "aksjesparekonto (ASK) figures reported by the provider. Foreign shares held through a "
+    "foreign broker are not pre-filled: enter their gains, losses and dividends yourself, "
+    "and claim the credit for foreign withholding tax on form RF-1159 (Utenlandsk "
+    "inntekt/kreditfradrag)."
+)
+METHOD_NOTE = gettext_lazy(
+    "Norwegian tax uses FIFO across all your ordinary accounts: the shares bought first "
+    "(in any account) are the ones sold first. Each portfolio's own figures use the average "
+    "cost of that portfolio alone, so a sale from a portfolio that bought later shows a "
+    "different gain there. Over the life of a share both methods add up to the same total "
+    "gain; they differ in which year it falls."
+)
+
+
+def report_data(built: Report) -> dict:
+    """The year-end report as the API and the page show it (ARCHITECTURE 5d): the engine's
+    figures with the warnings and notes a reader needs beside them."""
+    report = built.report
+    asks = [{**vars(row), "name": built.portfolios[row.portfolio_id].name} for row in report.ask]
+    warnings = list(built.warnings) + list(report.warnings)
+    if report.year >= timezone.localdate().year:
+        message = _(
+            "%(year)s has not ended: the figures are those of the transactions recorded so "
+            "far and of the last stored prices, not a result for the year."
+        )
+        warnings.append(str(message) % {"year": report.year})
+    if report.missing_rates:
+        message = _(
+            "No shielding rate is known for %(years)s, so those years add no shielding and "
+            "the taxable amounts may be too high: staff can enter the published rate."
+        )
+        warnings.append(str(message) % {"years": ", ".join(map(str, report.missing_rates))})
+    if report.rates.tax_multiplier is None:
+        message = _("No tax multiplier is known for %(year)s: no tax estimate.")
+        warnings.append(str(message) % {"year": report.year})
+    elif report.rates.income_rate is None:
+        message = _(
+            "The app knows the tax rate on ordinary income only from 2019 (22 %%): no tax "
+            "estimate for %(year)s."
+        )
+        warnings.append(str(message) % {"year": report.year})
+    return {
+        "year": report.year,
+        "currency": "NOK",
+        "holdings": report.holdings,
+        "sales": report.sales,
+        "dividends": [{**vars(d), "taxable": d.taxable} for d in report.dividends],
+        "ask": asks,
+        "totals": report.totals,
+        "shielding_rate": report.rates.shielding_rate,
+        "tax_multiplier": report.rates.tax_multiplier,
+        "missing_rates": report.missing_rates,
+        "warnings": warnings,
+        "notes": {
+            "estimate": str(ESTIMATE),
+            "prefilled": str(PREFILLED_NOTE),
+            "method": str(METHOD_NOTE),
+        },
+    }

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from financedash.lib import privacy
-from portfolios import services, tax_api, tax_data, views
+from portfolios import services, tax_data, views
 from portfolios.models import Portfolio, Transaction
 
 
@@ -42,18 +42,16 @@ def tax_index(request: HttpRequest) -> HttpResponse:
 def _report(request: HttpRequest, year: int) -> dict:
     if not services.FIRST_TAX_YEAR <= year <= services.LAST_TAX_YEAR:
         raise Http404
-    return tax_api.report_data(tax_data.year_report(request.user, year))
+    return tax_data.report_data(tax_data.year_report(request.user, year))
 
 
 @require_GET
 def tax_year(request: HttpRequest, year: int) -> HttpResponse:
     data = _report(request, year)
-    totals = data["totals"]
     context = {
         "year": year,
         "report": data,
         "years": _years(request.user),
-        "difference": totals.fifo_gain - totals.average_cost_gain,
         "nok": "NOK",
         # The report's part of the page is kept rendered (its key carries the report's
         # inputs; the amounts are written differently when privacy mode hides them).
